@@ -1,0 +1,147 @@
+//! [`Amount`]: a token balance in the token's smallest unit, up to 2^256 - 1.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ruint::aliases::U256;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+
+/// A balance in the token's smallest unit (octas, satoshis, wei, ...), exact up to 2^256 - 1.
+///
+/// Never a float: ERC-20 balances routinely exceed `u64` and even `u128`. Written in JSON as
+/// a decimal string, so that no reader rounds it.
+///
+/// ```
+/// use tokbal::Amount;
+/// let max: Amount = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+///     .parse()
+///     .unwrap();
+/// assert_eq!(max, Amount::MAX);
+/// assert_eq!(Amount::from(42u64).to_string(), "42");
+/// assert_eq!(serde_json::to_string(&Amount::from(7u64)).unwrap(), "\"7\"");
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount(U256);
+
+impl Amount {
+    /// Zero.
+    pub const ZERO: Amount = Amount(U256::ZERO);
+    /// The largest amount, 2^256 - 1.
+    pub const MAX: Amount = Amount(U256::MAX);
+
+    /// The amount as a 256-bit unsigned integer.
+    pub fn as_u256(&self) -> U256 {
+        self.0
+    }
+
+    /// The amount as a `u128`, when it fits.
+    pub fn to_u128(&self) -> Option<u128> {
+        u128::try_from(self.0).ok()
+    }
+
+    /// The amount as a `u64`, when it fits.
+    pub fn to_u64(&self) -> Option<u64> {
+        u64::try_from(self.0).ok()
+    }
+}
+
+impl From<U256> for Amount {
+    fn from(v: U256) -> Self {
+        Amount(v)
+    }
+}
+
+impl From<u64> for Amount {
+    fn from(v: u64) -> Self {
+        Amount(U256::from(v))
+    }
+}
+
+impl From<u128> for Amount {
+    fn from(v: u128) -> Self {
+        Amount(U256::from(v))
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Amount({})", self.0)
+    }
+}
+
+impl FromStr for Amount {
+    type Err = Error;
+
+    /// Parses a plain decimal string: digits only, no sign, no exponent, no separators.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        if s.is_empty() {
+            return Err(Error::invalid_input("amount", s, "empty"));
+        }
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid_input(
+                "amount",
+                s,
+                "only decimal digits are allowed",
+            ));
+        }
+        U256::from_str_radix(s, 10)
+            .map(Amount)
+            .map_err(|_| Error::invalid_input("amount", s, "larger than 2^256 - 1"))
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_the_full_range() {
+        let max = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+        assert_eq!(max.parse::<Amount>().unwrap().to_string(), max);
+        assert_eq!("0".parse::<Amount>().unwrap(), Amount::ZERO);
+        let above_u128 = "340282366920938463463374607431768211456";
+        let a: Amount = above_u128.parse().unwrap();
+        assert_eq!(a.to_u128(), None);
+        assert_eq!(a.to_string(), above_u128);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_plain_decimal() {
+        let over = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+        for bad in ["", "-1", "1.5", "1e3", " 1", "0x10", "１", over] {
+            let err = bad.parse::<Amount>().unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{bad}");
+            assert_eq!(err.field(), Some("amount"));
+        }
+    }
+
+    #[test]
+    fn json_round_trip_is_a_string() {
+        let a = Amount::from(u128::MAX);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, format!("\"{}\"", u128::MAX));
+        assert_eq!(serde_json::from_str::<Amount>(&json).unwrap(), a);
+        assert!(serde_json::from_str::<Amount>("12").is_err());
+    }
+}

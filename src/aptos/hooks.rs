@@ -1,0 +1,129 @@
+//! Transport behaviour added to the generated client through progenitor's `ClientHooks`.
+//!
+//! The generated code decodes every documented error status (400, 403, 404, 410, 500, 503)
+//! as an `AptosError` JSON body. Gateways and proxies in front of a node answer some of those
+//! statuses with HTML or plain text; decoding would then fail and the status and headers
+//! would be lost. [`exec`](ClientHooks::exec) reads error bodies (up to a size limit) and,
+//! when a body is not an `AptosError`, replaces it with one that carries the original text,
+//! so the status, the headers and the server's words all reach the error mapping.
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use serde::Deserialize;
+
+use super::generated::Client;
+
+/// Largest error body read; longer ones are cut, which is plenty for a message.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Longest excerpt of a non-JSON body kept in an error message.
+const MAX_EXCERPT: usize = 200;
+
+impl ClientHooks<()> for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client().execute(request).await?;
+        let status = response.status();
+        if status.is_success() || !is_documented_error(status.as_u16()) {
+            return Ok(response);
+        }
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = read_limited(response, MAX_ERROR_BODY).await?;
+        let body = if is_aptos_error(&body) {
+            body
+        } else {
+            Bytes::from(synthesized_error(&body))
+        };
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = version;
+        *rebuilt.headers_mut() = headers;
+        rebuilt.headers_mut().remove(http::header::CONTENT_LENGTH);
+        Ok(reqwest::Response::from(rebuilt))
+    }
+}
+
+/// The error statuses the slice documents, which the generated code decodes as `AptosError`.
+fn is_documented_error(status: u16) -> bool {
+    matches!(status, 400 | 403 | 404 | 410 | 500 | 503)
+}
+
+/// Reads at most `limit` bytes of the body; the rest is dropped with the connection.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<Bytes> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - buf.len();
+        if chunk.len() >= room {
+            buf.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn is_aptos_error(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Shape<'a> {
+        #[serde(borrow)]
+        #[allow(dead_code)]
+        message: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        #[allow(dead_code)]
+        error_code: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_slice::<Shape<'_>>(body).is_ok()
+}
+
+/// An `AptosError` body with an empty code, whose message is an excerpt of what was sent.
+fn synthesized_error(body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let mut excerpt: String = text
+        .chars()
+        .take(MAX_EXCERPT)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > MAX_EXCERPT {
+        excerpt.push_str("...");
+    }
+    if excerpt.is_empty() {
+        excerpt.push_str("(empty body)");
+    }
+    serde_json::to_vec(&serde_json::json!({ "message": excerpt, "error_code": "" }))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_node_and_gateway_bodies() {
+        assert!(is_aptos_error(
+            br#"{"message":"m","error_code":"version_pruned","vm_error_code":null}"#
+        ));
+        assert!(is_aptos_error(
+            br#"{"error_code":"version_pruned","message":"m","hint":"h","oldest_ledger_version":"5"}"#
+        ));
+        assert!(!is_aptos_error(b"<html>Bad gateway</html>"));
+        assert!(!is_aptos_error(br#"{"code":404,"message":"old shape"}"#));
+    }
+
+    #[test]
+    fn synthesized_body_keeps_an_excerpt() {
+        let body = synthesized_error(b"<html>\n503 Service Unavailable</html>");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error_code"], "");
+        assert_eq!(v["message"], "<html> 503 Service Unavailable</html>");
+        let long = synthesized_error("x".repeat(10_000).as_bytes());
+        let v: serde_json::Value = serde_json::from_slice(&long).unwrap();
+        assert!(v["message"].as_str().unwrap().len() <= MAX_EXCERPT + 3);
+    }
+}

@@ -1,0 +1,323 @@
+//! The Aptos back end: balances, ledger info and blocks from an Aptos full node's REST API.
+//!
+//! The HTTP client is generated from `specs/aptos.yaml` (see [`generated`]); this module adds
+//! configuration, input canonicalization, the ledger headers, and the mapping of every
+//! failure to [`Error`].
+
+mod errors;
+pub mod generated;
+mod headers;
+mod hooks;
+pub mod wire;
+
+use std::fmt;
+use std::time::Duration;
+
+use progenitor_client::ClientInfo;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+
+pub use self::errors::kind_for_code;
+pub use self::headers::LedgerState;
+use self::errors::map_error;
+use self::generated::types;
+use self::wire::U64;
+use crate::error::{Error, ErrorKind};
+use crate::query::{AccountAddress, AssetType, Backend, Network};
+
+/// Environment variable read for an API key when none is configured.
+pub const API_KEY_ENV: &str = "APTOS_API_KEY";
+/// Default time allowed for one request, connection included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The public Aptos Labs endpoint for a network (`None` for non-Aptos networks).
+pub fn default_url(network: Network) -> Option<&'static str> {
+    match network {
+        Network::AptosMainnet => Some("https://api.mainnet.aptoslabs.com/v1"),
+        Network::AptosTestnet => Some("https://api.testnet.aptoslabs.com/v1"),
+        Network::AptosDevnet => Some("https://api.devnet.aptoslabs.com/v1"),
+        _ => None,
+    }
+}
+
+/// An Aptos API key, sent as `Authorization: Bearer <key>`.
+///
+/// Its `Debug` form hides the key, and it has no `Display`, so it cannot end up in a log by
+/// accident.
+///
+/// ```
+/// use tokbal::aptos::ApiKey;
+/// let key = ApiKey::new("aptoslabs_secret");
+/// assert!(!format!("{key:?}").contains("secret"));
+/// ```
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key in `APTOS_API_KEY`, if set and not empty.
+    pub fn from_env() -> Option<Self> {
+        std::env::var(API_KEY_ENV)
+            .ok()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .map(ApiKey)
+    }
+
+    fn header_value(&self) -> Result<HeaderValue, Error> {
+        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "invalid api_key: it contains characters that cannot be sent in a header",
+            )
+        })?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// How to reach one Aptos node.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AptosConfig {
+    /// Base URL including `/v1`, e.g. `https://api.mainnet.aptoslabs.com/v1`.
+    pub base_url: String,
+    /// API key; `None` sends no `Authorization` header.
+    pub api_key: Option<ApiKey>,
+    /// Time allowed for one request, from connecting to the last byte.
+    pub timeout: Duration,
+}
+
+impl AptosConfig {
+    /// A configuration for the node at `base_url` (including `/v1`), with no API key.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        AptosConfig {
+            base_url: base_url.into(),
+            api_key: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The public endpoint of an Aptos network, with the key from `APTOS_API_KEY` if set.
+    pub fn for_network(network: Network) -> Result<Self, Error> {
+        let url = default_url(network).ok_or_else(|| {
+            Error::invalid_input("network", network.name(), "not an Aptos network")
+        })?;
+        Ok(AptosConfig {
+            api_key: ApiKey::from_env(),
+            ..AptosConfig::new(url)
+        })
+    }
+
+    /// Sets the API key.
+    pub fn with_api_key(mut self, key: Option<ApiKey>) -> Self {
+        self.api_key = key;
+        self
+    }
+
+    /// Sets the per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// A balance read from an Aptos node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AptosBalance {
+    /// The amount, in the asset's smallest unit (octas for APT).
+    pub amount: u64,
+    /// The ledger version the balance was read at.
+    pub ledger_version: u64,
+    /// The node's ledger state when it answered (its tip, its oldest kept version, ...).
+    pub ledger: LedgerState,
+}
+
+/// A block: its height, timestamp and the ledger versions it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlockInfo {
+    /// Block height, from 0.
+    pub height: u64,
+    /// Block hash, hex.
+    pub hash: String,
+    /// When the block was made, microseconds since the Unix epoch.
+    pub timestamp_usec: u64,
+    /// First ledger version in the block.
+    pub first_version: u64,
+    /// Last ledger version in the block.
+    pub last_version: u64,
+    /// The node's ledger state when it answered.
+    pub ledger: LedgerState,
+}
+
+/// A client for one Aptos node.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tokbal::Error> {
+/// use tokbal::aptos::{AptosBackend, AptosConfig};
+/// use tokbal::query::AssetType;
+/// let node = AptosBackend::new(AptosConfig::new("https://api.testnet.aptoslabs.com/v1"))?;
+/// let owner = "0x1".parse()?;
+/// let balance = node.balance(&owner, &AssetType::apt(), None).await?;
+/// println!("{} octas at version {}", balance.amount, balance.ledger_version);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AptosBackend {
+    client: generated::Client,
+}
+
+impl AptosBackend {
+    /// A client for the node `config` describes. Fails only on a malformed URL or key.
+    pub fn new(config: AptosConfig) -> Result<Self, Error> {
+        let base = validate_base_url(&config.base_url)?;
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &config.api_key {
+            headers.insert(AUTHORIZATION, key.header_value()?);
+        }
+        crate::tls::ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| {
+                Error::new(ErrorKind::Transport, "could not set up the HTTP client")
+                    .with_backend(Backend::Aptos)
+                    .with_source(e)
+            })?;
+        Ok(AptosBackend {
+            client: generated::Client::new_with_client(&base, http),
+        })
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        self.client.baseurl()
+    }
+
+    /// The generated client, for calls this wrapper does not cover.
+    pub fn raw(&self) -> &generated::Client {
+        &self.client
+    }
+
+    /// The balance of `asset` held by `owner`, at `version` or at the node's latest version.
+    ///
+    /// An account that never held the asset reads as 0, as the node answers.
+    pub async fn balance(
+        &self,
+        owner: &AccountAddress,
+        asset: &AssetType,
+        version: Option<u64>,
+    ) -> Result<AptosBalance, Error> {
+        let address = types::Address(owner.to_string());
+        let asset_type = types::AssetType(asset.to_string());
+        let at = version.map(U64);
+        let what = || match version {
+            Some(v) => format!("balance of {asset} for {owner} at ledger version {v}"),
+            None => format!("balance of {asset} for {owner}"),
+        };
+        let response = match self
+            .client
+            .get_account_balance(&address, &asset_type, at.as_ref())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Err(map_error(e, &what()).await),
+        };
+        let ledger = LedgerState::from_headers(response.headers())?;
+        Ok(AptosBalance {
+            amount: response.into_inner().0,
+            ledger_version: version.unwrap_or(ledger.ledger_version),
+            ledger,
+        })
+    }
+
+    /// The node's current ledger state (`GET /`).
+    pub async fn ledger_info(&self) -> Result<LedgerState, Error> {
+        let info = match self.client.get_ledger_info().await {
+            Ok(r) => r.into_inner(),
+            Err(e) => return Err(map_error(e, "ledger info").await),
+        };
+        Ok(LedgerState {
+            chain_id: info.chain_id,
+            ledger_version: info.ledger_version.0,
+            oldest_ledger_version: info.oldest_ledger_version.0,
+            ledger_timestamp_usec: info.ledger_timestamp.0,
+            epoch: info.epoch.0,
+            block_height: info.block_height.0,
+            oldest_block_height: info.oldest_block_height.0,
+        })
+    }
+
+    /// The block at `height`.
+    pub async fn block_by_height(&self, height: u64) -> Result<BlockInfo, Error> {
+        match self.client.get_block_by_height(height, Some(false)).await {
+            Ok(r) => block_info(r),
+            Err(e) => Err(map_error(e, &format!("block at height {height}")).await),
+        }
+    }
+
+    /// The block that holds ledger `version`.
+    pub async fn block_by_version(&self, version: u64) -> Result<BlockInfo, Error> {
+        match self.client.get_block_by_version(version, Some(false)).await {
+            Ok(r) => block_info(r),
+            Err(e) => Err(map_error(e, &format!("block holding ledger version {version}")).await),
+        }
+    }
+
+    /// Probes the node; with `max_lag_secs`, fails unless its ledger is at most that many
+    /// seconds behind the wall clock. Returns the node's ledger state.
+    pub async fn healthy(&self, max_lag_secs: Option<u32>) -> Result<LedgerState, Error> {
+        match self.client.healthy(max_lag_secs).await {
+            Ok(r) => LedgerState::from_headers(r.headers()),
+            Err(e) => Err(map_error(e, "health probe").await),
+        }
+    }
+}
+
+fn block_info(r: progenitor_client::ResponseValue<types::Block>) -> Result<BlockInfo, Error> {
+    let ledger = LedgerState::from_headers(r.headers())?;
+    let b = r.into_inner();
+    Ok(BlockInfo {
+        height: b.block_height.0,
+        hash: b.block_hash.0,
+        timestamp_usec: b.block_timestamp.0,
+        first_version: b.first_version.0,
+        last_version: b.last_version.0,
+        ledger,
+    })
+}
+
+/// Checks a base URL and drops a trailing slash; the error names the field and the value.
+fn validate_base_url(url: &str) -> Result<String, Error> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Error::invalid_input("aptos_url", url, format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::invalid_input(
+            "aptos_url",
+            url,
+            "only http and https URLs are supported",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::invalid_input(
+            "aptos_url",
+            url,
+            "a base URL has no query or fragment",
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}

@@ -1,0 +1,30 @@
+//! [`Balance`]: one query's answer.
+
+use crate::amount::Amount;
+
+/// One balance, as read.
+///
+/// ```
+/// # async fn run(client: tokbal::Client) -> Result<(), tokbal::Error> {
+/// let balance = client.balance(&"aptos:0x1".parse()?, tokbal::At::Latest).await?;
+/// println!("{} at ledger version {:?}", balance.amount, balance.ledger_version);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Balance {
+    /// The amount, in the token's smallest unit.
+    pub amount: Amount,
+    /// For Aptos, the ledger version the balance was read at.
+    pub ledger_version: Option<u64>,
+}
+
+impl Balance {
+    /// An Aptos balance read at `ledger_version`.
+    pub(crate) fn aptos(amount: u64, ledger_version: u64) -> Self {
+        Balance {
+            amount: Amount::from(amount),
+            ledger_version: Some(ledger_version),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! [`Client`]: the entry point, configured through [`ClientBuilder`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::aptos::{ApiKey, AptosBackend, AptosConfig, DEFAULT_TIMEOUT};
+use crate::error::Error;
+use crate::query::{Chain, Network};
+
+/// Default number of requests a batch keeps in flight.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// Reads balances across networks. Cheap to clone; clones share connections.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tokbal::Error> {
+/// let client = tokbal::Client::builder().build()?;
+/// let out = client
+///     .balances(&["aptos:0x1".parse()?], tokbal::At::Latest)
+///     .await;
+/// println!("{:?}", out.results[0]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub(crate) aptos: BTreeMap<Network, AptosBackend>,
+    pub(crate) concurrency: usize,
+}
+
+impl Client {
+    /// A builder with the public endpoints and the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The Aptos back end serving `network`, if it is an Aptos network.
+    pub fn aptos(&self, network: Network) -> Option<&AptosBackend> {
+        self.aptos.get(&network)
+    }
+}
+
+/// Configures a [`Client`].
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    aptos_urls: BTreeMap<Network, String>,
+    aptos_api_key: Option<ApiKey>,
+    timeout: Duration,
+    concurrency: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            aptos_urls: BTreeMap::new(),
+            aptos_api_key: ApiKey::from_env(),
+            timeout: DEFAULT_TIMEOUT,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Sends every Aptos network's queries to the node at `url` (including `/v1`): for a
+    /// private node, a proxy, or the devnet.
+    pub fn aptos_url(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        for n in Network::ALL.into_iter().filter(|n| n.chain() == Chain::Aptos) {
+            self.aptos_urls.insert(n, url.clone());
+        }
+        self
+    }
+
+    /// Sends one Aptos network's queries to the node at `url` (including `/v1`).
+    pub fn aptos_network_url(mut self, network: Network, url: impl Into<String>) -> Self {
+        self.aptos_urls.insert(network, url.into());
+        self
+    }
+
+    /// The Aptos API key; by default the one in `APTOS_API_KEY`, if set.
+    pub fn aptos_api_key(mut self, key: Option<ApiKey>) -> Self {
+        self.aptos_api_key = key;
+        self
+    }
+
+    /// Time allowed for one request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How many requests a batch keeps in flight (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Builds the client. Fails on a malformed URL or key, naming it.
+    pub fn build(self) -> Result<Client, Error> {
+        let mut aptos = BTreeMap::new();
+        for network in Network::ALL.into_iter().filter(|n| n.chain() == Chain::Aptos) {
+            let config = match self.aptos_urls.get(&network) {
+                Some(url) => AptosConfig::new(url.clone()),
+                None => AptosConfig::for_network(network)?,
+            }
+            .with_api_key(self.aptos_api_key.clone())
+            .with_timeout(self.timeout);
+            aptos.insert(network, AptosBackend::new(config)?);
+        }
+        Ok(Client {
+            aptos,
+            concurrency: self.concurrency,
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! # tokbal: token balances across chains, in one consistent snapshot
+//!
+//! tokbal reads token balances: Aptos coins and fungible assets from an Aptos full node's
+//! REST API, and (through AWS Managed Blockchain Query) Bitcoin and Ethereum balances. It adds
+//! what the raw APIs do not give:
+//!
+//! - **batching**: any number of mixed [`Query`]s in one call, one result per query, in order;
+//!   identical queries are read once;
+//! - **pinning**: a whole batch is read at one moment ([`At`]), and the [`Snapshot`] it was
+//!   read at is returned with the results;
+//! - **one error type**: every failure is an [`Error`] with an [`ErrorKind`], the upstream
+//!   code, and whether a retry can help. One bad query never sinks the others.
+//!
+//! Balances are [`Amount`]s: exact unsigned integers up to 2^256 - 1, never floats.
+//!
+//! ```
+//! # #[cfg(feature = "devnet")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tokbal::{At, Client, Query};
+//!
+//! // An in-process Aptos node on 127.0.0.1 stands in for mainnet here.
+//! let devnet = tokbal::devnet::Devnet::builder().with_demo_data().start().await?;
+//! let client = Client::builder().aptos_url(devnet.aptos_url()).build()?;
+//!
+//! let queries: Vec<Query> = ["aptos:0x1", "aptos:0xa11ce", "aptos:0xa11ce/0x1::aptos_coin::AptosCoin"]
+//!     .iter()
+//!     .map(|q| q.parse())
+//!     .collect::<Result<_, _>>()?;
+//! let out = client.balances(&queries, At::Latest).await;
+//!
+//! let version = out.snapshot.aptos_version(tokbal::Network::AptosMainnet);
+//! for (query, result) in queries.iter().zip(&out.results) {
+//!     let balance = result.as_ref()?;
+//!     assert_eq!(balance.ledger_version, version); // one snapshot for the whole batch
+//!     println!("{query}: {}", balance.amount);
+//! }
+//! # Ok(()) }
+//! # #[cfg(not(feature = "devnet"))]
+//! # fn main() {}
+//! ```
+#![warn(missing_docs)]
+
+pub mod amount;
+pub mod aptos;
+mod balance;
+mod batch;
+mod client;
+#[cfg(feature = "devnet")]
+pub mod devnet;
+pub mod error;
+pub mod pin;
+pub mod query;
+pub mod retry;
+mod serde_util;
+mod tls;
+
+pub use amount::Amount;
+pub use balance::Balance;
+pub use batch::BatchOutput;
+pub use client::{Client, ClientBuilder, DEFAULT_CONCURRENCY};
+pub use error::{Error, ErrorKind};
+pub use pin::{At, Snapshot};
+pub use query::{Backend, Chain, Network, Query};
+
+/// The `User-Agent` tokbal sends: `tokbal/<version>`.
+pub const USER_AGENT: &str = concat!("tokbal/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,401 @@
+//! What a user asks for: [`Query`] = [`Network`] + [`Owner`] + [`Token`].
+//!
+//! The text form is `NETWORK:OWNER[/TOKEN]`:
+//!
+//! | network | owner | token |
+//! |---|---|---|
+//! | `aptos`, `aptos-testnet`, `aptos-devnet` | account address | asset type (default `0x1::aptos_coin::AptosCoin`) |
+//! | `ethereum`, `ethereum-sepolia` | `0x` + 40 hex | none or `eth` (ETH), `erc20:CONTRACT`, `erc721:CONTRACT:ID`, `erc1155:CONTRACT:ID` |
+//! | `bitcoin`, `bitcoin-testnet` | base58 or bech32 address | none or `btc` |
+//!
+//! Parsing validates everything before any request is made; an error names the field
+//! (`network`, `owner`, `asset_type`, `token`, `contract`, `token_id`) and quotes the value.
+
+mod aptos;
+mod bitcoin;
+mod evm;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::aptos::{AccountAddress, AssetType, StructTag, TypeTag, MAX_TYPE_NESTING};
+pub use self::bitcoin::BitcoinAddress;
+pub use self::evm::{EvmAddress, TokenId};
+use crate::error::Error;
+
+/// Longest query accepted, in bytes.
+pub const MAX_QUERY_LEN: usize = 8192;
+
+/// The chains tokbal reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Chain {
+    /// Aptos.
+    Aptos,
+    /// Bitcoin.
+    Bitcoin,
+    /// Ethereum.
+    Ethereum,
+}
+
+/// A network: a chain and which of its deployments (mainnet, a testnet, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Network {
+    /// Aptos mainnet (`aptos`).
+    #[serde(rename = "aptos")]
+    AptosMainnet,
+    /// Aptos testnet (`aptos-testnet`).
+    AptosTestnet,
+    /// Aptos devnet (`aptos-devnet`).
+    AptosDevnet,
+    /// Bitcoin mainnet (`bitcoin`).
+    #[serde(rename = "bitcoin")]
+    BitcoinMainnet,
+    /// Bitcoin testnet (`bitcoin-testnet`).
+    BitcoinTestnet,
+    /// Ethereum mainnet (`ethereum`).
+    #[serde(rename = "ethereum")]
+    EthereumMainnet,
+    /// Ethereum Sepolia testnet (`ethereum-sepolia`).
+    EthereumSepolia,
+}
+
+impl Network {
+    /// Every network, in a stable order.
+    pub const ALL: [Network; 7] = [
+        Network::AptosMainnet,
+        Network::AptosTestnet,
+        Network::AptosDevnet,
+        Network::BitcoinMainnet,
+        Network::BitcoinTestnet,
+        Network::EthereumMainnet,
+        Network::EthereumSepolia,
+    ];
+
+    /// The name used in queries (`aptos-testnet`, `ethereum`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Network::AptosMainnet => "aptos",
+            Network::AptosTestnet => "aptos-testnet",
+            Network::AptosDevnet => "aptos-devnet",
+            Network::BitcoinMainnet => "bitcoin",
+            Network::BitcoinTestnet => "bitcoin-testnet",
+            Network::EthereumMainnet => "ethereum",
+            Network::EthereumSepolia => "ethereum-sepolia",
+        }
+    }
+
+    /// The chain this network belongs to.
+    pub fn chain(self) -> Chain {
+        match self {
+            Network::AptosMainnet | Network::AptosTestnet | Network::AptosDevnet => Chain::Aptos,
+            Network::BitcoinMainnet | Network::BitcoinTestnet => Chain::Bitcoin,
+            Network::EthereumMainnet | Network::EthereumSepolia => Chain::Ethereum,
+        }
+    }
+
+    /// The back end that answers queries on this network.
+    pub fn backend(self) -> Backend {
+        match self.chain() {
+            Chain::Aptos => Backend::Aptos,
+            Chain::Bitcoin | Chain::Ethereum => Backend::Amb,
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Network {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Network::ALL
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Network::ALL.iter().map(|n| n.name()).collect();
+                Error::invalid_input(
+                    "network",
+                    s,
+                    format!("unknown network; expected one of {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+/// The services tokbal reads balances from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// An Aptos full node's REST API.
+    Aptos,
+    /// AWS Managed Blockchain Query (Bitcoin and Ethereum).
+    Amb,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Aptos => "aptos",
+            Backend::Amb => "amb",
+        })
+    }
+}
+
+/// Who holds the balance.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Owner {
+    /// An Aptos account.
+    Aptos(AccountAddress),
+    /// An Ethereum account or contract.
+    Evm(EvmAddress),
+    /// A Bitcoin address.
+    Bitcoin(BitcoinAddress),
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Aptos(a) => a.fmt(f),
+            Owner::Evm(a) => a.fmt(f),
+            Owner::Bitcoin(a) => a.fmt(f),
+        }
+    }
+}
+
+/// What the balance is of.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Token {
+    /// An Aptos coin or fungible asset.
+    Aptos(AssetType),
+    /// The network's native coin (BTC, ETH).
+    Native,
+    /// An ERC-20 token, by contract.
+    Erc20 {
+        /// The token contract.
+        contract: EvmAddress,
+    },
+    /// An ERC-721 token (an NFT): the balance is 1 if the owner holds it, else 0.
+    Erc721 {
+        /// The collection contract.
+        contract: EvmAddress,
+        /// The token within the collection.
+        token_id: TokenId,
+    },
+    /// An ERC-1155 token: how many of that id the owner holds.
+    Erc1155 {
+        /// The multi-token contract.
+        contract: EvmAddress,
+        /// The token id within the contract.
+        token_id: TokenId,
+    },
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Aptos(a) => a.fmt(f),
+            Token::Native => f.write_str("native"),
+            Token::Erc20 { contract } => write!(f, "erc20:{contract}"),
+            Token::Erc721 { contract, token_id } => write!(f, "erc721:{contract}:{token_id}"),
+            Token::Erc1155 { contract, token_id } => write!(f, "erc1155:{contract}:{token_id}"),
+        }
+    }
+}
+
+/// One balance to read: who, of what, on which network.
+///
+/// Parse one from text with [`str::parse`]; its `Display` is the canonical form (long
+/// addresses, lower case, explicit asset type), so two queries for the same balance compare
+/// equal however they were written.
+///
+/// ```
+/// use tokbal::{Network, Query};
+/// let q: Query = "aptos:0x1".parse().unwrap();
+/// assert_eq!(q.network(), Network::AptosMainnet);
+/// assert_eq!(
+///     q.to_string(),
+///     format!("aptos:0x{:0>64}/0x{:0>64}::aptos_coin::AptosCoin", 1, 1)
+/// );
+/// let e: Query = "ethereum:0xdAC17F958D2ee523a2206206994597C13D831ec7/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+///     .parse()
+///     .unwrap();
+/// assert_eq!(e.network(), Network::EthereumMainnet);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Query {
+    network: Network,
+    owner: Owner,
+    token: Token,
+}
+
+impl Query {
+    /// A query for an Aptos balance.
+    pub fn aptos(network: Network, owner: AccountAddress, asset: AssetType) -> Result<Self, Error> {
+        if network.chain() != Chain::Aptos {
+            return Err(Error::invalid_input(
+                "network",
+                network.name(),
+                "not an Aptos network",
+            ));
+        }
+        Ok(Query {
+            network,
+            owner: Owner::Aptos(owner),
+            token: Token::Aptos(asset),
+        })
+    }
+
+    /// The network to read on.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// Who holds the balance.
+    pub fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    /// What the balance is of.
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// The back end that answers this query.
+    pub fn backend(&self) -> Backend {
+        self.network.backend()
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.network, self.owner)?;
+        match &self.token {
+            Token::Native => Ok(()),
+            t => write!(f, "/{t}"),
+        }
+    }
+}
+
+impl FromStr for Query {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        if s.len() > MAX_QUERY_LEN {
+            return Err(Error::invalid_input(
+                "query",
+                s,
+                format!("{} bytes long; at most {MAX_QUERY_LEN} are accepted", s.len()),
+            ));
+        }
+        let s_trim = s.trim();
+        let (network, rest) = s_trim.split_once(':').ok_or_else(|| {
+            Error::invalid_input("query", s, "expected NETWORK:OWNER[/TOKEN], e.g. aptos:0x1")
+        })?;
+        let network: Network = network.parse()?;
+        let (owner, token) = match rest.split_once('/') {
+            Some((o, t)) => (o, Some(t)),
+            None => (rest, None),
+        };
+        match network.chain() {
+            Chain::Aptos => {
+                let owner = AccountAddress::parse_field("owner", owner)?;
+                let asset = match token {
+                    None => AssetType::apt(),
+                    Some(t) => t.parse()?,
+                };
+                Query::aptos(network, owner, asset)
+            }
+            Chain::Ethereum => Ok(Query {
+                network,
+                owner: Owner::Evm(EvmAddress::parse_field("owner", owner)?),
+                token: parse_evm_token(token)?,
+            }),
+            Chain::Bitcoin => {
+                let testnet = network == Network::BitcoinTestnet;
+                let owner = BitcoinAddress::parse_field("owner", owner, testnet)?;
+                match token {
+                    None | Some("btc") => Ok(Query {
+                        network,
+                        owner: Owner::Bitcoin(owner),
+                        token: Token::Native,
+                    }),
+                    Some(t) => Err(Error::invalid_input(
+                        "token",
+                        t,
+                        "Bitcoin has only its native coin; omit the token or write btc",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn parse_evm_token(token: Option<&str>) -> Result<Token, Error> {
+    let Some(t) = token else {
+        return Ok(Token::Native);
+    };
+    if t == "eth" {
+        return Ok(Token::Native);
+    }
+    let mut parts = t.split(':');
+    let standard = parts.next().unwrap_or_default();
+    let contract_part = parts.next().filter(|c| !c.is_empty());
+    let id = parts.next();
+    if parts.next().is_some() {
+        return Err(Error::invalid_input(
+            "token",
+            t,
+            "too many ':'; expected erc20:CONTRACT or erc721/erc1155:CONTRACT:TOKEN_ID",
+        ));
+    }
+    let parse_contract = |c: Option<&str>| match c {
+        Some(c) => EvmAddress::parse_field("contract", c),
+        None => Err(Error::invalid_input(
+            "token",
+            t,
+            format!("{standard} needs a contract address: {standard}:CONTRACT"),
+        )),
+    };
+    let token_id = |i: Option<&str>| match i {
+        Some(i) => TokenId::parse_field("token_id", i),
+        None => Err(Error::invalid_input(
+            "token",
+            t,
+            format!("{standard} needs a token id: {standard}:CONTRACT:TOKEN_ID"),
+        )),
+    };
+    match standard {
+        "erc20" => {
+            if id.is_some() {
+                return Err(Error::invalid_input(
+                    "token",
+                    t,
+                    "erc20 takes no token id: erc20:CONTRACT",
+                ));
+            }
+            Ok(Token::Erc20 {
+                contract: parse_contract(contract_part)?,
+            })
+        }
+        "erc721" => Ok(Token::Erc721 {
+            contract: parse_contract(contract_part)?,
+            token_id: token_id(id)?,
+        }),
+        "erc1155" => Ok(Token::Erc1155 {
+            contract: parse_contract(contract_part)?,
+            token_id: token_id(id)?,
+        }),
+        _ => Err(Error::invalid_input(
+            "token",
+            t,
+            "expected eth, erc20:CONTRACT, erc721:CONTRACT:TOKEN_ID or erc1155:CONTRACT:TOKEN_ID",
+        )),
+    }
+}
