@@ -51,6 +51,7 @@ pub mod devnet;
 pub mod error;
 pub mod pin;
 pub mod query;
+pub mod report;
 pub mod retry;
 mod serde_util;
 mod tls;

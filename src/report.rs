@@ -1,0 +1,87 @@
+//! The records tokbal's JSON output is made of, so that programs can produce and read the
+//! same shape the CLI prints.
+
+use serde::Serialize;
+
+use crate::balance::Balance;
+use crate::error::{Error, ErrorKind};
+use crate::pin::Snapshot;
+
+/// One query's result, as printed by `tokbal get --format json`.
+///
+/// Exactly one of `balance` and `error` is present.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct ResultRecord {
+    /// The query exactly as the user wrote it.
+    pub query: String,
+    /// The balance as a decimal string, in the token's smallest unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<String>,
+    /// For Aptos, the ledger version read at, as a decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger_version: Option<String>,
+    /// Why there is no balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
+}
+
+/// An error in the JSON output.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct ErrorRecord {
+    /// The kind, in snake_case (`invalid_input`, `pruned`, ...).
+    pub kind: ErrorKind,
+    /// The upstream error code, when the server sent one.
+    pub code: Option<String>,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl From<&Error> for ErrorRecord {
+    fn from(e: &Error) -> Self {
+        ErrorRecord {
+            kind: e.kind(),
+            code: e.code().map(str::to_string),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl ResultRecord {
+    /// The record for `query` (as written) and its result.
+    pub fn new(query: impl Into<String>, result: &Result<Balance, Error>) -> Self {
+        let query = query.into();
+        match result {
+            Ok(b) => ResultRecord {
+                query,
+                balance: Some(b.amount.to_string()),
+                ledger_version: b.ledger_version.map(|v| v.to_string()),
+                error: None,
+            },
+            Err(e) => ResultRecord {
+                query,
+                balance: None,
+                ledger_version: None,
+                error: Some(ErrorRecord::from(e)),
+            },
+        }
+    }
+}
+
+/// The whole JSON document: the snapshot, then one record per query in input order.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Document {
+    /// What each network was read at.
+    pub snapshot: Snapshot,
+    /// One record per query, in input order.
+    pub results: Vec<ResultRecord>,
+}
+
+impl Document {
+    /// A document from a snapshot and its records.
+    pub fn new(snapshot: Snapshot, results: Vec<ResultRecord>) -> Self {
+        Document { snapshot, results }
+    }
+}
