@@ -95,18 +95,21 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
         progenitor_client::Error::CommunicationError(source)
         | progenitor_client::Error::ResponseBodyError(source)
         | progenitor_client::Error::InvalidUpgrade(source) => {
+            // Reading failed before a whole answer arrived (reqwest calls a body cut short a
+            // "decode" error; JSON that does not decode arrives as InvalidResponsePayload).
             let kind = if source.is_timeout() {
                 ErrorKind::Timeout
-            } else if source.is_decode() {
-                ErrorKind::Decode
             } else {
                 ErrorKind::Transport
             };
-            let what_failed = match kind {
-                ErrorKind::Timeout => "timed out",
-                ErrorKind::Decode => "answer could not be decoded",
-                _ if source.is_connect() => "could not connect",
-                _ => "connection failed",
+            let what_failed = if source.is_timeout() {
+                "timed out"
+            } else if source.is_connect() {
+                "could not connect"
+            } else if source.is_body() || source.is_decode() {
+                "the connection broke while the answer was being read"
+            } else {
+                "connection failed"
             };
             base(kind, format!("{what}: {what_failed}")).with_source(source.without_url())
         }
