@@ -18,10 +18,17 @@ fn main() {
 
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     match generate(Path::new(SPEC)) {
-        Ok(Generated { code, operations, types }) => {
+        Ok(Generated {
+            code,
+            operations,
+            types,
+        }) => {
             let out = out_dir.join(OUTPUT);
             if let Err(e) = std::fs::write(&out, code) {
-                fail(&format!("could not write the generated client to {}: {e}", out.display()));
+                fail(&format!(
+                    "could not write the generated client to {}: {e}",
+                    out.display()
+                ));
             }
             build_print::info!(
                 "generated the Aptos client from {SPEC}: {} operations ({}), {types} schemas -> {}",
@@ -42,8 +49,12 @@ struct Generated {
 
 /// Reads, checks and generates; every failure comes back as one paragraph naming the spec.
 fn generate(spec_path: &Path) -> Result<Generated, String> {
-    let text = std::fs::read_to_string(spec_path)
-        .map_err(|e| format!("cannot read the OpenAPI slice {}: {e}.", spec_path.display()))?;
+    let text = std::fs::read_to_string(spec_path).map_err(|e| {
+        format!(
+            "cannot read the OpenAPI slice {}: {e}.",
+            spec_path.display()
+        )
+    })?;
     let spec: openapiv3::OpenAPI = serde_yaml_ng::from_str(&text).map_err(|e| {
         format!(
             "{} is not a valid OpenAPI 3.0 document: {e}. Fix the slice (see specs/README.md) and rebuild.",

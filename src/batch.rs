@@ -129,7 +129,10 @@ impl Client {
                     format!("{network}: no back end for this network is configured"),
                 )
                 .with_backend(network.backend());
-                let results = items.into_iter().map(|(s, _)| (s, Err(err.clone()))).collect();
+                let results = items
+                    .into_iter()
+                    .map(|(s, _)| (s, Err(err.clone())))
+                    .collect();
                 return (network, None, results);
             }
         };
@@ -162,12 +165,13 @@ impl Client {
                 }
             }
         };
-        let reads = stream::iter(rest.iter().map(|(slot, q)| async move {
-            (*slot, read_aptos(backend, q, Some(version)).await)
-        }))
-        .buffer_unordered(self.concurrency)
-        .collect::<Vec<_>>()
-        .await;
+        let reads =
+            stream::iter(rest.iter().map(|(slot, q)| async move {
+                (*slot, read_aptos(backend, q, Some(version)).await)
+            }))
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
         results.extend(reads);
         (network, Some(version), results)
     }
@@ -197,7 +201,12 @@ mod tests {
     #[test]
     fn plan_dedups_and_keeps_every_input_slot() {
         let q = |s: &str| s.parse::<Query>().unwrap();
-        let queries = vec![q("aptos:0x1"), q("aptos:0x2"), q("aptos:0x01"), q("aptos:1")];
+        let queries = vec![
+            q("aptos:0x1"),
+            q("aptos:0x2"),
+            q("aptos:0x01"),
+            q("aptos:1"),
+        ];
         let plan = Plan::new(&queries);
         assert_eq!(plan.unique.len(), 2);
         assert_eq!(plan.slot_of_input, vec![0, 1, 0, 0]);

@@ -64,7 +64,10 @@ impl ClientBuilder {
     /// private node, a proxy, or the devnet.
     pub fn aptos_url(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
-        for n in Network::ALL.into_iter().filter(|n| n.chain() == Chain::Aptos) {
+        for n in Network::ALL
+            .into_iter()
+            .filter(|n| n.chain() == Chain::Aptos)
+        {
             self.aptos_urls.insert(n, url.clone());
         }
         self
@@ -97,7 +100,10 @@ impl ClientBuilder {
     /// Builds the client. Fails on a malformed URL or key, naming it.
     pub fn build(self) -> Result<Client, Error> {
         let mut aptos = BTreeMap::new();
-        for network in Network::ALL.into_iter().filter(|n| n.chain() == Chain::Aptos) {
+        for network in Network::ALL
+            .into_iter()
+            .filter(|n| n.chain() == Chain::Aptos)
+        {
             let config = match self.aptos_urls.get(&network) {
                 Some(url) => AptosConfig::new(url.clone()),
                 None => AptosConfig::for_network(network)?,

@@ -322,8 +322,11 @@ mod tests {
 
     #[test]
     fn display_prefixes_backend() {
-        let e = Error::new(ErrorKind::Pruned, "ledger version 12 is pruned; oldest kept is 900")
-            .with_backend(Backend::Aptos);
+        let e = Error::new(
+            ErrorKind::Pruned,
+            "ledger version 12 is pruned; oldest kept is 900",
+        )
+        .with_backend(Backend::Aptos);
         assert_eq!(
             e.to_string(),
             "aptos: ledger version 12 is pruned; oldest kept is 900"

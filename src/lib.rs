@@ -20,10 +20,12 @@
 //! use tokbal::{At, Client, Query};
 //!
 //! // An in-process Aptos node on 127.0.0.1 stands in for mainnet here.
-//! let devnet = tokbal::devnet::Devnet::builder().with_demo_data().start().await?;
+//! let devnet = tokbal::devnet::Devnet::builder().start().await?;
+//! devnet.aptos().set_balance("0xa11ce", "0x1::aptos_coin::AptosCoin", 1_000)?;
+//! devnet.aptos().set_balance("0xb0b", "0xfa", 2_000)?; // a fungible asset
 //! let client = Client::builder().aptos_url(devnet.aptos_url()).build()?;
 //!
-//! let queries: Vec<Query> = ["aptos:0x1", "aptos:0xa11ce", "aptos:0xa11ce/0x1::aptos_coin::AptosCoin"]
+//! let queries: Vec<Query> = ["aptos:0xa11ce", "aptos:0xb0b/0xfa", "aptos:0xc0ffee"]
 //!     .iter()
 //!     .map(|q| q.parse())
 //!     .collect::<Result<_, _>>()?;
@@ -31,7 +33,7 @@
 //!
 //! let version = out.snapshot.aptos_version(tokbal::Network::AptosMainnet);
 //! for (query, result) in queries.iter().zip(&out.results) {
-//!     let balance = result.as_ref()?;
+//!     let balance = result.clone()?;
 //!     assert_eq!(balance.ledger_version, version); // one snapshot for the whole batch
 //!     println!("{query}: {}", balance.amount);
 //! }
@@ -66,3 +68,8 @@ pub use query::{Backend, Chain, Network, Query};
 
 /// The `User-Agent` tokbal sends: `tokbal/<version>`.
 pub const USER_AGENT: &str = concat!("tokbal/", env!("CARGO_PKG_VERSION"));
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

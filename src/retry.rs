@@ -15,7 +15,8 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         Duration::from_secs(secs)
     } else {
         let at = httpdate::parse_http_date(value).ok()?;
-        at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
     };
     Some(wait.min(MAX_RETRY_AFTER))
 }
@@ -37,7 +38,10 @@ mod tests {
         assert_eq!(retry_after(&with("999999")), Some(MAX_RETRY_AFTER));
         let soon = SystemTime::now() + Duration::from_secs(30);
         let d = retry_after(&with(&httpdate::fmt_http_date(soon))).unwrap();
-        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
         let past = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH);
         assert_eq!(retry_after(&with(&past)), Some(Duration::ZERO));
         assert_eq!(retry_after(&with("soon")), None);

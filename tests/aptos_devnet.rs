@@ -35,14 +35,30 @@ async fn pinned_reads_give_historical_balances() {
     node.set_balance_at("0xa", "0xfa", tip - 15, 7).unwrap();
     let client = client(&net);
 
-    let cases = [(tip - 25, 0, 0), (tip - 20, 100, 0), (tip - 15, 100, 7), (tip - 10, 250, 7), (tip, 250, 7)];
+    let cases = [
+        (tip - 25, 0, 0),
+        (tip - 20, 100, 0),
+        (tip - 15, 100, 7),
+        (tip - 10, 250, 7),
+        (tip, 250, 7),
+    ];
     for (version, apt, fa) in cases {
         let out = client
-            .balances(&[q("aptos:0xa"), q("aptos:0xa/0xfa")], At::AptosVersion(version))
+            .balances(
+                &[q("aptos:0xa"), q("aptos:0xa/0xfa")],
+                At::AptosVersion(version),
+            )
             .await;
-        let got: Vec<_> = out.results.iter().map(|r| r.as_ref().unwrap().amount.to_u64()).collect();
+        let got: Vec<_> = out
+            .results
+            .iter()
+            .map(|r| r.as_ref().unwrap().amount.to_u64())
+            .collect();
         assert_eq!(got, vec![Some(apt), Some(fa)], "at {version}");
-        assert_eq!(out.snapshot.aptos_version(Network::AptosMainnet), Some(version));
+        assert_eq!(
+            out.snapshot.aptos_version(Network::AptosMainnet),
+            Some(version)
+        );
         for r in &out.results {
             assert_eq!(r.as_ref().unwrap().ledger_version, Some(version));
         }
@@ -54,7 +70,8 @@ async fn latest_is_pinned_once_and_carried_by_every_other_read() {
     let net = devnet().await;
     let node = net.aptos();
     for i in 1..=20u64 {
-        node.set_balance(&format!("0x{i:x}"), APT, i * 1000).unwrap();
+        node.set_balance(&format!("0x{i:x}"), APT, i * 1000)
+            .unwrap();
     }
     let tip = node.tip_version();
     node.reset_requests();
@@ -90,7 +107,9 @@ async fn the_pin_holds_while_the_chain_moves_on() {
 
     node.advance(10);
     node.set_balance("0xb", APT, 2).unwrap();
-    let again = client.balances(&[q("aptos:0xb")], At::AptosVersion(pinned)).await;
+    let again = client
+        .balances(&[q("aptos:0xb")], At::AptosVersion(pinned))
+        .await;
     assert_eq!(again.results[0].as_ref().unwrap().amount.to_u64(), Some(1));
     let now = client.balances(&[q("aptos:0xb")], At::Latest).await;
     assert_eq!(now.results[0].as_ref().unwrap().amount.to_u64(), Some(2));
@@ -104,7 +123,10 @@ async fn pruned_versions_report_the_oldest_kept() {
     let oldest = node.tip_version() / 2;
     node.prune_before(oldest);
     let out = client(&net)
-        .balances(&[q("aptos:0x1"), q("aptos:0x2")], At::AptosVersion(oldest - 1))
+        .balances(
+            &[q("aptos:0x1"), q("aptos:0x2")],
+            At::AptosVersion(oldest - 1),
+        )
         .await;
     for r in &out.results {
         let err = r.as_ref().unwrap_err();
@@ -119,7 +141,9 @@ async fn pruned_versions_report_the_oldest_kept() {
         );
     }
     // The oldest kept version itself still reads.
-    let ok = client(&net).balances(&[q("aptos:0x1")], At::AptosVersion(oldest)).await;
+    let ok = client(&net)
+        .balances(&[q("aptos:0x1")], At::AptosVersion(oldest))
+        .await;
     assert!(ok.results[0].is_ok());
 }
 
@@ -127,7 +151,9 @@ async fn pruned_versions_report_the_oldest_kept() {
 async fn versions_past_the_tip_are_not_yet_available() {
     let net = devnet().await;
     let past = net.aptos().tip_version() + 1_000;
-    let out = client(&net).balances(&[q("aptos:0x1")], At::AptosVersion(past)).await;
+    let out = client(&net)
+        .balances(&[q("aptos:0x1")], At::AptosVersion(past))
+        .await;
     let err = out.results[0].as_ref().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotYetAvailable);
     assert_eq!(err.code(), Some("version_not_found"));
@@ -140,10 +166,17 @@ async fn a_lagging_replica_answers_not_yet_available() {
     let node = net.aptos();
     let tip = node.tip_version();
     node.faults().lag(5);
-    let out = client(&net).balances(&[q("aptos:0x1")], At::AptosVersion(tip)).await;
-    assert_eq!(out.results[0].as_ref().unwrap_err().kind(), ErrorKind::NotYetAvailable);
+    let out = client(&net)
+        .balances(&[q("aptos:0x1")], At::AptosVersion(tip))
+        .await;
+    assert_eq!(
+        out.results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::NotYetAvailable
+    );
     node.faults().clear_lag();
-    let out = client(&net).balances(&[q("aptos:0x1")], At::AptosVersion(tip)).await;
+    let out = client(&net)
+        .balances(&[q("aptos:0x1")], At::AptosVersion(tip))
+        .await;
     assert!(out.results[0].is_ok());
 }
 
@@ -153,7 +186,9 @@ async fn throttling_is_reported_with_retry_after() {
     let node = net.aptos();
     node.faults().set_retry_after_secs(3);
     node.faults().throttle_next(1);
-    let out = client(&net).balances(&[q("aptos:0x1")], At::AptosVersion(5)).await;
+    let out = client(&net)
+        .balances(&[q("aptos:0x1")], At::AptosVersion(5))
+        .await;
     let err = out.results[0].as_ref().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Throttled);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
@@ -165,7 +200,9 @@ async fn server_failures_are_unavailable() {
     for status in [500u16, 503] {
         let net = devnet().await;
         net.aptos().faults().fail_next(1, status);
-        let out = client(&net).balances(&[q("aptos:0x1")], At::AptosVersion(5)).await;
+        let out = client(&net)
+            .balances(&[q("aptos:0x1")], At::AptosVersion(5))
+            .await;
         let err = out.results[0].as_ref().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{status}: {err}");
         assert_eq!(err.status(), Some(status));
@@ -224,9 +261,15 @@ async fn networks_without_a_back_end_are_unsupported_and_cost_nothing() {
         q("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
     ];
     let out = client(&net).balances(&queries, At::Latest).await;
-    assert_eq!(out.results[0].as_ref().unwrap_err().kind(), ErrorKind::Unsupported);
+    assert_eq!(
+        out.results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
     assert!(out.results[1].is_ok());
-    assert_eq!(out.results[2].as_ref().unwrap_err().kind(), ErrorKind::Unsupported);
+    assert_eq!(
+        out.results[2].as_ref().unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
     assert_eq!(net.aptos().requests().total, 1);
 }
 
@@ -246,7 +289,10 @@ async fn a_failed_first_read_still_pins_the_rest_through_ledger_info() {
     let out = client
         .balances(&[q("aptos:0x4"), q("aptos:0x5")], At::Latest)
         .await;
-    assert_eq!(out.results[0].as_ref().unwrap_err().kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        out.results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
     let b = out.results[1].as_ref().unwrap();
     assert_eq!((b.amount.to_u64(), b.ledger_version), (Some(55), Some(tip)));
     assert_eq!(out.snapshot.aptos_version(Network::AptosMainnet), Some(tip));
@@ -268,7 +314,10 @@ async fn ledger_info_and_blocks_agree_with_the_node() {
     assert_eq!(block.timestamp_usec, expect.timestamp_us);
     let by_version = backend.block_by_version(block.last_version).await.unwrap();
     assert_eq!(by_version.height, 10);
-    let past = backend.block_by_height(node.tip_height() + 5).await.unwrap_err();
+    let past = backend
+        .block_by_height(node.tip_height() + 5)
+        .await
+        .unwrap_err();
     assert_eq!(past.kind(), ErrorKind::NotFound);
     assert_eq!(past.code(), Some("block_not_found"));
     let healthy = backend.healthy(None).await.unwrap();
@@ -285,7 +334,9 @@ async fn a_slow_node_times_out_within_the_configured_time() {
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let out = client.balances(&[q("aptos:0x1")], At::AptosVersion(3)).await;
+    let out = client
+        .balances(&[q("aptos:0x1")], At::AptosVersion(3))
+        .await;
     let err = out.results[0].as_ref().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     // A Timeout (not a balance) shows the client gave up before the 3 s answer came.

@@ -19,7 +19,9 @@ fn owner() -> AccountAddress {
 
 #[tokio::test]
 async fn recorded_ledger_info_decodes() {
-    let Some(body) = golden("index_test__test_get_index.json") else { return };
+    let Some(body) = golden("index_test__test_get_index.json") else {
+        return;
+    };
     let server = CannedServer::start(vec![Canned::new(200, body).ledger_headers(0, 0)]).await;
     let info = backend(&server).ledger_info().await.unwrap();
     assert_eq!(info.chain_id, 4);
@@ -29,25 +31,39 @@ async fn recorded_ledger_info_decodes() {
 
 #[tokio::test]
 async fn recorded_genesis_block_with_null_transactions_decodes() {
-    let Some(body) = golden("blocks_test__test_get_genesis_block_by_height.json") else { return };
+    let Some(body) = golden("blocks_test__test_get_genesis_block_by_height.json") else {
+        return;
+    };
     let server = CannedServer::start(vec![Canned::new(200, body).ledger_headers(5, 0)]).await;
     let block = backend(&server).block_by_height(0).await.unwrap();
-    assert_eq!((block.height, block.first_version, block.last_version), (0, 0, 0));
+    assert_eq!(
+        (block.height, block.first_version, block.last_version),
+        (0, 0, 0)
+    );
     assert_eq!(block.ledger.ledger_version, 5);
     let req = server.requests.lock().unwrap()[0].clone();
-    assert!(req.starts_with("GET /v1/blocks/by_height/0?with_transactions=false "), "{req}");
+    assert!(
+        req.starts_with("GET /v1/blocks/by_height/0?with_transactions=false "),
+        "{req}"
+    );
 }
 
 #[tokio::test]
 async fn recorded_unknown_block_is_not_found() {
-    let Some(body) = golden("blocks_test__test_get_unknown_block_by_height.json") else { return };
+    let Some(body) = golden("blocks_test__test_get_unknown_block_by_height.json") else {
+        return;
+    };
     let server = CannedServer::start(vec![Canned::new(404, body).ledger_headers(5, 0)]).await;
     let err = backend(&server).block_by_height(1000).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.code(), Some("block_not_found"));
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.backend(), Some(Backend::Aptos));
-    assert!(err.to_string().contains("Block not found by Block height(1000)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Block not found by Block height(1000)"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +101,9 @@ async fn recorded_bad_ledger_version_is_invalid_input() {
 
 #[tokio::test]
 async fn recorded_gateway_410_names_oldest_version_and_archive() {
-    let Some(body) = golden("ts-sdk-pr935__410_version_pruned_gateway_body.json") else { return };
+    let Some(body) = golden("ts-sdk-pr935__410_version_pruned_gateway_body.json") else {
+        return;
+    };
     // The gateway's body and no ledger headers: the oldest version comes from the body.
     let server = CannedServer::start(vec![Canned::new(410, body)]).await;
     let err = backend(&server)
@@ -101,12 +119,16 @@ async fn recorded_gateway_410_names_oldest_version_and_archive() {
     assert!(!err.is_retryable());
     let text = err.to_string();
     assert!(text.starts_with("aptos: balance of"), "{text}");
-    assert!(text.contains("oldest kept version is 10255283755"), "{text}");
+    assert!(
+        text.contains("oldest kept version is 10255283755"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn legacy_error_shape_still_gives_a_classified_error() {
-    let Some(body) = golden("LEGACY_accounts_test__test_get_core_account_data_not_found.v2022.json")
+    let Some(body) =
+        golden("LEGACY_accounts_test__test_get_core_account_data_not_found.v2022.json")
     else {
         return;
     };
@@ -124,21 +146,31 @@ async fn legacy_error_shape_still_gives_a_classified_error() {
 #[tokio::test]
 async fn balance_accepts_a_bare_number_and_a_string() {
     for body in ["123456789", "\"123456789\""] {
-        let server =
-            CannedServer::start(vec![Canned::new(200, body).ledger_headers(77, 10)]).await;
+        let server = CannedServer::start(vec![Canned::new(200, body).ledger_headers(77, 10)]).await;
         let b = backend(&server)
             .balance(&owner(), &AssetType::apt(), None)
             .await
             .unwrap();
         assert_eq!(b.amount, 123_456_789, "{body}");
-        assert_eq!(b.ledger_version, 77, "latest reads carry the node's version");
+        assert_eq!(
+            b.ledger_version, 77,
+            "latest reads carry the node's version"
+        );
         assert_eq!(b.ledger.oldest_ledger_version, 10);
     }
 }
 
 #[tokio::test]
 async fn malformed_balances_are_decode_errors() {
-    for body in ["-5", "1.5", "18446744073709551616", "\"12a\"", "{}", "null", "<html>"] {
+    for body in [
+        "-5",
+        "1.5",
+        "18446744073709551616",
+        "\"12a\"",
+        "{}",
+        "null",
+        "<html>",
+    ] {
         let server = CannedServer::start(vec![Canned::new(200, body).ledger_headers(7, 0)]).await;
         let err = backend(&server)
             .balance(&owner(), &AssetType::apt(), Some(7))
@@ -224,7 +256,10 @@ async fn newer_error_codes_map_without_a_rebuild() {
 async fn struct_tags_are_percent_encoded_on_the_wire() {
     let server = CannedServer::start(vec![Canned::new(200, "1").ledger_headers(9, 0)]).await;
     let asset: AssetType = "0x1::coin::W<0x1::a::B, vector<u8>>".parse().unwrap();
-    backend(&server).balance(&owner(), &asset, Some(9)).await.unwrap();
+    backend(&server)
+        .balance(&owner(), &asset, Some(9))
+        .await
+        .unwrap();
     let req = server.requests.lock().unwrap()[0].clone();
     let line = req.lines().next().unwrap();
     let one = format!("0x{:0>64}", 1);
@@ -241,11 +276,22 @@ async fn requests_carry_user_agent_and_api_key_but_debug_hides_the_key() {
     let config = AptosConfig::new(server.base_url.clone())
         .with_api_key(Some(tokbal::aptos::ApiKey::new("sekrit-key-123")));
     let node = AptosBackend::new(config).unwrap();
-    assert!(!format!("{node:?}").contains("sekrit"), "Debug leaks the key");
-    node.balance(&owner(), &AssetType::apt(), None).await.unwrap();
+    assert!(
+        !format!("{node:?}").contains("sekrit"),
+        "Debug leaks the key"
+    );
+    node.balance(&owner(), &AssetType::apt(), None)
+        .await
+        .unwrap();
     let req = server.requests.lock().unwrap()[0].to_ascii_lowercase();
-    assert!(req.contains("authorization: bearer sekrit-key-123"), "{req}");
-    assert!(req.contains(&format!("user-agent: tokbal/{}", env!("CARGO_PKG_VERSION"))), "{req}");
+    assert!(
+        req.contains("authorization: bearer sekrit-key-123"),
+        "{req}"
+    );
+    assert!(
+        req.contains(&format!("user-agent: tokbal/{}", env!("CARGO_PKG_VERSION"))),
+        "{req}"
+    );
 }
 
 #[tokio::test]
@@ -259,12 +305,20 @@ async fn unreachable_node_is_a_transport_error() {
     let err = node.ledger_info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     assert!(err.is_retryable());
-    assert!(std::error::Error::source(&err).is_some(), "the cause is kept");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the cause is kept"
+    );
 }
 
 #[test]
 fn malformed_base_urls_are_refused_naming_the_field() {
-    for url in ["", "not a url", "ftp://example.com/v1", "http://127.0.0.1/v1?x=1"] {
+    for url in [
+        "",
+        "not a url",
+        "ftp://example.com/v1",
+        "http://127.0.0.1/v1?x=1",
+    ] {
         let err = AptosBackend::new(AptosConfig::new(url)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{url}");
         assert_eq!(err.field(), Some("aptos_url"), "{url}");

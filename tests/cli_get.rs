@@ -34,11 +34,23 @@ async fn json_output_has_one_result_per_query_in_order() {
     node.reset_requests();
     let url = net.aptos_url();
     let out = tokbal(args(&[
-        "get", "--aptos-url", &url, "--format", "json",
-        "aptos:0xa", "aptos:0xZZ", "aptos:0xa/0xfa", "aptos:0xa",
+        "get",
+        "--aptos-url",
+        &url,
+        "--format",
+        "json",
+        "aptos:0xa",
+        "aptos:0xZZ",
+        "aptos:0xa/0xfa",
+        "aptos:0xa",
     ]))
     .await;
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["snapshot"]["aptos"]["ledger_version"], tip.to_string());
     let results = doc["results"].as_array().unwrap();
@@ -48,7 +60,10 @@ async fn json_output_has_one_result_per_query_in_order() {
     assert_eq!(results[0]["ledger_version"], tip.to_string());
     assert_eq!(results[1]["query"], "aptos:0xZZ");
     assert_eq!(results[1]["error"]["kind"], "invalid_input");
-    assert!(results[1]["error"]["message"].as_str().unwrap().contains("0xZZ"));
+    assert!(results[1]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("0xZZ"));
     assert!(results[1].get("balance").is_none());
     assert_eq!(results[2]["balance"], "42");
     assert_eq!(results[3]["balance"], "1000");
@@ -62,13 +77,27 @@ async fn all_ok_exits_zero_and_prints_a_table() {
     net.aptos().set_balance("0xb", APT, 123_456).unwrap();
     let url = net.aptos_url();
     let out = tokbal(args(&["get", "--aptos-url", &url, "aptos:0xb"])).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("# aptos: ledger version "), "{text}");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("# aptos: ledger version "),
+        "{text}"
+    );
     assert!(lines.next().unwrap().starts_with("QUERY"), "{text}");
     let row = lines.next().unwrap();
-    assert!(row.starts_with("aptos:0xb") && row.contains("123456"), "{text}");
+    assert!(
+        row.starts_with("aptos:0xb") && row.contains("123456"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -79,7 +108,14 @@ async fn explicit_versions_and_their_errors() {
     node.prune_before(40);
     let url = net.aptos_url();
     let out = tokbal(args(&[
-        "get", "--aptos-url", &url, "--format", "json", "--aptos-version", "60", "aptos:0xc",
+        "get",
+        "--aptos-url",
+        &url,
+        "--format",
+        "json",
+        "--aptos-version",
+        "60",
+        "aptos:0xc",
     ]))
     .await;
     assert_eq!(out.status.code(), Some(0));
@@ -88,7 +124,14 @@ async fn explicit_versions_and_their_errors() {
     assert_eq!(doc["results"][0]["ledger_version"], "60");
 
     let out = tokbal(args(&[
-        "get", "--aptos-url", &url, "--format", "json", "--aptos-version", "10", "aptos:0xc",
+        "get",
+        "--aptos-url",
+        &url,
+        "--format",
+        "json",
+        "--aptos-version",
+        "10",
+        "aptos:0xc",
     ]))
     .await;
     assert_eq!(out.status.code(), Some(3));
@@ -102,7 +145,10 @@ async fn a_bad_url_fails_the_command_itself() {
     let out = tokbal(args(&["get", "--aptos-url", "ftp://x", "aptos:0x1"])).await;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("aptos_url") && err.contains("ftp://x"), "{err}");
+    assert!(
+        err.contains("aptos_url") && err.contains("ftp://x"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

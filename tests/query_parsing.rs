@@ -24,13 +24,18 @@ fn aptos_addresses_are_canonicalized() {
         assert_eq!(q.to_string(), expect, "{input}");
     }
     let upper: Query = "aptos:0xABCDEF".parse().unwrap();
-    assert!(upper.to_string().starts_with(&format!("aptos:{}", long("abcdef"))));
+    assert!(upper
+        .to_string()
+        .starts_with(&format!("aptos:{}", long("abcdef"))));
 }
 
 #[test]
 fn asset_types_are_canonicalized() {
     let cases = [
-        ("aptos:0x1/0xa", format!("aptos:{}/{}", long("1"), long("a"))),
+        (
+            "aptos:0x1/0xa",
+            format!("aptos:{}/{}", long("1"), long("a")),
+        ),
         (
             "aptos:0x1/0x1::coin::Wrapped<0x2::a::B,0x3::c::D<u8, vector<address>>>",
             format!(
@@ -52,7 +57,11 @@ fn asset_types_are_canonicalized() {
         ),
         (
             "aptos-devnet:0x2/0xcafe::_private::Coin_1",
-            format!("aptos-devnet:{}/{}::_private::Coin_1", long("2"), long("cafe")),
+            format!(
+                "aptos-devnet:{}/{}::_private::Coin_1",
+                long("2"),
+                long("cafe")
+            ),
         ),
     ];
     for (input, expect) in cases {
@@ -195,9 +204,18 @@ fn malformed_queries_name_the_field_and_the_value() {
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{input:?}: {err}");
         assert_eq!(err.field(), Some(*field), "{input:?}: {err}");
         let message = err.to_string();
-        assert!(message.contains(words), "{input:?}: {message:?} lacks {words:?}");
-        assert!(message.contains(&format!("invalid {field} ")), "{input:?}: {message}");
-        assert!(err.backend().is_none(), "input errors come from no back end");
+        assert!(
+            message.contains(words),
+            "{input:?}: {message:?} lacks {words:?}"
+        );
+        assert!(
+            message.contains(&format!("invalid {field} ")),
+            "{input:?}: {message}"
+        );
+        assert!(
+            err.backend().is_none(),
+            "input errors come from no back end"
+        );
     }
 }
 
@@ -206,7 +224,10 @@ fn hostile_sizes_are_refused_quickly_and_without_echoing_everything() {
     let huge = format!("aptos:0x1/0x1::a::B{}", "<0x1::a::B".repeat(100_000));
     let err = huge.parse::<Query>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    assert!(err.to_string().len() < 300, "message echoes the whole input");
+    assert!(
+        err.to_string().len() < 300,
+        "message echoes the whole input"
+    );
 
     let deep = format!(
         "aptos:0x1/0x1::a::B{}{}",

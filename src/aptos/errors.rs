@@ -57,9 +57,8 @@ pub(crate) fn kind_for_status(status: u16) -> ErrorKind {
 /// Maps a failed call. `what` says what was being read, for the message
 /// ("balance at ledger version 12").
 pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
-    let base = |kind: ErrorKind, message: String| {
-        Error::new(kind, message).with_backend(Backend::Aptos)
-    };
+    let base =
+        |kind: ErrorKind, message: String| Error::new(kind, message).with_backend(Backend::Aptos);
     match err {
         progenitor_client::Error::ErrorResponse(rv) => {
             let status = rv.status().as_u16();
@@ -69,11 +68,11 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
         progenitor_client::Error::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let text = match super::hooks::read_limited(response, super::hooks::MAX_ERROR_BODY).await
-            {
-                Ok(bytes) => excerpt(&bytes),
-                Err(_) => String::new(),
-            };
+            let text =
+                match super::hooks::read_limited(response, super::hooks::MAX_ERROR_BODY).await {
+                    Ok(bytes) => excerpt(&bytes),
+                    Err(_) => String::new(),
+                };
             let kind = if (200..300).contains(&status) {
                 ErrorKind::Decode
             } else {

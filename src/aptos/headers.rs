@@ -45,7 +45,10 @@ impl LedgerState {
                 };
                 Error::new(
                     ErrorKind::Decode,
-                    format!("the answer's {} header {problem}", name.to_ascii_uppercase()),
+                    format!(
+                        "the answer's {} header {problem}",
+                        name.to_ascii_uppercase()
+                    ),
                 )
                 .with_backend(Backend::Aptos)
             })

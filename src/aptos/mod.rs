@@ -17,9 +17,9 @@ use progenitor_client::ClientInfo;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 
 pub use self::errors::kind_for_code;
-pub use self::headers::LedgerState;
 use self::errors::map_error;
 use self::generated::types;
+pub use self::headers::LedgerState;
 use self::wire::U64;
 use crate::error::{Error, ErrorKind};
 use crate::query::{AccountAddress, AssetType, Backend, Network};

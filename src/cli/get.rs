@@ -33,14 +33,20 @@ pub async fn run(args: GetArgs) -> Result<ExitCode, Error> {
 
     // Malformed queries become results of their own and cost no request.
     let parsed: Vec<Result<Query, Error>> = args.queries.iter().map(|q| q.parse()).collect();
-    let valid: Vec<Query> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    let valid: Vec<Query> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
     let out = client.balances(&valid, at).await;
     let mut answers = out.results.into_iter();
     let results: Vec<_> = parsed
         .into_iter()
         .map(|p| match p {
             Ok(_) => answers.next().unwrap_or_else(|| {
-                Err(Error::new(ErrorKind::Unavailable, "internal: missing result"))
+                Err(Error::new(
+                    ErrorKind::Unavailable,
+                    "internal: missing result",
+                ))
             }),
             Err(e) => Err(e),
         })
@@ -62,5 +68,9 @@ pub async fn run(args: GetArgs) -> Result<ExitCode, Error> {
         Format::Table => table::write(&mut stdout, &doc),
     };
     written.map_err(|e| Error::new(ErrorKind::Transport, format!("cannot write output: {e}")))?;
-    Ok(ExitCode::from(if all_ok { EXIT_OK } else { EXIT_SOME_ERRORS }))
+    Ok(ExitCode::from(if all_ok {
+        EXIT_OK
+    } else {
+        EXIT_SOME_ERRORS
+    }))
 }

@@ -62,7 +62,11 @@ impl AccountAddress {
         for (i, d) in digits.bytes().enumerate() {
             let nibble = (d as char).to_digit(16).unwrap_or(0) as u8;
             let at = offset + i;
-            bytes[at / 2] |= if at % 2 == 0 { nibble << 4 } else { nibble };
+            bytes[at / 2] |= if at.is_multiple_of(2) {
+                nibble << 4
+            } else {
+                nibble
+            };
         }
         Ok(AccountAddress(bytes))
     }
@@ -449,9 +453,12 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded() {
-        let deep = format!("0x1::a::B{}", "<0x1::a::B".repeat(1000) + &">".repeat(1000));
+        let deep = format!("0x1::a::B{}", "<0x1::a::B".repeat(100) + &">".repeat(100));
         let err = deep.parse::<AssetType>().unwrap_err();
-        assert!(err.message().contains("nested"), "{err}");
+        assert!(err.message().contains("nested more than 8 deep"), "{err}");
+        let huge = format!("0x1::a::B{}", "<0x1::a::B".repeat(1000) + &">".repeat(1000));
+        let err = huge.parse::<AssetType>().unwrap_err();
+        assert!(err.message().contains("at most 4096"), "{err}");
         let ok = format!(
             "0x1::a::B{}",
             "<0x1::a::B".repeat(MAX_TYPE_NESTING) + &">".repeat(MAX_TYPE_NESTING)

@@ -49,10 +49,7 @@ impl BitcoinAddress {
                 return Err(Error::invalid_input(
                     field,
                     s,
-                    format!(
-                        "{} characters; a bech32 address has 14 to 74",
-                        lower.len()
-                    ),
+                    format!("{} characters; a bech32 address has 14 to 74", lower.len()),
                 ));
             }
             return Ok(BitcoinAddress(lower));

@@ -291,7 +291,10 @@ impl FromStr for Query {
             return Err(Error::invalid_input(
                 "query",
                 s,
-                format!("{} bytes long; at most {MAX_QUERY_LEN} are accepted", s.len()),
+                format!(
+                    "{} bytes long; at most {MAX_QUERY_LEN} are accepted",
+                    s.len()
+                ),
             ));
         }
         let s_trim = s.trim();

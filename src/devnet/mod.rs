@@ -1,0 +1,309 @@
+//! In-process test servers on 127.0.0.1: an Aptos full node (the REST API slice tokbal
+//! uses), with fault injection and request counters.
+//!
+//! Used by tokbal's own tests, by `tokbal demo`, and by anyone who wants to test code that
+//! talks to an Aptos node without a network:
+//!
+//! ```no_run
+//! use tokbal::devnet::{Devnet, APT_COIN};
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let devnet = Devnet::builder().initial_blocks(100).start().await?;
+//! let node = devnet.aptos();
+//! node.set_balance("0xa11ce", APT_COIN, 1_000).unwrap();
+//! let url = devnet.aptos_url(); // "http://127.0.0.1:PORT/v1"
+//! // ... point a client at `url`; flip faults with `node.faults()` ...
+//! devnet.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The servers run on tokio tasks of the runtime that called [`DevnetBuilder::start`] and
+//! stop when the [`Devnet`] is dropped or [`Devnet::shutdown`] is awaited. They only ever
+//! bind the loopback address.
+
+pub mod aptos;
+pub mod faults;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use aptos::{
+    canonical_address, canonical_asset_type, AptosNode, BlockInfo, InvalidInput, LedgerInfo,
+    RequestCounts, APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
+};
+pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
+
+use aptos::{duration_us, now_us, AptosConfig};
+
+/// How long [`Devnet::shutdown`] waits for in-flight answers before aborting the server.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Smallest auto-advance period accepted.
+const MIN_AUTO_ADVANCE: Duration = Duration::from_millis(1);
+
+/// Where the genesis timestamp comes from.
+#[derive(Clone, Copy, Debug)]
+enum Genesis {
+    /// A fixed timestamp in microseconds since the Unix epoch.
+    Fixed(u64),
+    /// Chosen when the node is built so that the initial tip is at the wall clock.
+    Now,
+}
+
+/// Settings for a [`Devnet`]; obtained from [`Devnet::builder`].
+///
+/// Defaults: any free port, chain id 4, 1,000 blocks, 250 ms between blocks with seeded
+/// jitter, 2 to 5 versions per block, genesis at 2026-01-01T00:00:00Z, no balances, no
+/// faults, no auto-advance.
+#[derive(Clone, Debug)]
+pub struct DevnetBuilder {
+    port: u16,
+    aptos: AptosConfig,
+    genesis: Genesis,
+    demo_data: bool,
+    auto_advance: Option<Duration>,
+    fault_seed: Option<u64>,
+}
+
+impl Default for DevnetBuilder {
+    fn default() -> Self {
+        DevnetBuilder {
+            port: 0,
+            aptos: AptosConfig::default(),
+            genesis: Genesis::Fixed(aptos::DEFAULT_GENESIS_TIMESTAMP_US),
+            demo_data: false,
+            auto_advance: None,
+            fault_seed: None,
+        }
+    }
+}
+
+impl DevnetBuilder {
+    /// The port the Aptos node listens on (on 127.0.0.1); 0, the default, picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The chain id the node reports (default 4).
+    pub fn chain_id(mut self, chain_id: u8) -> Self {
+        self.aptos.chain_id = chain_id;
+        self
+    }
+
+    /// How many blocks the chain has at start (at least 1; default 1,000). Blocks are
+    /// computed, not stored, so 10^8 costs no more than 10.
+    pub fn initial_blocks(mut self, blocks: u64) -> Self {
+        self.aptos.initial_blocks = blocks.max(1);
+        self
+    }
+
+    /// Mean time between blocks (default 250 ms; at least 1 µs).
+    pub fn block_interval(mut self, interval: Duration) -> Self {
+        self.aptos.block_interval_us = duration_us(interval).max(1);
+        self
+    }
+
+    /// Whether block timestamps get a seeded jitter of less than half the interval
+    /// (default on). Without it, block `h` is made at exactly `genesis + h * interval`.
+    pub fn block_jitter(mut self, on: bool) -> Self {
+        self.aptos.jitter = on;
+        self
+    }
+
+    /// Every block holds exactly `n` versions (1 to 1,000,000).
+    pub fn versions_per_block(self, n: u64) -> Self {
+        self.versions_per_block_range(n, n)
+    }
+
+    /// Blocks hold between `min` and `max` versions (inclusive, 1 to 1,000,000), in a seeded
+    /// pattern (default 2 to 5).
+    pub fn versions_per_block_range(mut self, min: u64, max: u64) -> Self {
+        let min = min.clamp(1, aptos::MAX_VERSIONS_PER_BLOCK);
+        self.aptos.min_versions_per_block = min;
+        self.aptos.max_versions_per_block = max.clamp(min, aptos::MAX_VERSIONS_PER_BLOCK);
+        self
+    }
+
+    /// Seed for block sizes, timestamp jitter, block hashes and (unless
+    /// [`DevnetBuilder::fault_seed`] is given) fault ratios.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.aptos.seed = seed;
+        self
+    }
+
+    /// Seed for the fault ratios only.
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.fault_seed = Some(seed);
+        self
+    }
+
+    /// Timestamp of block 0, microseconds since the Unix epoch (default 2026-01-01T00:00:00Z).
+    pub fn genesis_timestamp_us(mut self, timestamp_us: u64) -> Self {
+        self.genesis = Genesis::Fixed(timestamp_us);
+        self
+    }
+
+    /// Places genesis so that the initial tip block is made at the wall-clock time the node
+    /// is built (useful with [`DevnetBuilder::auto_advance`] for a node that passes
+    /// `/-/healthy?duration_secs=N`). Not deterministic, unlike the default.
+    pub fn genesis_at_now(mut self) -> Self {
+        self.genesis = Genesis::Now;
+        self
+    }
+
+    /// Blocks per epoch (default 28,800); the epoch reported is `1 + height / this`.
+    pub fn blocks_per_epoch(mut self, blocks: u64) -> Self {
+        self.aptos.blocks_per_epoch = blocks.max(1);
+        self
+    }
+
+    /// Adds one block every `period` while the devnet runs (off by default; at least 1 ms).
+    pub fn auto_advance(mut self, period: Duration) -> Self {
+        self.auto_advance = Some(period.max(MIN_AUTO_ADVANCE));
+        self
+    }
+
+    /// Seeds a small realistic ledger: APT (`0x1::aptos_coin::AptosCoin`) for
+    /// [`DEMO_ALICE`] and [`DEMO_BOB`] changing at several versions, USDC (fungible asset
+    /// [`DEMO_USDC_METADATA`]) for both, and a pruned prefix. With `T` the initial tip
+    /// version and `at(k) = T / 10 * k`:
+    ///
+    /// | owner | asset | version | amount |
+    /// |---|---|---|---|
+    /// | Alice | APT | 0 | 100_000_000_000 |
+    /// | Alice | APT | at(3) | 98_765_432_100 |
+    /// | Alice | APT | at(6) | 123_456_789_000 |
+    /// | Alice | APT | at(9) | 120_000_000_000 |
+    /// | Bob | APT | 0 | 2_500_000_000 |
+    /// | Bob | APT | at(5) | 4_000_000_000 |
+    /// | Bob | APT | at(8) | 3_990_000_000 |
+    /// | Alice | USDC | at(2) | 1_500_000_000 |
+    /// | Alice | USDC | at(7) | 1_250_000_000 |
+    /// | Bob | USDC | at(8) | 42_000_000 |
+    ///
+    /// Versions before `at(1)` are pruned.
+    pub fn with_demo_data(mut self) -> Self {
+        self.demo_data = true;
+        self
+    }
+
+    /// Builds the Aptos ledger without serving it (for code that only needs the model, such
+    /// as benchmarks of the block arithmetic).
+    pub fn build_aptos_node(&self) -> AptosNode {
+        let mut cfg = self.aptos.clone();
+        cfg.genesis_timestamp_us = match self.genesis {
+            Genesis::Fixed(t) => t,
+            Genesis::Now => {
+                let span = (cfg.initial_blocks.max(1) - 1).saturating_mul(cfg.block_interval_us);
+                now_us().saturating_sub(span)
+            }
+        };
+        let fault_seed = self.fault_seed.unwrap_or(cfg.seed ^ 0xfa17_5eed_0000_0000);
+        let node = AptosNode::new(&cfg, fault_seed);
+        if self.demo_data {
+            node.seed_demo_data();
+        }
+        node
+    }
+
+    /// Binds 127.0.0.1 and starts serving. Must be called inside a tokio runtime.
+    pub async fn start(self) -> io::Result<Devnet> {
+        let node = self.build_aptos_node();
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
+        let aptos_addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let mut tasks = Vec::new();
+
+        let (serve_node, serve_cancel) = (node.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            // axum's serve never returns an error; nothing to report if it did.
+            let _ = aptos::serve(listener, serve_node, serve_cancel).await;
+        }));
+
+        if let Some(period) = self.auto_advance {
+            let (tick_node, tick_cancel) = (node.clone(), cancel.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(period);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticker.tick().await; // the first tick is immediate
+                loop {
+                    tokio::select! {
+                        _ = tick_cancel.cancelled() => break,
+                        _ = ticker.tick() => { tick_node.advance(1); }
+                    }
+                }
+            }));
+        }
+
+        Ok(Devnet {
+            aptos: node,
+            aptos_addr,
+            cancel,
+            tasks,
+        })
+    }
+}
+
+/// Running devnet servers. Dropping it stops them (in the background); await
+/// [`Devnet::shutdown`] to stop them and wait until they are gone.
+#[derive(Debug)]
+pub struct Devnet {
+    aptos: AptosNode,
+    aptos_addr: SocketAddr,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Devnet {
+    /// Settings for a devnet, starting from the defaults.
+    pub fn builder() -> DevnetBuilder {
+        DevnetBuilder::default()
+    }
+
+    /// Starts a devnet with the default settings.
+    pub async fn start() -> io::Result<Devnet> {
+        DevnetBuilder::default().start().await
+    }
+
+    /// Base URL of the Aptos node, `http://127.0.0.1:PORT/v1`.
+    pub fn aptos_url(&self) -> String {
+        format!("http://{}/v1", self.aptos_addr)
+    }
+
+    /// Address the Aptos node listens on.
+    pub fn aptos_addr(&self) -> SocketAddr {
+        self.aptos_addr
+    }
+
+    /// The Aptos ledger, its fault switches and request counters.
+    pub fn aptos(&self) -> &AptosNode {
+        &self.aptos
+    }
+
+    /// Stops the servers and waits (up to a few seconds for in-flight answers) until they
+    /// are gone.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        for mut task in std::mem::take(&mut self.tasks) {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
