@@ -177,6 +177,18 @@ pub enum TypeTag {
     U128,
     /// `u256`
     U256,
+    /// `i8`
+    I8,
+    /// `i16`
+    I16,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `i128`
+    I128,
+    /// `i256`
+    I256,
     /// `address`
     Address,
     /// `signer`
@@ -254,6 +266,12 @@ impl fmt::Display for TypeTag {
             TypeTag::U64 => f.write_str("u64"),
             TypeTag::U128 => f.write_str("u128"),
             TypeTag::U256 => f.write_str("u256"),
+            TypeTag::I8 => f.write_str("i8"),
+            TypeTag::I16 => f.write_str("i16"),
+            TypeTag::I32 => f.write_str("i32"),
+            TypeTag::I64 => f.write_str("i64"),
+            TypeTag::I128 => f.write_str("i128"),
+            TypeTag::I256 => f.write_str("i256"),
             TypeTag::Address => f.write_str("address"),
             TypeTag::Signer => f.write_str("signer"),
             TypeTag::Vector(t) => write!(f, "vector<{t}>"),
@@ -404,6 +422,12 @@ impl TagParser<'_> {
             "u64" => Some(TypeTag::U64),
             "u128" => Some(TypeTag::U128),
             "u256" => Some(TypeTag::U256),
+            "i8" => Some(TypeTag::I8),
+            "i16" => Some(TypeTag::I16),
+            "i32" => Some(TypeTag::I32),
+            "i64" => Some(TypeTag::I64),
+            "i128" => Some(TypeTag::I128),
+            "i256" => Some(TypeTag::I256),
             "address" => Some(TypeTag::Address),
             "signer" => Some(TypeTag::Signer),
             _ => None,
@@ -436,6 +460,10 @@ mod tests {
 
     #[test]
     fn canonical_struct_tag_normalizes_addresses_and_spacing() {
+        let signed: AssetType = "0x1::m::S<i8, i16, i32, i64, i128, i256>".parse().unwrap();
+        assert!(signed
+            .to_string()
+            .ends_with("::m::S<i8, i16, i32, i64, i128, i256>"));
         let t: AssetType = "0x1::coin::Wrapper<0xA::x::Y,vector<u8>,  0x00b::z::W<bool>>"
             .parse()
             .unwrap();
