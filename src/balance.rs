@@ -1,5 +1,7 @@
 //! [`Balance`]: one query's answer.
 
+use std::time::SystemTime;
+
 use crate::amount::Amount;
 
 /// One balance, as read.
@@ -17,6 +19,10 @@ pub struct Balance {
     pub amount: Amount,
     /// For Aptos, the ledger version the balance was read at.
     pub ledger_version: Option<u64>,
+    /// For Bitcoin and Ethereum, the instant the balance was read at (whole seconds).
+    pub at: Option<SystemTime>,
+    /// For Bitcoin and Ethereum, when the balance last changed, if the service said.
+    pub last_updated: Option<SystemTime>,
 }
 
 impl Balance {
@@ -25,6 +31,22 @@ impl Balance {
         Balance {
             amount: Amount::from(amount),
             ledger_version: Some(ledger_version),
+            at: None,
+            last_updated: None,
+        }
+    }
+
+    /// A balance read from AMB at an instant.
+    pub(crate) fn amb(
+        amount: Amount,
+        at: Option<SystemTime>,
+        last_updated: Option<SystemTime>,
+    ) -> Self {
+        Balance {
+            amount,
+            ledger_version: None,
+            at,
+            last_updated,
         }
     }
 }

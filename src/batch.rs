@@ -47,17 +47,35 @@ impl<'q> Plan<'q> {
         }
     }
 
-    /// Distinct queries grouped by network, each with its slot.
-    fn by_network(&self) -> Vec<(Network, Vec<(usize, &'q Query)>)> {
-        let mut groups: Vec<(Network, Vec<(usize, &'q Query)>)> = Vec::new();
+    /// Distinct Aptos queries grouped by network, and distinct AMB queries (all networks
+    /// together, so that one instant covers them), each with its slot.
+    fn split(&self) -> (AptosGroups<'q>, Vec<(usize, &'q Query)>) {
+        let mut aptos: AptosGroups<'q> = Vec::new();
+        let mut amb = Vec::new();
         for (slot, q) in self.unique.iter().enumerate() {
-            match groups.iter_mut().find(|(n, _)| *n == q.network()) {
-                Some((_, g)) => g.push((slot, q)),
-                None => groups.push((q.network(), vec![(slot, q)])),
+            match q.backend() {
+                Backend::Amb => amb.push((slot, *q)),
+                Backend::Aptos => match aptos.iter_mut().find(|(n, _)| *n == q.network()) {
+                    Some((_, g)) => g.push((slot, *q)),
+                    None => aptos.push((q.network(), vec![(slot, *q)])),
+                },
             }
         }
-        groups
+        (aptos, amb)
     }
+}
+
+type AptosGroups<'q> = Vec<(Network, Vec<(usize, &'q Query)>)>;
+
+/// One back end's answers: what it pinned, and results by slot.
+struct Answers {
+    pins: Vec<(Network, Pin)>,
+    results: Vec<(usize, Result<Balance, Error>)>,
+}
+
+enum Pin {
+    Version(u64),
+    Instant(std::time::SystemTime),
 }
 
 impl Client {
@@ -72,18 +90,21 @@ impl Client {
         let mut slots: Vec<Option<Result<Balance, Error>>> = vec![None; plan.unique.len()];
         let mut snapshot = Snapshot::default();
 
-        let groups = plan.by_network();
-        let answers = futures::future::join_all(
-            groups
+        let (aptos_groups, amb_items) = plan.split();
+        let aptos = futures::future::join_all(
+            aptos_groups
                 .into_iter()
-                .map(|(network, items)| self.read_network(network, items, at)),
-        )
-        .await;
-        for (network, pinned, results) in answers {
-            if let Some(v) = pinned {
-                snapshot.pin_aptos(network, v);
+                .map(|(network, items)| self.read_aptos_network(network, items, at)),
+        );
+        let (aptos, amb) = futures::join!(aptos, self.read_amb(amb_items, at));
+        for answers in aptos.into_iter().chain(std::iter::once(amb)) {
+            for (network, pin) in answers.pins {
+                match pin {
+                    Pin::Version(v) => snapshot.pin_aptos(network, v),
+                    Pin::Instant(t) => snapshot.pin_instant(network, t),
+                }
             }
-            for (slot, result) in results {
+            for (slot, result) in answers.results {
                 slots[slot] = Some(result);
             }
         }
@@ -114,52 +135,93 @@ impl Client {
         })
     }
 
-    /// Reads one network's distinct queries; returns the pinned Aptos version, if any.
-    async fn read_network(
+    /// Reads the distinct Bitcoin and Ethereum queries at one instant.
+    async fn read_amb(&self, items: Vec<(usize, &Query)>, at: At) -> Answers {
+        if items.is_empty() {
+            return Answers {
+                pins: Vec::new(),
+                results: Vec::new(),
+            };
+        }
+        let instant = match at {
+            At::Time(t) => Some(t),
+            At::Latest | At::AptosVersion(_) => None,
+        };
+        let queries: Vec<&Query> = items.iter().map(|(_, q)| *q).collect();
+        let read = self.amb.read(&queries, instant).await;
+        let mut pins = Vec::new();
+        if let Some(t) = read.at {
+            for (_, q) in &items {
+                if !pins.iter().any(|(n, _)| *n == q.network()) {
+                    pins.push((q.network(), Pin::Instant(t)));
+                }
+            }
+        }
+        Answers {
+            pins,
+            results: items.iter().map(|(s, _)| *s).zip(read.results).collect(),
+        }
+    }
+
+    /// Reads one Aptos network's distinct queries at one ledger version.
+    async fn read_aptos_network(
         &self,
         network: Network,
         items: Vec<(usize, &Query)>,
         at: At,
-    ) -> (Network, Option<u64>, Vec<(usize, Result<Balance, Error>)>) {
-        let backend = match (network.backend(), self.aptos.get(&network)) {
-            (Backend::Aptos, Some(b)) => b,
-            _ => {
-                let err = Error::new(
-                    ErrorKind::Unsupported,
-                    format!("{network}: no back end for this network is configured"),
-                )
-                .with_backend(network.backend());
-                let results = items
-                    .into_iter()
-                    .map(|(s, _)| (s, Err(err.clone())))
-                    .collect();
-                return (network, None, results);
-            }
+    ) -> Answers {
+        let fail_all = |items: &[(usize, &Query)], err: Error| Answers {
+            pins: Vec::new(),
+            results: items.iter().map(|(s, _)| (*s, Err(err.clone()))).collect(),
+        };
+        let Some(backend) = self.aptos.get(&network) else {
+            let err = Error::new(
+                ErrorKind::Unsupported,
+                format!("{network}: no back end for this network is configured"),
+            )
+            .with_backend(Backend::Aptos);
+            return fail_all(&items, err);
         };
         let mut results = Vec::with_capacity(items.len());
         let mut rest = &items[..];
         let version = match at {
             At::AptosVersion(v) => v,
+            At::Time(_) => {
+                let err = Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{network}: reading Aptos at a time is not supported by this version; name a ledger version instead"),
+                )
+                .with_backend(Backend::Aptos);
+                return fail_all(&items, err);
+            }
             At::Latest => {
                 // The first read at latest pins the version for all the others.
                 let Some(((slot, first), tail)) = rest.split_first() else {
-                    return (network, None, results);
+                    return Answers {
+                        pins: Vec::new(),
+                        results,
+                    };
                 };
                 let first_result = read_aptos(backend, first, None).await;
-                let pinned = match &first_result {
-                    Ok(b) => b.ledger_version,
-                    Err(_) => None,
-                };
+                let pinned = first_result.as_ref().ok().and_then(|b| b.ledger_version);
                 results.push((*slot, first_result));
                 rest = tail;
                 match pinned {
                     Some(v) => v,
-                    None if rest.is_empty() => return (network, None, results),
+                    None if rest.is_empty() => {
+                        return Answers {
+                            pins: Vec::new(),
+                            results,
+                        }
+                    }
                     None => match backend.ledger_info().await {
                         Ok(ledger) => ledger.ledger_version,
                         Err(e) => {
                             results.extend(rest.iter().map(|(s, _)| (*s, Err(e.clone()))));
-                            return (network, None, results);
+                            return Answers {
+                                pins: Vec::new(),
+                                results,
+                            };
                         }
                     },
                 }
@@ -173,7 +235,10 @@ impl Client {
             .collect::<Vec<_>>()
             .await;
         results.extend(reads);
-        (network, Some(version), results)
+        Answers {
+            pins: vec![(network, Pin::Version(version))],
+            results,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::amb::{AmbBackend, AmbConfig, AmbCredentials};
 use crate::aptos::{ApiKey, AptosBackend, AptosConfig, DEFAULT_TIMEOUT};
 use crate::error::Error;
 use crate::query::{Chain, Network};
@@ -24,6 +25,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) aptos: BTreeMap<Network, AptosBackend>,
+    pub(crate) amb: AmbBackend,
     pub(crate) concurrency: usize,
 }
 
@@ -37,6 +39,11 @@ impl Client {
     pub fn aptos(&self, network: Network) -> Option<&AptosBackend> {
         self.aptos.get(&network)
     }
+
+    /// The AMB back end, serving Bitcoin and Ethereum.
+    pub fn amb(&self) -> &AmbBackend {
+        &self.amb
+    }
 }
 
 /// Configures a [`Client`].
@@ -44,6 +51,8 @@ impl Client {
 pub struct ClientBuilder {
     aptos_urls: BTreeMap<Network, String>,
     aptos_api_key: Option<ApiKey>,
+    amb_url: Option<String>,
+    amb_credentials: Option<AmbCredentials>,
     timeout: Duration,
     concurrency: usize,
 }
@@ -53,6 +62,8 @@ impl Default for ClientBuilder {
         ClientBuilder {
             aptos_urls: BTreeMap::new(),
             aptos_api_key: ApiKey::from_env(),
+            amb_url: None,
+            amb_credentials: None,
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
         }
@@ -85,6 +96,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends Bitcoin and Ethereum queries to this AMB Query endpoint instead of AWS's (a
+    /// proxy, or the devnet).
+    pub fn amb_url(mut self, url: impl Into<String>) -> Self {
+        self.amb_url = Some(url.into());
+        self
+    }
+
+    /// AWS credentials for AMB; by default the standard AWS credential chain (environment,
+    /// profiles, SSO, instance roles) is used, on first use.
+    pub fn amb_credentials(mut self, credentials: Option<AmbCredentials>) -> Self {
+        self.amb_credentials = credentials;
+        self
+    }
+
     /// Time allowed for one request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -112,8 +137,16 @@ impl ClientBuilder {
             .with_timeout(self.timeout);
             aptos.insert(network, AptosBackend::new(config)?);
         }
+        let amb = AmbBackend::new(
+            AmbConfig::default()
+                .with_endpoint_url(self.amb_url)
+                .with_credentials(self.amb_credentials)
+                .with_timeout(self.timeout)
+                .with_max_concurrent_calls(self.concurrency),
+        )?;
         Ok(Client {
             aptos,
+            amb,
             concurrency: self.concurrency,
         })
     }

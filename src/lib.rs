@@ -43,6 +43,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod amb;
 pub mod amount;
 pub mod aptos;
 mod balance;
@@ -56,6 +57,7 @@ pub mod query;
 pub mod report;
 pub mod retry;
 mod serde_util;
+pub mod time;
 mod tls;
 
 pub use amount::Amount;

@@ -2,8 +2,9 @@
 //! ([`Snapshot`]).
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::query::Network;
 
@@ -11,12 +12,16 @@ use crate::query::Network;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum At {
-    /// The latest state: resolved once per network (for Aptos, to one ledger version taken
-    /// from the first answer) and then used for every query of the batch.
+    /// The latest state, resolved once: for Aptos, to one ledger version per network taken
+    /// from the first answer; for Bitcoin and Ethereum, to one instant taken from the first
+    /// answer. Every other read of the batch carries it.
     #[default]
     Latest,
-    /// An explicit Aptos ledger version, used as given for every Aptos query.
+    /// An explicit Aptos ledger version, used as given for every Aptos query. Bitcoin and
+    /// Ethereum queries are read at the latest instant.
     AptosVersion(u64),
+    /// One instant for every chain (read to the second on Bitcoin and Ethereum).
+    Time(SystemTime),
 }
 
 /// What a batch was actually read at, per network.
@@ -47,6 +52,19 @@ pub struct NetworkSnapshot {
         serialize_with = "crate::serde_util::opt_u64_string"
     )]
     pub ledger_version: Option<u64>,
+    /// The instant every query on this network was read at.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_rfc3339"
+    )]
+    pub at: Option<SystemTime>,
+}
+
+fn opt_rfc3339<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&crate::time::format_rfc3339(*t)),
+        None => s.serialize_none(),
+    }
 }
 
 impl Snapshot {
@@ -55,9 +73,19 @@ impl Snapshot {
         self.networks.entry(network).or_default().ledger_version = Some(version);
     }
 
+    /// Records that `network` was read at instant `at`.
+    pub fn pin_instant(&mut self, network: Network, at: SystemTime) {
+        self.networks.entry(network).or_default().at = Some(at);
+    }
+
     /// The Aptos ledger version `network` was read at, if it was read.
     pub fn aptos_version(&self, network: Network) -> Option<u64> {
         self.networks.get(&network)?.ledger_version
+    }
+
+    /// The instant `network` was read at, if it was read at one.
+    pub fn instant(&self, network: Network) -> Option<SystemTime> {
+        self.networks.get(&network)?.at
     }
 
     /// Every network read, with its moment.

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::balance::Balance;
 use crate::error::{Error, ErrorKind};
 use crate::pin::Snapshot;
+use crate::time::format_rfc3339;
 
 /// One query's result, as printed by `tokbal get --format json`.
 ///
@@ -21,6 +22,12 @@ pub struct ResultRecord {
     /// For Aptos, the ledger version read at, as a decimal string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_version: Option<String>,
+    /// For Bitcoin and Ethereum, the instant read at, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// For Bitcoin and Ethereum, when the balance last changed, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
     /// Why there is no balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
@@ -57,12 +64,16 @@ impl ResultRecord {
                 query,
                 balance: Some(b.amount.to_string()),
                 ledger_version: b.ledger_version.map(|v| v.to_string()),
+                at: b.at.map(format_rfc3339),
+                last_updated: b.last_updated.map(format_rfc3339),
                 error: None,
             },
             Err(e) => ResultRecord {
                 query,
                 balance: None,
                 ledger_version: None,
+                at: None,
+                last_updated: None,
                 error: Some(ErrorRecord::from(e)),
             },
         }

@@ -15,8 +15,11 @@ pub struct GetArgs {
     #[arg(required = true, value_name = "QUERY")]
     queries: Vec<String>,
     /// Read every Aptos query at this ledger version (default: the latest, pinned once).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "at")]
     aptos_version: Option<u64>,
+    /// Read at this instant, RFC 3339 (e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
     #[command(flatten)]
     connect: ConnectArgs,
     /// Output format.
@@ -26,9 +29,10 @@ pub struct GetArgs {
 
 pub async fn run(args: GetArgs) -> Result<ExitCode, Error> {
     let client = args.connect.client()?;
-    let at = match args.aptos_version {
-        Some(v) => At::AptosVersion(v),
-        None => At::Latest,
+    let at = match (args.aptos_version, &args.at) {
+        (Some(v), _) => At::AptosVersion(v),
+        (None, Some(t)) => At::Time(tokbal::time::parse_rfc3339("at", t)?),
+        (None, None) => At::Latest,
     };
 
     // Malformed queries become results of their own and cost no request.

@@ -29,8 +29,10 @@ enum Command {
     /// Read balances: tokbal get [OPTIONS] QUERY...
     ///
     /// A query is NETWORK:OWNER[/TOKEN], e.g. aptos:0x1 (APT),
-    /// aptos:0x1/0x1::aptos_coin::AptosCoin, or aptos-testnet:0xa11ce/0xa (a fungible asset
-    /// by metadata address). All queries are read at one ledger version per network.
+    /// aptos-testnet:0xa11ce/0xa (a fungible asset by metadata address),
+    /// ethereum:0xOWNER/erc20:0xCONTRACT, ethereum:0xOWNER/erc721:0xCONTRACT:ID, or
+    /// bitcoin:bc1q... All queries are read at one moment: one ledger version per Aptos
+    /// network, one instant for Bitcoin and Ethereum.
     /// Exit status: 0 when every query has a balance, 3 when some carry errors.
     Get(get::GetArgs),
 }
@@ -42,6 +44,11 @@ pub struct ConnectArgs {
     /// network). The API key, if any, is read from APTOS_API_KEY.
     #[arg(long, value_name = "URL", env = "TOKBAL_APTOS_URL")]
     aptos_url: Option<String>,
+    /// AMB Query endpoint for Bitcoin and Ethereum queries (default: AWS, us-east-1).
+    /// Credentials come from the standard AWS chain: AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or an instance role.
+    #[arg(long, value_name = "URL", env = "TOKBAL_AMB_URL")]
+    amb_url: Option<String>,
     /// Seconds allowed for one request.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
@@ -52,6 +59,9 @@ impl ConnectArgs {
         let mut b = tokbal::Client::builder().timeout(Duration::from_secs(self.timeout.max(1)));
         if let Some(url) = &self.aptos_url {
             b = b.aptos_url(url.clone());
+        }
+        if let Some(url) = &self.amb_url {
+            b = b.amb_url(url.clone());
         }
         b.build()
     }

@@ -10,8 +10,11 @@ pub fn write(out: &mut impl Write, doc: &Document) -> io::Result<()> {
         if let Some(v) = snap.ledger_version {
             writeln!(out, "# {network}: ledger version {v}")?;
         }
+        if let Some(t) = snap.at {
+            writeln!(out, "# {network}: {}", tokbal::time::format_rfc3339(t))?;
+        }
     }
-    let header = ["QUERY", "BALANCE", "VERSION", "ERROR"];
+    let header = ["QUERY", "BALANCE", "AT", "ERROR"];
     let rows: Vec<[String; 4]> = doc
         .results
         .iter()
@@ -19,7 +22,10 @@ pub fn write(out: &mut impl Write, doc: &Document) -> io::Result<()> {
             [
                 r.query.clone(),
                 r.balance.clone().unwrap_or_default(),
-                r.ledger_version.clone().unwrap_or_default(),
+                r.ledger_version
+                    .clone()
+                    .or_else(|| r.at.clone())
+                    .unwrap_or_default(),
                 r.error
                     .as_ref()
                     .map(|e| format!("{}: {}", e.kind, e.message))

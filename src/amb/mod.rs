@@ -1,0 +1,336 @@
+//! The AMB back end: Bitcoin and Ethereum balances through AWS Managed Blockchain Query's
+//! `BatchGetTokenBalance`, over the Smithy-generated `aws-sdk-managedblockchainquery`.
+//!
+//! This module adds what the SDK leaves to its caller: chunks of at most 10 items (the
+//! service's limit, which the SDK does not check), chunks sent concurrently up to a bound,
+//! one instant for the whole batch, answers matched back to their queries, and every failure
+//! mapped to [`Error`]. The SDK's own retries are switched off, so that tokbal's one retry
+//! policy (which honours `Retry-After`) is the only one.
+
+mod errors;
+mod items;
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_managedblockchainquery::config::Region;
+use aws_sdk_managedblockchainquery::Client as SdkClient;
+use aws_smithy_http_client::tls;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use futures::stream::{self, StreamExt};
+use tokio::sync::OnceCell;
+
+pub use self::errors::{kind_for_item_error, kind_for_service_error};
+pub use self::items::{network_value, HANDLED_NETWORKS};
+use self::items::{ItemKey, PreparedItem};
+use crate::balance::Balance;
+use crate::error::{Error, ErrorKind};
+use crate::query::{Backend, Query};
+
+/// The most items one `BatchGetTokenBalance` call takes (the model's `@length(max: 10)`).
+pub const MAX_ITEMS_PER_CALL: usize = 10;
+/// The region AMB Query is offered in.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// Default number of calls in flight at once.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
+
+/// Explicit AWS credentials, for tests and for callers that manage keys themselves. Without
+/// them, the standard chain is used (environment, shared profiles, SSO, web identity, ECS
+/// and EC2 instance roles).
+///
+/// `Debug` hides the secret and the session token.
+#[derive(Clone)]
+pub struct AmbCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+}
+
+impl AmbCredentials {
+    /// Credentials from an access key pair and an optional session token.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+    ) -> Self {
+        AmbCredentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token,
+        }
+    }
+}
+
+impl fmt::Debug for AmbCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AmbCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// How to reach AMB Query.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AmbConfig {
+    /// Endpoint override (a proxy, or the devnet); `None` uses the AWS endpoint for the region.
+    pub endpoint_url: Option<String>,
+    /// AWS region; AMB Query is offered in us-east-1.
+    pub region: String,
+    /// Credentials; `None` uses the standard AWS credential chain.
+    pub credentials: Option<AmbCredentials>,
+    /// Time allowed for one call, from connecting to the last byte.
+    pub timeout: Duration,
+    /// How many calls are in flight at once.
+    pub max_concurrent_calls: usize,
+}
+
+impl Default for AmbConfig {
+    fn default() -> Self {
+        AmbConfig {
+            endpoint_url: None,
+            region: DEFAULT_REGION.to_string(),
+            credentials: None,
+            timeout: crate::aptos::DEFAULT_TIMEOUT,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+        }
+    }
+}
+
+impl AmbConfig {
+    /// Sets the endpoint override.
+    pub fn with_endpoint_url(mut self, url: Option<String>) -> Self {
+        self.endpoint_url = url;
+        self
+    }
+
+    /// Sets explicit credentials.
+    pub fn with_credentials(mut self, credentials: Option<AmbCredentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Sets the per-call timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets how many calls are in flight at once (at least 1).
+    pub fn with_max_concurrent_calls(mut self, n: usize) -> Self {
+        self.max_concurrent_calls = n.max(1);
+        self
+    }
+}
+
+/// What one AMB read gave: the instant every item was read at, and one result per query.
+#[derive(Debug)]
+pub(crate) struct AmbRead {
+    pub at: Option<SystemTime>,
+    pub results: Vec<Result<Balance, Error>>,
+}
+
+/// A client for AMB Query. The AWS configuration (credential chain, region) is loaded on
+/// first use, so that building one costs nothing when no Bitcoin or Ethereum query comes.
+#[derive(Debug)]
+pub struct AmbBackend {
+    config: AmbConfig,
+    client: OnceCell<SdkClient>,
+}
+
+impl Clone for AmbBackend {
+    fn clone(&self) -> Self {
+        AmbBackend {
+            config: self.config.clone(),
+            client: self.client.clone(),
+        }
+    }
+}
+
+impl AmbBackend {
+    /// A client for the service `config` describes. Fails only on a malformed endpoint URL.
+    pub fn new(config: AmbConfig) -> Result<Self, Error> {
+        if let Some(url) = &config.endpoint_url {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| Error::invalid_input("amb_url", url, format!("not a URL ({e})")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(Error::invalid_input(
+                    "amb_url",
+                    url,
+                    "only http and https URLs are supported",
+                ));
+            }
+        }
+        Ok(AmbBackend {
+            config,
+            client: OnceCell::new(),
+        })
+    }
+
+    /// The SDK client, configured on first use.
+    pub async fn sdk_client(&self) -> &SdkClient {
+        self.client
+            .get_or_init(|| async {
+                crate::tls::ensure_crypto_provider();
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https();
+                let timeouts = TimeoutConfig::builder()
+                    .operation_attempt_timeout(self.config.timeout)
+                    .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
+                    .build();
+                let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                    .region(Region::new(self.config.region.clone()))
+                    .http_client(http)
+                    .retry_config(RetryConfig::disabled())
+                    .timeout_config(timeouts);
+                if let Some(c) = &self.config.credentials {
+                    loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                        c.access_key_id.clone(),
+                        c.secret_access_key.clone(),
+                        c.session_token.clone(),
+                        None,
+                        "tokbal",
+                    ));
+                }
+                let shared = loader.load().await;
+                let mut builder = aws_sdk_managedblockchainquery::config::Builder::from(&shared);
+                if let Some(url) = &self.config.endpoint_url {
+                    builder = builder.endpoint_url(url.trim_end_matches('/'));
+                }
+                SdkClient::from_conf(builder.build())
+            })
+            .await
+    }
+
+    /// Reads `queries` (Bitcoin and Ethereum, already deduplicated) at `at`, or at one
+    /// instant taken from the first answer when `at` is `None`. One result per query, in
+    /// order.
+    pub(crate) async fn read(&self, queries: &[&Query], at: Option<SystemTime>) -> AmbRead {
+        let mut results: Vec<Option<Result<Balance, Error>>> = vec![None; queries.len()];
+        let mut prepared = Vec::with_capacity(queries.len());
+        for (i, q) in queries.iter().enumerate() {
+            match PreparedItem::new(q) {
+                Ok(item) => prepared.push((i, item)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let mut chunks: Vec<&[(usize, PreparedItem)]> =
+            prepared.chunks(MAX_ITEMS_PER_CALL).collect();
+
+        let mut instant = at.map(crate::time::truncate_to_second);
+        if instant.is_none() && !chunks.is_empty() {
+            // The first call reads "now"; the instant it answers pins every other call.
+            let first = chunks.remove(0);
+            let answers = self.call(first, None).await;
+            instant = answers.iter().find_map(|(_, r)| match r {
+                Ok(b) => b.at,
+                Err(_) => None,
+            });
+            store(&mut results, answers);
+            if instant.is_none() && !chunks.is_empty() {
+                // Nothing in the first call said when it read: pin the rest to the clock.
+                instant = Some(crate::time::truncate_to_second(SystemTime::now()));
+            }
+        }
+        let calls = stream::iter(chunks.into_iter().map(|c| self.call(c, instant)))
+            .buffer_unordered(self.config.max_concurrent_calls.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        for answers in calls {
+            store(&mut results, answers);
+        }
+        let results = results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(
+                        Error::new(ErrorKind::Decode, "the service did not answer this item")
+                            .with_backend(Backend::Amb),
+                    )
+                })
+            })
+            .collect();
+        AmbRead {
+            at: instant,
+            results,
+        }
+    }
+
+    /// One `BatchGetTokenBalance` call for at most 10 items; one result per item.
+    async fn call(
+        &self,
+        chunk: &[(usize, PreparedItem)],
+        at: Option<SystemTime>,
+    ) -> Vec<(usize, Result<Balance, Error>)> {
+        let inputs = match chunk
+            .iter()
+            .map(|(_, item)| item.to_input(at))
+            .collect::<Result<Vec<_>, Error>>()
+        {
+            Ok(inputs) => inputs,
+            Err(e) => return chunk.iter().map(|(i, _)| (*i, Err(e.clone()))).collect(),
+        };
+        let sent = self
+            .sdk_client()
+            .await
+            .batch_get_token_balance()
+            .set_get_token_balance_inputs(Some(inputs))
+            .send()
+            .await;
+        match sent {
+            Ok(output) => {
+                let mut answers = std::collections::HashMap::new();
+                for item in output.token_balances() {
+                    if let Some(key) = ItemKey::of_output(item) {
+                        answers.insert(key, items::balance_from_output(item));
+                    }
+                }
+                for item in output.errors() {
+                    if let Some(key) = ItemKey::of_error(item) {
+                        answers.insert(key, Err(errors::from_item_error(item)));
+                    }
+                }
+                chunk
+                    .iter()
+                    .map(|(i, item)| {
+                        let result = answers.get(&item.key).cloned().unwrap_or_else(|| {
+                            Err(Error::new(
+                                ErrorKind::Decode,
+                                format!(
+                                    "the service's answer does not mention {}",
+                                    item.description()
+                                ),
+                            )
+                            .with_backend(Backend::Amb))
+                        });
+                        (*i, result)
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                // A whole-call failure marks every item of this chunk, and only this chunk.
+                let err = errors::from_sdk_error(e);
+                chunk.iter().map(|(i, _)| (*i, Err(err.clone()))).collect()
+            }
+        }
+    }
+}
+
+fn store(
+    results: &mut [Option<Result<Balance, Error>>],
+    answers: Vec<(usize, Result<Balance, Error>)>,
+) {
+    for (i, r) in answers {
+        results[i] = Some(r);
+    }
+}
