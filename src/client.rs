@@ -7,6 +7,7 @@ use crate::amb::{AmbBackend, AmbConfig, AmbCredentials};
 use crate::aptos::{ApiKey, AptosBackend, AptosConfig, DEFAULT_TIMEOUT};
 use crate::error::Error;
 use crate::query::{Chain, Network};
+use crate::retry::{RateLimit, RetryPolicy};
 
 /// Default number of requests a batch keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -55,6 +56,9 @@ pub struct ClientBuilder {
     amb_credentials: Option<AmbCredentials>,
     timeout: Duration,
     concurrency: usize,
+    retry: RetryPolicy,
+    aptos_rate_limit: Option<RateLimit>,
+    amb_rate_limit: Option<RateLimit>,
 }
 
 impl Default for ClientBuilder {
@@ -66,6 +70,9 @@ impl Default for ClientBuilder {
             amb_credentials: None,
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
+            retry: RetryPolicy::default(),
+            aptos_rate_limit: None,
+            amb_rate_limit: None,
         }
     }
 }
@@ -122,6 +129,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The retry policy for both back ends.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Requests per second to each Aptos node (by default 10 for the public endpoints without
+    /// an API key, unlimited otherwise).
+    pub fn aptos_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.aptos_rate_limit = Some(limit);
+        self
+    }
+
+    /// Calls per second to AMB (by default 10 to AWS, unlimited to an endpoint override).
+    pub fn amb_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.amb_rate_limit = Some(limit);
+        self
+    }
+
     /// Builds the client. Fails on a malformed URL or key, naming it.
     pub fn build(self) -> Result<Client, Error> {
         let mut aptos = BTreeMap::new();
@@ -134,7 +160,9 @@ impl ClientBuilder {
                 None => AptosConfig::for_network(network)?,
             }
             .with_api_key(self.aptos_api_key.clone())
-            .with_timeout(self.timeout);
+            .with_timeout(self.timeout)
+            .with_retry(self.retry.clone())
+            .with_rate_limit(self.aptos_rate_limit.clone());
             aptos.insert(network, AptosBackend::new(config)?);
         }
         let amb = AmbBackend::new(
@@ -142,7 +170,9 @@ impl ClientBuilder {
                 .with_endpoint_url(self.amb_url)
                 .with_credentials(self.amb_credentials)
                 .with_timeout(self.timeout)
-                .with_max_concurrent_calls(self.concurrency),
+                .with_max_concurrent_calls(self.concurrency)
+                .with_retry(self.retry.clone())
+                .with_rate_limit(self.amb_rate_limit.clone()),
         )?;
         Ok(Client {
             aptos,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tokbal::devnet::Devnet;
+use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, ErrorKind, Network, Query};
 
 const APT: &str = "0x1::aptos_coin::AptosCoin";
@@ -16,13 +17,23 @@ async fn devnet() -> Devnet {
     Devnet::builder().start().await.expect("devnet starts")
 }
 
+/// No retries: most tests here look at what one answer maps to.
 fn client(devnet: &Devnet) -> Client {
+    builder(devnet).build().unwrap()
+}
+
+fn builder(devnet: &Devnet) -> tokbal::ClientBuilder {
     Client::builder()
         .aptos_url(devnet.aptos_url())
         .aptos_api_key(None)
         .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+        .retry_policy(RetryPolicy::none())
+}
+
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_min_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_millis(10))
 }
 
 #[tokio::test]
@@ -215,12 +226,7 @@ async fn a_dropped_connection_is_a_transport_error_and_spares_the_rest() {
     let net = devnet().await;
     net.aptos().set_balance("0x2", APT, 5).unwrap();
     net.aptos().faults().drop_next(1);
-    let client = Client::builder()
-        .aptos_url(net.aptos_url())
-        .aptos_api_key(None)
-        .concurrency(1)
-        .build()
-        .unwrap();
+    let client = builder(&net).concurrency(1).build().unwrap();
     let version = net.aptos().tip_version();
     let out = client
         .balances(&[q("aptos:0x1"), q("aptos:0x2")], At::AptosVersion(version))
@@ -252,23 +258,36 @@ async fn duplicates_cost_one_request_and_answer_every_slot() {
 }
 
 #[tokio::test]
-async fn networks_without_a_back_end_are_unsupported_and_cost_nothing() {
+async fn an_unreachable_amb_endpoint_spares_the_aptos_items() {
     let net = devnet().await;
     net.aptos().reset_requests();
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let client = builder(&net)
+        .amb_url(format!("http://127.0.0.1:{closed_port}"))
+        .amb_credentials(Some(tokbal::amb::AmbCredentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+        )))
+        .build()
+        .unwrap();
     let queries = [
         q("ethereum:0xdac17f958d2ee523a2206206994597c13d831ec7"),
         q("aptos:0x1"),
         q("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
     ];
-    let out = client(&net).balances(&queries, At::Latest).await;
+    let out = client.balances(&queries, At::Latest).await;
     assert_eq!(
         out.results[0].as_ref().unwrap_err().kind(),
-        ErrorKind::Unsupported
+        ErrorKind::Transport
     );
     assert!(out.results[1].is_ok());
     assert_eq!(
         out.results[2].as_ref().unwrap_err().kind(),
-        ErrorKind::Unsupported
+        ErrorKind::Transport
     );
     assert_eq!(net.aptos().requests().total, 1);
 }
@@ -280,12 +299,7 @@ async fn a_failed_first_read_still_pins_the_rest_through_ledger_info() {
     node.set_balance("0x5", APT, 55).unwrap();
     let tip = node.tip_version();
     node.faults().fail_next(1, 503);
-    let client = Client::builder()
-        .aptos_url(net.aptos_url())
-        .aptos_api_key(None)
-        .concurrency(1)
-        .build()
-        .unwrap();
+    let client = builder(&net).concurrency(1).build().unwrap();
     let out = client
         .balances(&[q("aptos:0x4"), q("aptos:0x5")], At::Latest)
         .await;
@@ -328,9 +342,7 @@ async fn ledger_info_and_blocks_agree_with_the_node() {
 async fn a_slow_node_times_out_within_the_configured_time() {
     let net = devnet().await;
     net.aptos().faults().set_latency(Duration::from_secs(3));
-    let client = Client::builder()
-        .aptos_url(net.aptos_url())
-        .aptos_api_key(None)
+    let client = builder(&net)
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -341,4 +353,40 @@ async fn a_slow_node_times_out_within_the_configured_time() {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     // A Timeout (not a balance) shows the client gave up before the 3 s answer came.
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_and_the_batch_completes() {
+    let net = devnet().await;
+    let node = net.aptos();
+    node.set_balance("0x7", APT, 77).unwrap();
+    let version = node.tip_version();
+    node.faults().set_retry_after_secs(0);
+    node.faults().throttle_next(1);
+    node.faults().fail_next(1, 503);
+    node.faults().drop_next(1);
+    let client = builder(&net)
+        .retry_policy(quick_retries())
+        .concurrency(1)
+        .build()
+        .unwrap();
+    let out = client
+        .balances(&[q("aptos:0x7")], At::AptosVersion(version))
+        .await;
+    assert_eq!(out.results[0].as_ref().unwrap().amount.to_u64(), Some(77));
+    assert_eq!(node.requests().balance, 4, "three faults, then the answer");
+}
+
+#[tokio::test]
+async fn a_lagging_replica_is_retried_until_it_catches_up() {
+    let net = devnet().await;
+    let node = net.aptos();
+    let tip = node.tip_version();
+    node.faults().lag_next(2, 5);
+    let client = builder(&net).retry_policy(quick_retries()).build().unwrap();
+    let out = client
+        .balances(&[q("aptos:0x1")], At::AptosVersion(tip))
+        .await;
+    assert!(out.results[0].is_ok(), "{:?}", out.results[0]);
+    assert_eq!(node.requests().balance, 3);
 }

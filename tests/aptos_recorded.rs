@@ -7,10 +7,16 @@ mod common;
 use common::{golden, Canned, CannedServer};
 use tokbal::aptos::{AptosBackend, AptosConfig};
 use tokbal::query::{AccountAddress, AssetType};
+use tokbal::retry::RetryPolicy;
 use tokbal::{Backend, ErrorKind};
 
+/// No retries: these tests look at how each answer is mapped, one request each.
+fn config(url: &str) -> AptosConfig {
+    AptosConfig::new(url).with_retry(RetryPolicy::none())
+}
+
 fn backend(server: &CannedServer) -> AptosBackend {
-    AptosBackend::new(AptosConfig::new(server.base_url.clone())).unwrap()
+    AptosBackend::new(config(&server.base_url)).unwrap()
 }
 
 fn owner() -> AccountAddress {
@@ -273,8 +279,8 @@ async fn struct_tags_are_percent_encoded_on_the_wire() {
 #[tokio::test]
 async fn requests_carry_user_agent_and_api_key_but_debug_hides_the_key() {
     let server = CannedServer::start(vec![Canned::new(200, "1").ledger_headers(9, 0)]).await;
-    let config = AptosConfig::new(server.base_url.clone())
-        .with_api_key(Some(tokbal::aptos::ApiKey::new("sekrit-key-123")));
+    let config =
+        config(&server.base_url).with_api_key(Some(tokbal::aptos::ApiKey::new("sekrit-key-123")));
     let node = AptosBackend::new(config).unwrap();
     assert!(
         !format!("{node:?}").contains("sekrit"),
@@ -301,7 +307,7 @@ async fn unreachable_node_is_a_transport_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let node = AptosBackend::new(AptosConfig::new(format!("http://127.0.0.1:{port}/v1"))).unwrap();
+    let node = AptosBackend::new(config(&format!("http://127.0.0.1:{port}/v1"))).unwrap();
     let err = node.ledger_info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     assert!(err.is_retryable());
@@ -323,4 +329,39 @@ fn malformed_base_urls_are_refused_naming_the_field() {
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{url}");
         assert_eq!(err.field(), Some("aptos_url"), "{url}");
     }
+}
+
+#[tokio::test]
+async fn retryable_answers_are_retried_until_one_succeeds() {
+    let server = CannedServer::start(vec![
+        Canned::new(503, "<html>busy</html>"),
+        Canned::new(429, "slow down").header("retry-after", "0"),
+        Canned::new(200, "42").ledger_headers(9, 0),
+    ])
+    .await;
+    let quick = RetryPolicy::default()
+        .with_min_delay(std::time::Duration::from_millis(1))
+        .with_max_delay(std::time::Duration::from_millis(5));
+    let node =
+        AptosBackend::new(AptosConfig::new(server.base_url.clone()).with_retry(quick)).unwrap();
+    let b = node
+        .balance(&owner(), &AssetType::apt(), Some(9))
+        .await
+        .unwrap();
+    assert_eq!(b.amount, 42);
+    assert_eq!(server.served(), 3);
+}
+
+#[tokio::test]
+async fn pruned_is_never_retried() {
+    let body = r#"{"message":"Ledger version(1) has been pruned","error_code":"version_pruned","vm_error_code":null}"#;
+    let server = CannedServer::start(vec![Canned::new(410, body).ledger_headers(9, 5)]).await;
+    let node = AptosBackend::new(AptosConfig::new(server.base_url.clone())).unwrap();
+    let err = node
+        .balance(&owner(), &AssetType::apt(), Some(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Pruned);
+    assert_eq!(err.oldest_version(), Some(5));
+    assert_eq!(server.served(), 1);
 }

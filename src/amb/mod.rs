@@ -28,6 +28,7 @@ use self::items::{ItemKey, PreparedItem};
 use crate::balance::Balance;
 use crate::error::{Error, ErrorKind};
 use crate::query::{Backend, Query};
+use crate::retry::{RateLimit, RetryPolicy};
 
 /// The most items one `BatchGetTokenBalance` call takes (the model's `@length(max: 10)`).
 pub const MAX_ITEMS_PER_CALL: usize = 10;
@@ -35,6 +36,8 @@ pub const MAX_ITEMS_PER_CALL: usize = 10;
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Default number of calls in flight at once.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
+/// Default calls per second to AWS (the endpoint override has no default limit).
+pub const DEFAULT_RATE_LIMIT: u32 = 10;
 
 /// Explicit AWS credentials, for tests and for callers that manage keys themselves. Without
 /// them, the standard chain is used (environment, shared profiles, SSO, web identity, ECS
@@ -90,6 +93,12 @@ pub struct AmbConfig {
     pub timeout: Duration,
     /// How many calls are in flight at once.
     pub max_concurrent_calls: usize,
+    /// When to try a failed call again (whole-call failures only; a per-item error is an
+    /// answer, not a failure).
+    pub retry: RetryPolicy,
+    /// Calls per second; `None` picks [`DEFAULT_RATE_LIMIT`] for AWS and no limit for an
+    /// endpoint override.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for AmbConfig {
@@ -100,6 +109,8 @@ impl Default for AmbConfig {
             credentials: None,
             timeout: crate::aptos::DEFAULT_TIMEOUT,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            retry: RetryPolicy::default(),
+            rate_limit: None,
         }
     }
 }
@@ -128,6 +139,18 @@ impl AmbConfig {
         self.max_concurrent_calls = n.max(1);
         self
     }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the rate limit (`None`: the default for the endpoint).
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
 }
 
 /// What one AMB read gave: the instant every item was read at, and one result per query.
@@ -139,19 +162,11 @@ pub(crate) struct AmbRead {
 
 /// A client for AMB Query. The AWS configuration (credential chain, region) is loaded on
 /// first use, so that building one costs nothing when no Bitcoin or Ethereum query comes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AmbBackend {
     config: AmbConfig,
-    client: OnceCell<SdkClient>,
-}
-
-impl Clone for AmbBackend {
-    fn clone(&self) -> Self {
-        AmbBackend {
-            config: self.config.clone(),
-            client: self.client.clone(),
-        }
-    }
+    limit: RateLimit,
+    client: std::sync::Arc<OnceCell<SdkClient>>,
 }
 
 impl AmbBackend {
@@ -168,9 +183,15 @@ impl AmbBackend {
                 ));
             }
         }
+        let limit = match (&config.rate_limit, &config.endpoint_url) {
+            (Some(limit), _) => limit.clone(),
+            (None, Some(_)) => RateLimit::unlimited(),
+            (None, None) => RateLimit::per_second(DEFAULT_RATE_LIMIT),
+        };
         Ok(AmbBackend {
             config,
-            client: OnceCell::new(),
+            limit,
+            client: std::sync::Arc::new(OnceCell::new()),
         })
     }
 
@@ -280,12 +301,18 @@ impl AmbBackend {
             Ok(inputs) => inputs,
             Err(e) => return chunk.iter().map(|(i, _)| (*i, Err(e.clone()))).collect(),
         };
+        let client = self.sdk_client().await;
         let sent = self
-            .sdk_client()
-            .await
-            .batch_get_token_balance()
-            .set_get_token_balance_inputs(Some(inputs))
-            .send()
+            .config
+            .retry
+            .run(&self.limit, || async {
+                client
+                    .batch_get_token_balance()
+                    .set_get_token_balance_inputs(Some(inputs.clone()))
+                    .send()
+                    .await
+                    .map_err(errors::from_sdk_error)
+            })
             .await;
         match sent {
             Ok(output) => {
@@ -317,9 +344,8 @@ impl AmbBackend {
                     })
                     .collect()
             }
-            Err(e) => {
+            Err(err) => {
                 // A whole-call failure marks every item of this chunk, and only this chunk.
-                let err = errors::from_sdk_error(e);
                 chunk.iter().map(|(i, _)| (*i, Err(err.clone()))).collect()
             }
         }

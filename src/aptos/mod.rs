@@ -23,11 +23,15 @@ pub use self::headers::LedgerState;
 use self::wire::U64;
 use crate::error::{Error, ErrorKind};
 use crate::query::{AccountAddress, AssetType, Backend, Network};
+use crate::retry::{RateLimit, RetryPolicy};
 
 /// Environment variable read for an API key when none is configured.
 pub const API_KEY_ENV: &str = "APTOS_API_KEY";
 /// Default time allowed for one request, connection included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests per second sent to the public Aptos Labs endpoints without an API key: they limit
+/// anonymous callers per IP address, and staying under the limit beats being throttled.
+pub const ANONYMOUS_PUBLIC_RATE_LIMIT: u32 = 10;
 
 /// The public Aptos Labs endpoint for a network (`None` for non-Aptos networks).
 pub fn default_url(network: Network) -> Option<&'static str> {
@@ -95,6 +99,11 @@ pub struct AptosConfig {
     pub api_key: Option<ApiKey>,
     /// Time allowed for one request, from connecting to the last byte.
     pub timeout: Duration,
+    /// When to try a failed request again.
+    pub retry: RetryPolicy,
+    /// Requests per second; `None` picks the default: [`ANONYMOUS_PUBLIC_RATE_LIMIT`] for a
+    /// public Aptos Labs endpoint without an API key, no limit otherwise.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl AptosConfig {
@@ -104,6 +113,8 @@ impl AptosConfig {
             base_url: base_url.into(),
             api_key: None,
             timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            rate_limit: None,
         }
     }
 
@@ -128,6 +139,34 @@ impl AptosConfig {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the rate limit (`None`: the default for the endpoint).
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// The rate limit in force: the one set, or the default for the endpoint.
+    fn effective_rate_limit(&self) -> RateLimit {
+        if let Some(limit) = &self.rate_limit {
+            return limit.clone();
+        }
+        let public = Network::ALL
+            .into_iter()
+            .filter_map(default_url)
+            .any(|u| self.base_url.trim_end_matches('/') == u);
+        if public && self.api_key.is_none() {
+            RateLimit::per_second(ANONYMOUS_PUBLIC_RATE_LIMIT)
+        } else {
+            RateLimit::unlimited()
+        }
     }
 }
 
@@ -176,6 +215,8 @@ pub struct BlockInfo {
 #[derive(Clone, Debug)]
 pub struct AptosBackend {
     client: generated::Client,
+    retry: RetryPolicy,
+    limit: RateLimit,
 }
 
 impl AptosBackend {
@@ -200,6 +241,8 @@ impl AptosBackend {
             })?;
         Ok(AptosBackend {
             client: generated::Client::new_with_client(&base, http),
+            retry: config.retry.clone(),
+            limit: config.effective_rate_limit(),
         })
     }
 
@@ -215,8 +258,21 @@ impl AptosBackend {
 
     /// The balance of `asset` held by `owner`, at `version` or at the node's latest version.
     ///
-    /// An account that never held the asset reads as 0, as the node answers.
+    /// An account that never held the asset reads as 0, as the node answers. Retryable
+    /// failures (throttling, 5xx, a replica behind the asked version, ...) are retried under
+    /// the configured policy.
     pub async fn balance(
+        &self,
+        owner: &AccountAddress,
+        asset: &AssetType,
+        version: Option<u64>,
+    ) -> Result<AptosBalance, Error> {
+        self.retry
+            .run(&self.limit, || self.balance_once(owner, asset, version))
+            .await
+    }
+
+    async fn balance_once(
         &self,
         owner: &AccountAddress,
         asset: &AssetType,
@@ -247,6 +303,12 @@ impl AptosBackend {
 
     /// The node's current ledger state (`GET /`).
     pub async fn ledger_info(&self) -> Result<LedgerState, Error> {
+        self.retry
+            .run(&self.limit, || self.ledger_info_once())
+            .await
+    }
+
+    async fn ledger_info_once(&self) -> Result<LedgerState, Error> {
         let info = match self.client.get_ledger_info().await {
             Ok(r) => r.into_inner(),
             Err(e) => return Err(map_error(e, "ledger info").await),
@@ -264,6 +326,12 @@ impl AptosBackend {
 
     /// The block at `height`.
     pub async fn block_by_height(&self, height: u64) -> Result<BlockInfo, Error> {
+        self.retry
+            .run(&self.limit, || self.block_by_height_once(height))
+            .await
+    }
+
+    async fn block_by_height_once(&self, height: u64) -> Result<BlockInfo, Error> {
         match self.client.get_block_by_height(height, Some(false)).await {
             Ok(r) => block_info(r),
             Err(e) => Err(map_error(e, &format!("block at height {height}")).await),
@@ -272,15 +340,23 @@ impl AptosBackend {
 
     /// The block that holds ledger `version`.
     pub async fn block_by_version(&self, version: u64) -> Result<BlockInfo, Error> {
+        self.retry
+            .run(&self.limit, || self.block_by_version_once(version))
+            .await
+    }
+
+    async fn block_by_version_once(&self, version: u64) -> Result<BlockInfo, Error> {
         match self.client.get_block_by_version(version, Some(false)).await {
             Ok(r) => block_info(r),
             Err(e) => Err(map_error(e, &format!("block holding ledger version {version}")).await),
         }
     }
 
-    /// Probes the node; with `max_lag_secs`, fails unless its ledger is at most that many
-    /// seconds behind the wall clock. Returns the node's ledger state.
+    /// Probes the node once (no retries: a probe reports what it sees); with
+    /// `max_lag_secs`, fails unless its ledger is at most that many seconds behind the wall
+    /// clock. Returns the node's ledger state.
     pub async fn healthy(&self, max_lag_secs: Option<u32>) -> Result<LedgerState, Error> {
+        self.limit.wait().await;
         match self.client.healthy(max_lag_secs).await {
             Ok(r) => LedgerState::from_headers(r.headers()),
             Err(e) => Err(map_error(e, "health probe").await),
