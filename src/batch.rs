@@ -76,6 +76,11 @@ struct Answers {
 enum Pin {
     Version(u64),
     Instant(std::time::SystemTime),
+    VersionAtTime {
+        version: u64,
+        at: std::time::SystemTime,
+        at_tip: bool,
+    },
 }
 
 impl Client {
@@ -102,6 +107,11 @@ impl Client {
                 match pin {
                     Pin::Version(v) => snapshot.pin_aptos(network, v),
                     Pin::Instant(t) => snapshot.pin_instant(network, t),
+                    Pin::VersionAtTime {
+                        version,
+                        at,
+                        at_tip,
+                    } => snapshot.pin_aptos_time(network, version, at, at_tip),
                 }
             }
             for (slot, result) in answers.results {
@@ -184,16 +194,16 @@ impl Client {
         };
         let mut results = Vec::with_capacity(items.len());
         let mut rest = &items[..];
+        let mut pin_at = None;
         let version = match at {
             At::AptosVersion(v) => v,
-            At::Time(_) => {
-                let err = Error::new(
-                    ErrorKind::Unsupported,
-                    format!("{network}: reading Aptos at a time is not supported by this version; name a ledger version instead"),
-                )
-                .with_backend(Backend::Aptos);
-                return fail_all(&items, err);
-            }
+            At::Time(t) => match backend.version_at_time(t).await {
+                Ok(pin) => {
+                    pin_at = Some((t, pin.at_tip));
+                    pin.version
+                }
+                Err(e) => return fail_all(&items, e),
+            },
             At::Latest => {
                 // The first read at latest pins the version for all the others.
                 let Some(((slot, first), tail)) = rest.split_first() else {
@@ -235,8 +245,16 @@ impl Client {
             .collect::<Vec<_>>()
             .await;
         results.extend(reads);
+        let pin = match pin_at {
+            Some((at, at_tip)) => Pin::VersionAtTime {
+                version,
+                at,
+                at_tip,
+            },
+            None => Pin::Version(version),
+        };
         Answers {
-            pins: vec![(network, Pin::Version(version))],
+            pins: vec![(network, pin)],
             results,
         }
     }

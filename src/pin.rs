@@ -58,6 +58,10 @@ pub struct NetworkSnapshot {
         serialize_with = "opt_rfc3339"
     )]
     pub at: Option<SystemTime>,
+    /// For an Aptos network read at a time: the time is at or after the node's latest
+    /// version, so the read is at the tip.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_tip: bool,
 }
 
 fn opt_rfc3339<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
@@ -76,6 +80,15 @@ impl Snapshot {
     /// Records that `network` was read at instant `at`.
     pub fn pin_instant(&mut self, network: Network, at: SystemTime) {
         self.networks.entry(network).or_default().at = Some(at);
+    }
+
+    /// Records that Aptos `network` was read at `version`, the last version at or before
+    /// `at`; `at_tip` when `at` is past the node's latest version.
+    pub fn pin_aptos_time(&mut self, network: Network, version: u64, at: SystemTime, at_tip: bool) {
+        let n = self.networks.entry(network).or_default();
+        n.ledger_version = Some(version);
+        n.at = Some(at);
+        n.at_tip = at_tip;
     }
 
     /// The Aptos ledger version `network` was read at, if it was read.

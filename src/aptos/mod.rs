@@ -8,6 +8,7 @@ mod errors;
 pub mod generated;
 mod headers;
 mod hooks;
+mod pin;
 pub mod wire;
 
 use std::fmt;
@@ -20,6 +21,7 @@ pub use self::errors::kind_for_code;
 use self::errors::map_error;
 use self::generated::types;
 pub use self::headers::LedgerState;
+pub use self::pin::TimePin;
 use self::wire::U64;
 use crate::error::{Error, ErrorKind};
 use crate::query::{AccountAddress, AssetType, Backend, Network};
@@ -217,6 +219,7 @@ pub struct AptosBackend {
     client: generated::Client,
     retry: RetryPolicy,
     limit: RateLimit,
+    blocks: std::sync::Arc<pin::BlockCache>,
 }
 
 impl AptosBackend {
@@ -243,6 +246,7 @@ impl AptosBackend {
             client: generated::Client::new_with_client(&base, http),
             retry: config.retry.clone(),
             limit: config.effective_rate_limit(),
+            blocks: Default::default(),
         })
     }
 

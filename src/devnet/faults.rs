@@ -4,8 +4,11 @@
 //! added latency, throttling (429), server errors (5xx), connections cut in the middle of an
 //! answer, and a lagging replica whose tip appears lower than the real one. Every switch can
 //! be flipped at any time while the server runs; the server asks [`Faults::decide`] once per
-//! request and renders the decision in its own protocol (the Aptos node, and later the AMB
-//! endpoint, each have their own error bodies).
+//! request and renders the decision in its own protocol: the Aptos node answers with
+//! `AptosError` bodies (and a plain-text 429, as the Aptos Labs gateway does), the AMB
+//! endpoint with the AWS exception shapes of `BatchGetTokenBalance` (`ThrottlingException`,
+//! `InternalServerException`, ... with `x-amzn-errortype`); see each server's module
+//! documentation for its table. Each server has its own `Faults`.
 //!
 //! Two kinds of trigger exist for each fault: "the next `n` requests" (counted down, exact)
 //! and "a ratio `p` of requests" (drawn from a small seeded generator, so a test that sends
@@ -45,7 +48,7 @@ pub struct FaultDecision {
     /// Answer abnormally, or `None` to answer normally.
     pub action: Option<FaultAction>,
     /// Behave as a replica this far behind the real tip (in the server's own unit: ledger
-    /// versions for the Aptos node). Zero means no lag.
+    /// versions for the Aptos node, seconds for the AMB endpoint). Zero means no lag.
     pub lag: u64,
 }
 
@@ -218,9 +221,15 @@ impl Faults {
         self.lock().throttle.ratio = clamp_ratio(p);
     }
 
-    /// Sets the `Retry-After` value sent with 429 answers, in seconds (default 1).
+    /// Sets the `Retry-After` value sent with 429 answers, in seconds (default 1). The AMB
+    /// endpoint also sends it with injected 5xx `InternalServerException`s, as AWS does.
     pub fn set_retry_after_secs(&self, secs: u64) {
         self.lock().retry_after_secs = secs;
+    }
+
+    /// The `Retry-After` value currently set, in seconds.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.lock().retry_after_secs
     }
 
     /// Answers the next `n` requests with `status` (400..=599; anything else means 500)
@@ -250,7 +259,8 @@ impl Faults {
     }
 
     /// Makes the server behave as a replica `behind` units (ledger versions for the Aptos
-    /// node) behind the real tip, until [`Faults::clear_lag`] (or `lag(0)`).
+    /// node; seconds for the AMB endpoint, whose reads without an instant then answer at
+    /// "now" minus `behind`) behind the real tip, until [`Faults::clear_lag`] (or `lag(0)`).
     pub fn lag(&self, behind: u64) {
         let mut s = self.lock();
         s.lag = behind;

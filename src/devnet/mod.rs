@@ -1,8 +1,9 @@
 //! In-process test servers on 127.0.0.1: an Aptos full node (the REST API slice tokbal
-//! uses), with fault injection and request counters.
+//! uses) and an AWS Managed Blockchain Query endpoint (`BatchGetTokenBalance`, restJson1
+//! with SigV4), each with fault injection and request counters.
 //!
 //! Used by tokbal's own tests, by `tokbal demo`, and by anyone who wants to test code that
-//! talks to an Aptos node without a network:
+//! talks to an Aptos node or to AMB Query without a network:
 //!
 //! ```no_run
 //! use tokbal::devnet::{Devnet, APT_COIN};
@@ -18,10 +19,29 @@
 //! # }
 //! ```
 //!
+//! The AMB half answers the real `aws-sdk-managedblockchainquery` pointed at
+//! [`Devnet::amb_url`] with the test credentials [`TEST_ACCESS_KEY_ID`] and
+//! [`TEST_SECRET_ACCESS_KEY`] in region [`AMB_REGION`]:
+//!
+//! ```no_run
+//! use tokbal::devnet::{Devnet, DEMO_ETH_OWNER, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let devnet = Devnet::builder().start().await?;
+//! let amb = devnet.amb();
+//! amb.set_balance("ETHEREUM_MAINNET", DEMO_ETH_OWNER, None, Some("eth"), 1_767_225_600, "10")
+//!     .unwrap();
+//! let url = devnet.amb_url(); // "http://127.0.0.1:PORT"
+//! // ... build the SDK with `endpoint_url(url)` and the test credentials ...
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The servers run on tokio tasks of the runtime that called [`DevnetBuilder::start`] and
 //! stop when the [`Devnet`] is dropped or [`Devnet::shutdown`] is awaited. They only ever
 //! bind the loopback address.
 
+pub mod amb;
 pub mod aptos;
 pub mod faults;
 
@@ -33,6 +53,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use amb::{
+    AmbBalance, AmbNode, AmbRequestCounts, InvalidAmbInput, SeenCall, SeenItem, AMB_NETWORKS,
+    AMB_REGION, AMB_SIGNING_NAME, DEMO_BTC_ADDRESS, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_TOKEN_ID,
+    DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT, DEMO_ERC721_TOKEN_ID, DEMO_ETH_OWNER,
+    DEMO_ETH_OWNER_2, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
+};
 pub use aptos::{
     canonical_address, canonical_asset_type, AptosNode, BlockInfo, InvalidInput, LedgerInfo,
     RequestCounts, APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
@@ -43,6 +69,10 @@ use aptos::{duration_us, now_us, AptosConfig};
 
 /// How long [`Devnet::shutdown`] waits for in-flight answers before aborting the server.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Mixed into the fault seed of the AMB half, so that its ratios differ from the Aptos
+/// half's.
+const AMB_FAULT_SEED_SALT: u64 = 0x0a3b_0a3b_0a3b_0a3b;
 
 /// Smallest auto-advance period accepted.
 const MIN_AUTO_ADVANCE: Duration = Duration::from_millis(1);
@@ -58,12 +88,13 @@ enum Genesis {
 
 /// Settings for a [`Devnet`]; obtained from [`Devnet::builder`].
 ///
-/// Defaults: any free port, chain id 4, 1,000 blocks, 250 ms between blocks with seeded
+/// Defaults: any free ports, chain id 4, 1,000 blocks, 250 ms between blocks with seeded
 /// jitter, 2 to 5 versions per block, genesis at 2026-01-01T00:00:00Z, no balances, no
 /// faults, no auto-advance.
 #[derive(Clone, Debug)]
 pub struct DevnetBuilder {
     port: u16,
+    amb_port: u16,
     aptos: AptosConfig,
     genesis: Genesis,
     demo_data: bool,
@@ -75,6 +106,7 @@ impl Default for DevnetBuilder {
     fn default() -> Self {
         DevnetBuilder {
             port: 0,
+            amb_port: 0,
             aptos: AptosConfig::default(),
             genesis: Genesis::Fixed(aptos::DEFAULT_GENESIS_TIMESTAMP_US),
             demo_data: false,
@@ -88,6 +120,12 @@ impl DevnetBuilder {
     /// The port the Aptos node listens on (on 127.0.0.1); 0, the default, picks a free one.
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// The port the AMB endpoint listens on (on 127.0.0.1); 0, the default, picks a free one.
+    pub fn amb_port(mut self, port: u16) -> Self {
+        self.amb_port = port;
         self
     }
 
@@ -189,6 +227,26 @@ impl DevnetBuilder {
     /// | Bob | USDC | at(8) | 42_000_000 |
     ///
     /// Versions before `at(1)` are pruned.
+    ///
+    /// It also seeds the AMB endpoint, on `ETHEREUM_MAINNET` and `BITCOIN_MAINNET`, with
+    /// `G` = 2026-01-01T00:00:00Z ([`amb::DEMO_AMB_START_SECS`], whatever the Aptos
+    /// genesis) and `h` an hour:
+    ///
+    /// | owner | token | at | balance |
+    /// |---|---|---|---|
+    /// | [`DEMO_ETH_OWNER`] | ETH | G | 5000000000000000000 |
+    /// | [`DEMO_ETH_OWNER`] | ETH | G + 1h | 4200000000000000000 |
+    /// | [`DEMO_ETH_OWNER`] | ETH | G + 3h | 12500000000000000000 |
+    /// | [`DEMO_ETH_OWNER_2`] | ETH | G + 30 min | 1000000000000000000 |
+    /// | [`DEMO_ETH_OWNER_2`] | ETH | G + 2h | 750000000000000000 |
+    /// | [`DEMO_ETH_OWNER`] | ERC-20 [`DEMO_ERC20_CONTRACT`] | G + 1.5h | 340282366920938463463374607431768211457 (2^128 + 1) |
+    /// | [`DEMO_ETH_OWNER_2`] | ERC-20 [`DEMO_ERC20_CONTRACT`] | G + 4h | 2^256 - 1 |
+    /// | [`DEMO_ETH_OWNER_2`] | ERC-721 [`DEMO_ERC721_CONTRACT`] #[`DEMO_ERC721_TOKEN_ID`] | G + 20 min | 1 |
+    /// | [`DEMO_ETH_OWNER_2`] | the same ERC-721 token | G + 2h | 0 |
+    /// | [`DEMO_ETH_OWNER`] | the same ERC-721 token | G + 2h | 1 |
+    /// | [`DEMO_ETH_OWNER_2`] | ERC-1155 [`DEMO_ERC1155_CONTRACT`] #[`DEMO_ERC1155_TOKEN_ID`] | G + 2.5h | 250 |
+    /// | [`DEMO_BTC_ADDRESS`] | BTC | G | 150000000 |
+    /// | [`DEMO_BTC_ADDRESS`] | BTC | G + 3h | 98765432 |
     pub fn with_demo_data(mut self) -> Self {
         self.demo_data = true;
         self
@@ -213,11 +271,29 @@ impl DevnetBuilder {
         node
     }
 
-    /// Binds 127.0.0.1 and starts serving. Must be called inside a tokio runtime.
+    /// Builds the AMB ledger without serving it (demo balances included when
+    /// [`DevnetBuilder::with_demo_data`] was called).
+    pub fn build_amb_node(&self) -> AmbNode {
+        let seed = self
+            .fault_seed
+            .unwrap_or(self.aptos.seed ^ 0xfa17_5eed_0000_0000)
+            ^ AMB_FAULT_SEED_SALT;
+        let node = AmbNode::new(seed);
+        if self.demo_data {
+            node.seed_demo_data();
+        }
+        node
+    }
+
+    /// Binds 127.0.0.1 (one port for each half) and starts serving. Must be called inside
+    /// a tokio runtime.
     pub async fn start(self) -> io::Result<Devnet> {
         let node = self.build_aptos_node();
+        let amb = self.build_amb_node();
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
         let aptos_addr = listener.local_addr()?;
+        let amb_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.amb_port)).await?;
+        let amb_addr = amb_listener.local_addr()?;
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
 
@@ -225,6 +301,10 @@ impl DevnetBuilder {
         tasks.push(tokio::spawn(async move {
             // axum's serve never returns an error; nothing to report if it did.
             let _ = aptos::serve(listener, serve_node, serve_cancel).await;
+        }));
+        let (serve_amb, serve_cancel) = (amb.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = amb::serve(amb_listener, serve_amb, serve_cancel).await;
         }));
 
         if let Some(period) = self.auto_advance {
@@ -245,6 +325,8 @@ impl DevnetBuilder {
         Ok(Devnet {
             aptos: node,
             aptos_addr,
+            amb,
+            amb_addr,
             cancel,
             tasks,
         })
@@ -257,6 +339,8 @@ impl DevnetBuilder {
 pub struct Devnet {
     aptos: AptosNode,
     aptos_addr: SocketAddr,
+    amb: AmbNode,
+    amb_addr: SocketAddr,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -285,6 +369,22 @@ impl Devnet {
     /// The Aptos ledger, its fault switches and request counters.
     pub fn aptos(&self) -> &AptosNode {
         &self.aptos
+    }
+
+    /// Base URL of the AMB Query endpoint, `http://127.0.0.1:PORT` (the SDK's
+    /// `endpoint_url`).
+    pub fn amb_url(&self) -> String {
+        format!("http://{}", self.amb_addr)
+    }
+
+    /// Address the AMB Query endpoint listens on.
+    pub fn amb_addr(&self) -> SocketAddr {
+        self.amb_addr
+    }
+
+    /// The AMB ledger, its accepted keys, fault switches and request counters.
+    pub fn amb(&self) -> &AmbNode {
+        &self.amb
     }
 
     /// Stops the servers and waits (up to a few seconds for in-flight answers) until they
