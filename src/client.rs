@@ -170,7 +170,6 @@ impl ClientBuilder {
                 .with_endpoint_url(self.amb_url)
                 .with_credentials(self.amb_credentials)
                 .with_timeout(self.timeout)
-                .with_max_concurrent_calls(self.concurrency)
                 .with_retry(self.retry.clone())
                 .with_rate_limit(self.amb_rate_limit.clone()),
         )?;

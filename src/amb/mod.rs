@@ -1,10 +1,10 @@
 //! The AMB back end: Bitcoin and Ethereum balances through AWS Managed Blockchain Query's
 //! `BatchGetTokenBalance`, over the Smithy-generated `aws-sdk-managedblockchainquery`.
 //!
-//! This module adds what the SDK leaves to its caller: chunks of at most 10 items (the
-//! service's limit, which the SDK does not check), chunks sent concurrently up to a bound,
-//! one instant for the whole batch, answers matched back to their queries, and every failure
-//! mapped to [`Error`]. The SDK's own retries are switched off, so that tokbal's one retry
+//! This module adds what the SDK leaves to its caller: items in the service's terms, calls of
+//! at most 10 items (the service's limit, which the SDK does not check; the batch engine makes
+//! the chunks and runs them concurrently at one instant), answers matched back to their
+//! queries, and every failure mapped to [`Error`]. The SDK's own retries are switched off, so that tokbal's one retry
 //! policy (which honours `Retry-After`) is the only one.
 
 mod errors;
@@ -19,12 +19,12 @@ use aws_sdk_managedblockchainquery::Client as SdkClient;
 use aws_smithy_http_client::tls;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
-use futures::stream::{self, StreamExt};
 use tokio::sync::OnceCell;
 
 pub use self::errors::{kind_for_item_error, kind_for_service_error};
+use self::items::ItemKey;
+pub(crate) use self::items::PreparedItem;
 pub use self::items::{network_value, HANDLED_NETWORKS};
-use self::items::{ItemKey, PreparedItem};
 use crate::balance::Balance;
 use crate::error::{Error, ErrorKind};
 use crate::query::{Backend, Query};
@@ -34,8 +34,6 @@ use crate::retry::{RateLimit, RetryPolicy};
 pub const MAX_ITEMS_PER_CALL: usize = 10;
 /// The region AMB Query is offered in.
 pub const DEFAULT_REGION: &str = "us-east-1";
-/// Default number of calls in flight at once.
-pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
 /// Default calls per second to AWS (the endpoint override has no default limit).
 pub const DEFAULT_RATE_LIMIT: u32 = 10;
 
@@ -91,8 +89,6 @@ pub struct AmbConfig {
     pub credentials: Option<AmbCredentials>,
     /// Time allowed for one call, from connecting to the last byte.
     pub timeout: Duration,
-    /// How many calls are in flight at once.
-    pub max_concurrent_calls: usize,
     /// When to try a failed call again (whole-call failures only; a per-item error is an
     /// answer, not a failure).
     pub retry: RetryPolicy,
@@ -108,7 +104,6 @@ impl Default for AmbConfig {
             region: DEFAULT_REGION.to_string(),
             credentials: None,
             timeout: crate::aptos::DEFAULT_TIMEOUT,
-            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             retry: RetryPolicy::default(),
             rate_limit: None,
         }
@@ -134,12 +129,6 @@ impl AmbConfig {
         self
     }
 
-    /// Sets how many calls are in flight at once (at least 1).
-    pub fn with_max_concurrent_calls(mut self, n: usize) -> Self {
-        self.max_concurrent_calls = n.max(1);
-        self
-    }
-
     /// Sets the retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -151,13 +140,6 @@ impl AmbConfig {
         self.rate_limit = limit;
         self
     }
-}
-
-/// What one AMB read gave: the instant every item was read at, and one result per query.
-#[derive(Debug)]
-pub(crate) struct AmbRead {
-    pub at: Option<SystemTime>,
-    pub results: Vec<Result<Balance, Error>>,
 }
 
 /// A client for AMB Query. The AWS configuration (credential chain, region) is loaded on
@@ -233,62 +215,14 @@ impl AmbBackend {
             .await
     }
 
-    /// Reads `queries` (Bitcoin and Ethereum, already deduplicated) at `at`, or at one
-    /// instant taken from the first answer when `at` is `None`. One result per query, in
-    /// order.
-    pub(crate) async fn read(&self, queries: &[&Query], at: Option<SystemTime>) -> AmbRead {
-        let mut results: Vec<Option<Result<Balance, Error>>> = vec![None; queries.len()];
-        let mut prepared = Vec::with_capacity(queries.len());
-        for (i, q) in queries.iter().enumerate() {
-            match PreparedItem::new(q) {
-                Ok(item) => prepared.push((i, item)),
-                Err(e) => results[i] = Some(Err(e)),
-            }
-        }
-        let mut chunks: Vec<&[(usize, PreparedItem)]> =
-            prepared.chunks(MAX_ITEMS_PER_CALL).collect();
-
-        let mut instant = at.map(crate::time::truncate_to_second);
-        if instant.is_none() && !chunks.is_empty() {
-            // The first call reads "now"; the instant it answers pins every other call.
-            let first = chunks.remove(0);
-            let answers = self.call(first, None).await;
-            instant = answers.iter().find_map(|(_, r)| match r {
-                Ok(b) => b.at,
-                Err(_) => None,
-            });
-            store(&mut results, answers);
-            if instant.is_none() && !chunks.is_empty() {
-                // Nothing in the first call said when it read: pin the rest to the clock.
-                instant = Some(crate::time::truncate_to_second(SystemTime::now()));
-            }
-        }
-        let calls = stream::iter(chunks.into_iter().map(|c| self.call(c, instant)))
-            .buffer_unordered(self.config.max_concurrent_calls.max(1))
-            .collect::<Vec<_>>()
-            .await;
-        for answers in calls {
-            store(&mut results, answers);
-        }
-        let results = results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(
-                        Error::new(ErrorKind::Decode, "the service did not answer this item")
-                            .with_backend(Backend::Amb),
-                    )
-                })
-            })
-            .collect();
-        AmbRead {
-            at: instant,
-            results,
-        }
+    /// A query in the service's terms, ready for [`call`](Self::call).
+    pub(crate) fn prepare(query: &Query) -> Result<PreparedItem, Error> {
+        PreparedItem::new(query)
     }
 
-    /// One `BatchGetTokenBalance` call for at most 10 items; one result per item.
-    async fn call(
+    /// One `BatchGetTokenBalance` call per 10 items (the engine sends exactly 10 or fewer);
+    /// one result per item.
+    pub(crate) async fn call(
         &self,
         chunk: &[(usize, PreparedItem)],
         at: Option<SystemTime>,
@@ -349,14 +283,5 @@ impl AmbBackend {
                 chunk.iter().map(|(i, _)| (*i, Err(err.clone()))).collect()
             }
         }
-    }
-}
-
-fn store(
-    results: &mut [Option<Result<Balance, Error>>],
-    answers: Vec<(usize, Result<Balance, Error>)>,
-) {
-    for (i, r) in answers {
-        results[i] = Some(r);
     }
 }

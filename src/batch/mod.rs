@@ -1,0 +1,192 @@
+//! The batch call: plan (drop duplicates), pin, execute with bounded concurrency, merge
+//! back into input order; or the same work as a stream of results as they complete.
+
+mod pins;
+mod run;
+mod units;
+
+use std::collections::HashMap;
+use std::pin::Pin as StdPin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::stream::{self, Stream, StreamExt};
+
+use self::pins::Pins;
+use self::units::Units;
+use crate::balance::Balance;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind};
+use crate::pin::{At, Snapshot};
+use crate::query::Query;
+
+/// The answer to a batch: one result per query, in input order, and the moment read at.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BatchOutput {
+    /// What each network was read at.
+    pub snapshot: Snapshot,
+    /// One result per query, in the order the queries were given.
+    pub results: Vec<Result<Balance, Error>>,
+}
+
+/// Results of a batch as they complete: `(index, result)`, where `index` is the query's
+/// position in the input. Every query yields exactly one item.
+///
+/// Queries are pulled from the input only as work is started, so memory stays bounded by the
+/// work in flight however long the input is. [`snapshot`](Self::snapshot) tells what each
+/// network was read at (complete once the stream has ended).
+pub struct BalanceStream<'a> {
+    inner: StdPin<Box<dyn Stream<Item = (usize, Result<Balance, Error>)> + Send + 'a>>,
+    pins: Arc<Pins>,
+}
+
+impl BalanceStream<'_> {
+    /// What each network was read at, so far.
+    pub fn snapshot(&self) -> Snapshot {
+        self.pins.snapshot()
+    }
+}
+
+impl Stream for BalanceStream<'_> {
+    type Item = (usize, Result<Balance, Error>);
+
+    fn poll_next(mut self: StdPin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for BalanceStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BalanceStream")
+            .field("snapshot", &self.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The deduplicated work of a batch: each distinct query once, and for each input its slot.
+struct Plan<'q> {
+    unique: Vec<&'q Query>,
+    slot_of_input: Vec<usize>,
+}
+
+impl<'q> Plan<'q> {
+    fn new(queries: &'q [Query]) -> Self {
+        let mut seen: HashMap<&'q Query, usize> = HashMap::with_capacity(queries.len());
+        let mut unique = Vec::new();
+        let slot_of_input = queries
+            .iter()
+            .map(|q| {
+                *seen.entry(q).or_insert_with(|| {
+                    unique.push(q);
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        Plan {
+            unique,
+            slot_of_input,
+        }
+    }
+}
+
+impl Client {
+    /// Reads every query at one moment and returns one result per query, in input order.
+    ///
+    /// Identical queries are read once. For Aptos, `At::Latest` is resolved to one ledger
+    /// version per network, taken from the first answer, and every other read of that
+    /// network carries it; Bitcoin and Ethereum are read at one instant, likewise. A failure
+    /// of one query is that query's `Err`; the others are unaffected.
+    pub async fn balances(&self, queries: &[Query], at: At) -> BatchOutput {
+        let plan = Plan::new(queries);
+        let unique: Vec<Query> = plan.unique.iter().map(|q| (*q).clone()).collect();
+        let mut slots: Vec<Option<Result<Balance, Error>>> = vec![None; unique.len()];
+        let mut stream = self.balances_stream(unique, at);
+        while let Some((slot, result)) = stream.next().await {
+            if let Some(s) = slots.get_mut(slot) {
+                *s = Some(result);
+            }
+        }
+        let snapshot = stream.snapshot();
+        let results = plan
+            .slot_of_input
+            .iter()
+            .map(|&slot| {
+                slots[slot].clone().unwrap_or_else(|| {
+                    Err(Error::new(
+                        ErrorKind::Unavailable,
+                        "internal: a query was planned but not answered",
+                    ))
+                })
+            })
+            .collect();
+        BatchOutput { snapshot, results }
+    }
+
+    /// Reads one query. Equivalent to a batch of one.
+    pub async fn balance(&self, query: &Query, at: At) -> Result<Balance, Error> {
+        let mut out = self.balances(std::slice::from_ref(query), at).await;
+        out.results.pop().unwrap_or_else(|| {
+            Err(Error::new(
+                ErrorKind::Unavailable,
+                "internal: a batch of one gave no result",
+            ))
+        })
+    }
+
+    /// Reads `queries` at one moment and yields `(index, result)` as results complete.
+    ///
+    /// The input is consumed lazily, so a batch of any size holds only the work in flight
+    /// (at most the client's concurrency in requests). Duplicates are not merged across the
+    /// whole input here, since that would mean remembering every query; use
+    /// [`balances`](Self::balances) for that.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tokbal::Client, queries: Vec<tokbal::Query>) {
+    /// use futures::StreamExt;
+    /// let mut results = client.balances_stream(queries, tokbal::At::Latest);
+    /// while let Some((index, result)) = results.next().await {
+    ///     println!("{index}: {result:?}");
+    /// }
+    /// println!("read at {:?}", results.snapshot());
+    /// # }
+    /// ```
+    pub fn balances_stream<'a, I>(&'a self, queries: I, at: At) -> BalanceStream<'a>
+    where
+        I: IntoIterator<Item = Query>,
+        I::IntoIter: Send + 'a,
+    {
+        let pins = Arc::new(Pins::new(at));
+        let shared = pins.clone();
+        let inner = stream::iter(Units::new(queries.into_iter().enumerate()))
+            .map(move |unit| {
+                let pins = shared.clone();
+                async move { self.run_unit(&pins, unit).await }
+            })
+            .buffer_unordered(self.concurrency)
+            .flat_map(stream::iter);
+        BalanceStream {
+            inner: Box::pin(inner),
+            pins,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_dedups_and_keeps_every_input_slot() {
+        let q = |s: &str| s.parse::<Query>().unwrap();
+        let queries = vec![
+            q("aptos:0x1"),
+            q("aptos:0x2"),
+            q("aptos:0x01"),
+            q("aptos:1"),
+        ];
+        let plan = Plan::new(&queries);
+        assert_eq!(plan.unique.len(), 2);
+        assert_eq!(plan.slot_of_input, vec![0, 1, 0, 0]);
+    }
+}

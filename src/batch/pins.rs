@@ -1,0 +1,67 @@
+//! The moment each network of a batch is read at, decided once and shared by every unit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use tokio::sync::OnceCell;
+
+use crate::error::Error;
+use crate::pin::{At, Snapshot};
+use crate::query::Network;
+
+/// An Aptos network's pin: the version every read carries, and for a time pin whether the
+/// time was past the tip.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AptosPin {
+    pub version: u64,
+    pub at_tip: bool,
+}
+
+/// Shared by the units of one batch.
+pub(crate) struct Pins {
+    pub at: At,
+    aptos: Mutex<HashMap<Network, Arc<OnceCell<Result<AptosPin, Error>>>>>,
+    pub amb: OnceCell<SystemTime>,
+    snapshot: Mutex<Snapshot>,
+}
+
+impl Pins {
+    pub(crate) fn new(at: At) -> Self {
+        Pins {
+            at,
+            aptos: Mutex::new(HashMap::new()),
+            amb: OnceCell::new(),
+            snapshot: Mutex::new(Snapshot::default()),
+        }
+    }
+
+    /// The cell holding `network`'s pin, filled by whichever unit gets there first.
+    pub(crate) fn aptos_cell(&self, network: Network) -> Arc<OnceCell<Result<AptosPin, Error>>> {
+        let mut cells = self.aptos.lock().unwrap_or_else(|e| e.into_inner());
+        cells.entry(network).or_default().clone()
+    }
+
+    /// Records an Aptos pin in the snapshot.
+    pub(crate) fn record_aptos(&self, network: Network, pin: AptosPin) {
+        let mut s = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        match self.at {
+            At::Time(t) => s.pin_aptos_time(network, pin.version, t, pin.at_tip),
+            At::Latest | At::AptosVersion(_) => s.pin_aptos(network, pin.version),
+        }
+    }
+
+    /// Records the AMB instant for `network` in the snapshot.
+    pub(crate) fn record_instant(&self, network: Network, at: SystemTime) {
+        let mut s = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        s.pin_instant(network, at);
+    }
+
+    /// The snapshot so far (complete once every unit has finished).
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
