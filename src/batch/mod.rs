@@ -30,6 +30,9 @@ pub struct BatchOutput {
     pub results: Vec<Result<Balance, Error>>,
 }
 
+/// One query's result with its position in the input.
+type Indexed = (usize, Result<Balance, Error>);
+
 /// Results of a batch as they complete: `(index, result)`, where `index` is the query's
 /// position in the input. Every query yields exactly one item.
 ///
@@ -37,7 +40,7 @@ pub struct BatchOutput {
 /// work in flight however long the input is. [`snapshot`](Self::snapshot) tells what each
 /// network was read at (complete once the stream has ended).
 pub struct BalanceStream<'a> {
-    inner: StdPin<Box<dyn Stream<Item = (usize, Result<Balance, Error>)> + Send + 'a>>,
+    inner: StdPin<Box<dyn Stream<Item = Indexed> + Send + 'a>>,
     pins: Arc<Pins>,
 }
 

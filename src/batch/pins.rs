@@ -18,10 +18,13 @@ pub(crate) struct AptosPin {
     pub at_tip: bool,
 }
 
+/// A network's pin, filled once by whichever unit gets there first.
+type PinCell = Arc<OnceCell<Result<AptosPin, Error>>>;
+
 /// Shared by the units of one batch.
 pub(crate) struct Pins {
     pub at: At,
-    aptos: Mutex<HashMap<Network, Arc<OnceCell<Result<AptosPin, Error>>>>>,
+    aptos: Mutex<HashMap<Network, PinCell>>,
     pub amb: OnceCell<SystemTime>,
     snapshot: Mutex<Snapshot>,
 }
@@ -37,7 +40,7 @@ impl Pins {
     }
 
     /// The cell holding `network`'s pin, filled by whichever unit gets there first.
-    pub(crate) fn aptos_cell(&self, network: Network) -> Arc<OnceCell<Result<AptosPin, Error>>> {
+    pub(crate) fn aptos_cell(&self, network: Network) -> PinCell {
         let mut cells = self.aptos.lock().unwrap_or_else(|e| e.into_inner());
         cells.entry(network).or_default().clone()
     }
