@@ -13,6 +13,16 @@ async fn tokbal(args: Vec<String>) -> Output {
             .args(&args)
             .env_remove("APTOS_API_KEY")
             .env_remove("TOKBAL_APTOS_URL")
+            .env_remove("TOKBAL_AMB_URL")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            // The devnet's test key pair, through the standard chain; never instance metadata.
+            .env("AWS_ACCESS_KEY_ID", tokbal::devnet::TEST_ACCESS_KEY_ID)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                tokbal::devnet::TEST_SECRET_ACCESS_KEY,
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .expect("the binary runs")
     })
@@ -155,4 +165,80 @@ async fn a_bad_url_fails_the_command_itself() {
 async fn no_query_is_a_usage_error() {
     let out = tokbal(args(&["get"])).await;
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn bitcoin_and_ethereum_beside_aptos_at_an_instant() {
+    let net = Devnet::builder().start().await.unwrap();
+    let eth_owner = "0x00000000000000000000000000000000000000e1";
+    let erc20 = "0x00000000000000000000000000000000000000c2";
+    let t0 = 1_767_225_600;
+    net.amb()
+        .set_balance("ETHEREUM_MAINNET", eth_owner, None, Some("eth"), t0, "7")
+        .unwrap();
+    net.amb()
+        .set_balance(
+            "ETHEREUM_MAINNET",
+            eth_owner,
+            Some(erc20),
+            None,
+            t0 + 60,
+            "340282366920938463463374607431768211457",
+        )
+        .unwrap();
+    let (aptos_url, amb_url) = (net.aptos_url(), net.amb_url());
+    let eth = format!("ethereum:{eth_owner}");
+    let token = format!("ethereum:{eth_owner}/erc20:{erc20}");
+    let out = tokbal(args(&[
+        "get",
+        "--aptos-url",
+        &aptos_url,
+        "--amb-url",
+        &amb_url,
+        "--format",
+        "json",
+        "--at",
+        "2026-01-01T01:00:00+01:00",
+        &eth,
+        &token,
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["snapshot"]["ethereum"]["at"], "2026-01-01T00:00:00Z");
+    assert_eq!(doc["results"][0]["balance"], "7");
+    assert_eq!(doc["results"][0]["at"], "2026-01-01T00:00:00Z");
+    assert_eq!(doc["results"][0]["last_updated"], "2026-01-01T00:00:00Z");
+    // The ERC-20 balance changed a minute later: at 00:00:00 it was still 0.
+    assert_eq!(doc["results"][1]["balance"], "0");
+    assert!(doc["results"][1].get("last_updated").is_none());
+
+    let out = tokbal(args(&[
+        "get",
+        "--amb-url",
+        &amb_url,
+        "--format",
+        "json",
+        &token,
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["results"][0]["balance"],
+        "340282366920938463463374607431768211457"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_instant_fails_the_command_naming_it() {
+    let out = tokbal(args(&["get", "--at", "yesterday", "aptos:0x1"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid at \"yesterday\""), "{err}");
 }
