@@ -11,7 +11,7 @@ use crate::query::Backend;
 /// What kind of failure an [`Error`] is: the part a program branches on.
 ///
 /// Written in `snake_case` in JSON (`"not_yet_available"`). New kinds may be added.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -36,14 +36,14 @@ pub enum At {
 ///     r#"{"aptos":{"ledger_version":"42"}}"#
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Snapshot {
     networks: BTreeMap<Network, NetworkSnapshot>,
 }
 
 /// The moment one network was read at.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct NetworkSnapshot {
     /// The Aptos ledger version every query on this network was read at.
@@ -51,12 +51,14 @@ pub struct NetworkSnapshot {
         skip_serializing_if = "Option::is_none",
         serialize_with = "crate::serde_util::opt_u64_string"
     )]
+    #[schemars(with = "Option<String>")]
     pub ledger_version: Option<u64>,
-    /// The instant every query on this network was read at.
+    /// The instant every query on this network was read at (RFC 3339).
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "opt_rfc3339"
     )]
+    #[schemars(with = "Option<String>")]
     pub at: Option<SystemTime>,
     /// For an Aptos network read at a time: the time is at or after the node's latest
     /// version, so the read is at the tip.

@@ -1,6 +1,8 @@
 //! The records tokbal's JSON output is made of, so that programs can produce and read the
-//! same shape the CLI prints.
+//! same shape the CLI prints. Their JSON Schema ([`record_schema`], [`document_schema`]) is
+//! derived from these very types, so it cannot drift from the output.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::balance::Balance;
@@ -11,7 +13,7 @@ use crate::time::format_rfc3339;
 /// One query's result, as printed by `tokbal get --format json`.
 ///
 /// Exactly one of `balance` and `error` is present.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[non_exhaustive]
 pub struct ResultRecord {
     /// The query exactly as the user wrote it.
@@ -34,7 +36,7 @@ pub struct ResultRecord {
 }
 
 /// An error in the JSON output.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[non_exhaustive]
 pub struct ErrorRecord {
     /// The kind, in snake_case (`invalid_input`, `pruned`, ...).
@@ -81,7 +83,7 @@ impl ResultRecord {
 }
 
 /// The whole JSON document: the snapshot, then one record per query in input order.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Document {
     /// What each network was read at.
@@ -95,4 +97,50 @@ impl Document {
     pub fn new(snapshot: Snapshot, results: Vec<ResultRecord>) -> Self {
         Document { snapshot, results }
     }
+}
+
+/// One line of `tokbal batch --format jsonl` (and one element of its `json` results): a
+/// result record plus the query's line number in the input.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[non_exhaustive]
+pub struct BatchRecord {
+    /// The query's line number in the input, from 1.
+    pub line: u64,
+    /// The result.
+    #[serde(flatten)]
+    pub record: ResultRecord,
+}
+
+impl BatchRecord {
+    /// A record for the query on `line`.
+    pub fn new(line: u64, record: ResultRecord) -> Self {
+        BatchRecord { line, record }
+    }
+}
+
+/// The whole `tokbal batch --format json` document.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[non_exhaustive]
+pub struct BatchDocument {
+    /// What each network was read at.
+    pub snapshot: Snapshot,
+    /// One record per query, in input order.
+    pub results: Vec<BatchRecord>,
+}
+
+impl BatchDocument {
+    /// A document from a snapshot and its records (in input order).
+    pub fn new(snapshot: Snapshot, results: Vec<BatchRecord>) -> Self {
+        BatchDocument { snapshot, results }
+    }
+}
+
+/// The JSON Schema of one result record as `tokbal batch --format jsonl` prints it.
+pub fn record_schema() -> schemars::Schema {
+    schemars::schema_for!(BatchRecord)
+}
+
+/// The JSON Schema of the document `tokbal get --format json` prints.
+pub fn document_schema() -> schemars::Schema {
+    schemars::schema_for!(Document)
 }

@@ -30,36 +30,36 @@ pub struct BatchOutput {
     pub results: Vec<Result<Balance, Error>>,
 }
 
-/// One query's result with its position in the input.
-type Indexed = (usize, Result<Balance, Error>);
+type BoxedResults<'a, T> = StdPin<Box<dyn Stream<Item = (T, Result<Balance, Error>)> + Send + 'a>>;
 
-/// Results of a batch as they complete: `(index, result)`, where `index` is the query's
-/// position in the input. Every query yields exactly one item.
+/// Results of a batch as they complete: `(tag, result)`, where the tag is the query's position
+/// in the input ([`Client::balances_stream`]) or the caller's own
+/// ([`Client::balances_stream_tagged`]). Every query yields exactly one item.
 ///
 /// Queries are pulled from the input only as work is started, so memory stays bounded by the
 /// work in flight however long the input is. [`snapshot`](Self::snapshot) tells what each
 /// network was read at (complete once the stream has ended).
-pub struct BalanceStream<'a> {
-    inner: StdPin<Box<dyn Stream<Item = Indexed> + Send + 'a>>,
+pub struct BalanceStream<'a, T = usize> {
+    inner: BoxedResults<'a, T>,
     pins: Arc<Pins>,
 }
 
-impl BalanceStream<'_> {
+impl<T> BalanceStream<'_, T> {
     /// What each network was read at, so far.
     pub fn snapshot(&self) -> Snapshot {
         self.pins.snapshot()
     }
 }
 
-impl Stream for BalanceStream<'_> {
-    type Item = (usize, Result<Balance, Error>);
+impl<T> Stream for BalanceStream<'_, T> {
+    type Item = (T, Result<Balance, Error>);
 
     fn poll_next(mut self: StdPin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.inner.as_mut().poll_next(cx)
     }
 }
 
-impl std::fmt::Debug for BalanceStream<'_> {
+impl<T> std::fmt::Debug for BalanceStream<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BalanceStream")
             .field("snapshot", &self.snapshot())
@@ -159,9 +159,34 @@ impl Client {
         I: IntoIterator<Item = Query>,
         I::IntoIter: Send + 'a,
     {
+        self.balances_stream_tagged(queries.into_iter().enumerate().map(|(i, q)| (i, Ok(q))), at)
+    }
+
+    /// Like [`balances_stream`](Self::balances_stream), with a tag of the caller's choosing
+    /// carried from each query to its result (a line number, a row id, the query's text), and
+    /// queries that already failed (say, to parse) passed through as their own result, at no
+    /// request. Nothing is kept per query beyond the work in flight.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tokbal::Client) {
+    /// use futures::StreamExt;
+    /// let lines = ["aptos:0x1", "aptos:0xZZ", "aptos:0x2"];
+    /// let tagged = lines.into_iter().map(|text| (text, text.parse()));
+    /// let mut results = client.balances_stream_tagged(tagged, tokbal::At::Latest);
+    /// while let Some((text, result)) = results.next().await {
+    ///     println!("{text}: {result:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn balances_stream_tagged<'a, T, I>(&'a self, queries: I, at: At) -> BalanceStream<'a, T>
+    where
+        T: Send + 'a,
+        I: IntoIterator<Item = (T, Result<Query, Error>)>,
+        I::IntoIter: Send + 'a,
+    {
         let pins = Arc::new(Pins::new(at));
         let shared = pins.clone();
-        let inner = stream::iter(Units::new(queries.into_iter().enumerate()))
+        let inner = stream::iter(Units::new(queries.into_iter()))
             .map(move |unit| {
                 let pins = shared.clone();
                 async move { self.run_unit(&pins, unit).await }

@@ -12,17 +12,16 @@ use crate::error::{Error, ErrorKind};
 use crate::pin::At;
 use crate::query::{Backend, Owner, Query, Token};
 
-type Answered = Vec<(usize, Result<Balance, Error>)>;
+type Answered<T> = Vec<(T, Result<Balance, Error>)>;
 
 impl Client {
-    pub(crate) async fn run_unit(&self, pins: &Pins, unit: Unit) -> Answered {
+    pub(crate) async fn run_unit<T>(&self, pins: &Pins, unit: Unit<T>) -> Answered<T> {
         match unit {
-            Unit::Aptos {
-                index,
-                query,
-                pinner,
-            } => vec![(index, self.run_aptos(pins, &query, pinner).await)],
+            Unit::Aptos { tag, query, pinner } => {
+                vec![(tag, self.run_aptos(pins, &query, pinner).await)]
+            }
             Unit::Amb { items, pinner } => run_amb(&self.amb, pins, items, pinner).await,
+            Unit::Failed { tag, error } => vec![(tag, Err(error))],
         }
     }
 
@@ -85,24 +84,29 @@ impl Client {
     }
 }
 
-async fn run_amb(
+async fn run_amb<T>(
     amb: &AmbBackend,
     pins: &Pins,
-    items: Vec<(usize, Query)>,
+    items: Vec<(T, Query)>,
     pinner: bool,
-) -> Answered {
-    let mut answered = Vec::with_capacity(items.len());
+) -> Answered<T> {
+    let networks: Vec<_> = items.iter().map(|(_, q)| q.network()).collect();
+    // Results are matched back by position in this chunk.
+    let mut results: Vec<Option<Result<Balance, Error>>> = Vec::with_capacity(items.len());
     let mut prepared = Vec::with_capacity(items.len());
-    for (index, query) in &items {
+    for (position, (_, query)) in items.iter().enumerate() {
         match AmbBackend::prepare(query) {
-            Ok(item) => prepared.push((*index, item)),
-            Err(e) => answered.push((*index, Err(e))),
+            Ok(item) => {
+                prepared.push((position, item));
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
         }
     }
+    let tags = items.into_iter().map(|(tag, _)| tag);
     if prepared.is_empty() {
-        return answered;
+        return tags.zip(results.into_iter().flatten()).collect();
     }
-    let networks = || items.iter().map(|(_, q)| q.network());
     let mut own = None;
     let instant: SystemTime = match pins.at {
         At::Time(t) => crate::time::truncate_to_second(t),
@@ -129,11 +133,25 @@ async fn run_amb(
         Some(answers) => answers,
         None => amb.call(&prepared, Some(instant)).await,
     };
-    for n in networks() {
+    for n in networks {
         pins.record_instant(n, instant);
     }
-    answered.extend(answers);
-    answered
+    for (position, result) in answers {
+        if let Some(slot) = results.get_mut(position) {
+            *slot = Some(result);
+        }
+    }
+    tags.zip(results)
+        .map(|(tag, r)| {
+            let r = r.unwrap_or_else(|| {
+                Err(
+                    Error::new(ErrorKind::Decode, "internal: an AMB item was not answered")
+                        .with_backend(Backend::Amb),
+                )
+            });
+            (tag, r)
+        })
+        .collect()
 }
 
 async fn read_aptos(

@@ -4,33 +4,39 @@
 use std::collections::HashSet;
 
 use crate::amb::MAX_ITEMS_PER_CALL;
+use crate::error::Error;
 use crate::query::{Backend, Network, Query};
 
-/// One request's worth of work. `pinner` marks the first unit of its network (for AMB, of
-/// all AMB networks): under `At::Latest` its answer fixes the moment the others read at.
+/// One request's worth of work, each query with its caller's tag. `pinner` marks the first
+/// unit of its network (for AMB, of all AMB networks): under `At::Latest` its answer fixes the
+/// moment the others read at. A query that failed before the engine saw it is passed through.
 #[derive(Debug)]
-pub(crate) enum Unit {
+pub(crate) enum Unit<T> {
     Aptos {
-        index: usize,
+        tag: T,
         query: Query,
         pinner: bool,
     },
     Amb {
-        items: Vec<(usize, Query)>,
+        items: Vec<(T, Query)>,
         pinner: bool,
+    },
+    Failed {
+        tag: T,
+        error: Error,
     },
 }
 
 /// The units for `queries`, in input order (an AMB chunk is emitted when full, or at the end).
-pub(crate) struct Units<I> {
+pub(crate) struct Units<T, I> {
     queries: I,
-    pending_amb: Vec<(usize, Query)>,
+    pending_amb: Vec<(T, Query)>,
     aptos_seen: HashSet<Network>,
     amb_seen: bool,
     done: bool,
 }
 
-impl<I: Iterator<Item = (usize, Query)>> Units<I> {
+impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<T, I> {
     pub(crate) fn new(queries: I) -> Self {
         Units {
             queries,
@@ -41,7 +47,7 @@ impl<I: Iterator<Item = (usize, Query)>> Units<I> {
         }
     }
 
-    fn amb_unit(&mut self) -> Unit {
+    fn amb_unit(&mut self) -> Unit<T> {
         let pinner = !self.amb_seen;
         self.amb_seen = true;
         Unit::Amb {
@@ -51,27 +57,27 @@ impl<I: Iterator<Item = (usize, Query)>> Units<I> {
     }
 }
 
-impl<I: Iterator<Item = (usize, Query)>> Iterator for Units<I> {
-    type Item = Unit;
+impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Iterator for Units<T, I> {
+    type Item = Unit<T>;
 
-    fn next(&mut self) -> Option<Unit> {
+    fn next(&mut self) -> Option<Unit<T>> {
         while !self.done {
-            let Some((index, query)) = self.queries.next() else {
+            let Some((tag, query)) = self.queries.next() else {
                 self.done = true;
                 break;
+            };
+            let query = match query {
+                Ok(q) => q,
+                Err(error) => return Some(Unit::Failed { tag, error }),
             };
             match query.backend() {
                 Backend::Aptos => {
                     let pinner = self.aptos_seen.insert(query.network());
-                    return Some(Unit::Aptos {
-                        index,
-                        query,
-                        pinner,
-                    });
+                    return Some(Unit::Aptos { tag, query, pinner });
                 }
                 Backend::Amb => {
                     // Full chunks only, the pinning one included: calls = ceil(items / 10).
-                    self.pending_amb.push((index, query));
+                    self.pending_amb.push((tag, query));
                     if self.pending_amb.len() == MAX_ITEMS_PER_CALL {
                         return Some(self.amb_unit());
                     }
@@ -97,15 +103,17 @@ mod tests {
                 .parse()
                 .unwrap()
         };
-        let mut input: Vec<Query> = (0..23).map(eth).collect();
-        input.insert(5, "aptos:0x1".parse().unwrap());
-        input.insert(9, "aptos:0x2".parse().unwrap());
-        let units: Vec<Unit> = Units::new(input.into_iter().enumerate()).collect();
+        let mut input: Vec<Result<Query, Error>> = (0..23).map(|i| Ok(eth(i))).collect();
+        input.insert(5, "aptos:0x1".parse());
+        input.insert(9, "aptos:0x2".parse());
+        input.insert(12, "aptos:0xZZ".parse());
+        let units: Vec<Unit<usize>> = Units::new(input.into_iter().enumerate()).collect();
         let shape: Vec<(char, usize, bool)> = units
             .iter()
             .map(|u| match u {
                 Unit::Aptos { pinner, .. } => ('a', 1, *pinner),
                 Unit::Amb { items, pinner } => ('e', items.len(), *pinner),
+                Unit::Failed { .. } => ('x', 1, false),
             })
             .collect();
         assert_eq!(
@@ -114,6 +122,7 @@ mod tests {
                 ('a', 1, true),
                 ('a', 1, false),
                 ('e', 10, true),
+                ('x', 1, false),
                 ('e', 10, false),
                 ('e', 3, false)
             ]

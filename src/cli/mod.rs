@@ -1,12 +1,18 @@
 //! Command-line parsing and the subcommands.
 
+mod batch;
+mod demo;
+mod devnet;
 mod get;
+mod input;
 mod table;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tokbal::report::{Document, ResultRecord};
+use tokbal::{At, Client, Error, ErrorKind, Query};
 
 /// Every query got a balance.
 pub const EXIT_OK: u8 = 0;
@@ -35,6 +41,15 @@ enum Command {
     /// network, one instant for Bitcoin and Ethereum.
     /// Exit status: 0 when every query has a balance, 3 when some carry errors.
     Get(get::GetArgs),
+    /// Read a file of queries, one per line (blank lines and # comments skipped), streaming
+    /// results as they complete. Exit status as for get.
+    Batch(batch::BatchArgs),
+    /// Print the JSON Schema of a result record (batch jsonl lines) or of get's JSON document.
+    Schema(SchemaArgs),
+    /// Run the devnet (an Aptos node and an AMB endpoint on 127.0.0.1) until interrupted.
+    Devnet(devnet::DevnetArgs),
+    /// Start the devnet in-process and read a mixed batch from it, pinned at one instant.
+    Demo,
 }
 
 /// Options shared by the commands that read balances.
@@ -55,19 +70,40 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    fn client(&self) -> Result<tokbal::Client, tokbal::Error> {
-        let mut b = tokbal::Client::builder().timeout(Duration::from_secs(self.timeout.max(1)));
+    fn builder(&self) -> tokbal::ClientBuilder {
+        let mut b = Client::builder().timeout(Duration::from_secs(self.timeout.max(1)));
         if let Some(url) = &self.aptos_url {
             b = b.aptos_url(url.clone());
         }
         if let Some(url) = &self.amb_url {
             b = b.amb_url(url.clone());
         }
-        b.build()
+        b
     }
 }
 
-/// How results are printed.
+/// When to read: `--at` or `--aptos-version`, else the latest state.
+#[derive(Debug, clap::Args)]
+pub struct AtArgs {
+    /// Read every Aptos query at this ledger version (default: the latest, pinned once).
+    #[arg(long, value_name = "N", conflicts_with = "at")]
+    aptos_version: Option<u64>,
+    /// Read every chain at this instant, RFC 3339 (e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+}
+
+impl AtArgs {
+    fn at(&self) -> Result<At, Error> {
+        Ok(match (self.aptos_version, &self.at) {
+            (Some(v), _) => At::AptosVersion(v),
+            (None, Some(t)) => At::Time(tokbal::time::parse_rfc3339("at", t)?),
+            (None, None) => At::Latest,
+        })
+    }
+}
+
+/// How `get` and `demo` print results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// An aligned table for people.
@@ -76,9 +112,73 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, clap::Args)]
+struct SchemaArgs {
+    /// Which shape: a result record (batch jsonl lines) or get's whole document.
+    #[arg(value_enum, default_value_t = SchemaOf::Record)]
+    of: SchemaOf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemaOf {
+    Record,
+    Document,
+}
+
 /// Runs the parsed command; `Err` is a failure of the command itself.
-pub async fn run(cli: Cli) -> Result<ExitCode, tokbal::Error> {
+pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Get(args) => get::run(args).await,
+        Command::Batch(args) => batch::run(args).await,
+        Command::Schema(args) => {
+            let schema = match args.of {
+                SchemaOf::Record => tokbal::report::record_schema(),
+                SchemaOf::Document => tokbal::report::document_schema(),
+            };
+            let text = serde_json::to_string_pretty(&schema)
+                .map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
+            println!("{text}");
+            Ok(ExitCode::from(EXIT_OK))
+        }
+        Command::Devnet(args) => devnet::run(args).await,
+        Command::Demo => demo::run().await,
     }
+}
+
+/// Reads `texts` as one batch: malformed ones become results of their own (no request),
+/// the others are read at `at`. Returns the document and whether every query has a balance.
+async fn read_document(client: &Client, texts: &[String], at: At) -> (Document, bool) {
+    let parsed: Vec<Result<Query, Error>> = texts.iter().map(|q| q.parse()).collect();
+    let valid: Vec<Query> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
+    let out = client.balances(&valid, at).await;
+    let mut answers = out.results.into_iter();
+    let records: Vec<ResultRecord> = texts
+        .iter()
+        .zip(parsed)
+        .map(|(text, p)| {
+            let result = match p {
+                Ok(_) => answers.next().unwrap_or_else(|| {
+                    Err(Error::new(
+                        ErrorKind::Unavailable,
+                        "internal: missing result",
+                    ))
+                }),
+                Err(e) => Err(e),
+            };
+            ResultRecord::new(text.clone(), &result)
+        })
+        .collect();
+    let all_ok = records.iter().all(|r| r.error.is_none());
+    (Document::new(out.snapshot, records), all_ok)
+}
+
+fn exit_for(all_ok: bool) -> ExitCode {
+    ExitCode::from(if all_ok { EXIT_OK } else { EXIT_SOME_ERRORS })
+}
+
+fn write_failed(e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Transport, format!("cannot write output: {e}"))
 }

@@ -1,61 +1,145 @@
-//! The aligned table printed for people.
+//! The aligned tables printed for people.
 
 use std::io::{self, Write};
 
-use tokbal::report::Document;
+use tokbal::report::{BatchRecord, Document, ResultRecord};
+use tokbal::Snapshot;
 
-/// Writes the snapshot line and one row per result.
-pub fn write(out: &mut impl Write, doc: &Document) -> io::Result<()> {
-    for (network, snap) in doc.snapshot.networks() {
-        if let Some(v) = snap.ledger_version {
-            writeln!(out, "# {network}: ledger version {v}")?;
-        }
-        if let Some(t) = snap.at {
-            writeln!(out, "# {network}: {}", tokbal::time::format_rfc3339(t))?;
-        }
-    }
-    let header = ["QUERY", "BALANCE", "AT", "ERROR"];
-    let rows: Vec<[String; 4]> = doc
-        .results
+/// `get`'s document: the snapshot, then one row per result.
+pub fn write_document(out: &mut impl Write, doc: &Document) -> io::Result<()> {
+    let rows = doc.results.iter().map(|r| cells(r, None)).collect();
+    write(out, &doc.snapshot, false, rows)
+}
+
+/// `batch`'s records (already in input order), with their line numbers.
+pub fn write_batch(
+    out: &mut impl Write,
+    snapshot: &Snapshot,
+    records: &[BatchRecord],
+) -> io::Result<()> {
+    let rows = records
         .iter()
-        .map(|r| {
-            [
-                r.query.clone(),
-                r.balance.clone().unwrap_or_default(),
-                r.ledger_version
-                    .clone()
-                    .or_else(|| r.at.clone())
-                    .unwrap_or_default(),
-                r.error
-                    .as_ref()
-                    .map(|e| format!("{}: {}", e.kind, e.message))
-                    .unwrap_or_default(),
-            ]
-        })
+        .map(|r| cells(&r.record, Some(r.line)))
         .collect();
-    let mut widths = header.map(str::len);
+    write(out, snapshot, true, rows)
+}
+
+fn cells(r: &ResultRecord, line: Option<u64>) -> Vec<String> {
+    let mut row = Vec::with_capacity(5);
+    if let Some(line) = line {
+        row.push(line.to_string());
+    }
+    row.push(abbreviate_hex(&r.query));
+    row.push(r.balance.clone().unwrap_or_default());
+    row.push(
+        r.ledger_version
+            .clone()
+            .or_else(|| r.at.clone())
+            .unwrap_or_default(),
+    );
+    row.push(
+        r.error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.kind, e.message))
+            .unwrap_or_default(),
+    );
+    row
+}
+
+fn write(
+    out: &mut impl Write,
+    snapshot: &Snapshot,
+    with_line: bool,
+    rows: Vec<Vec<String>>,
+) -> io::Result<()> {
+    for (network, snap) in snapshot.networks() {
+        let at = snap.at.map(tokbal::time::format_rfc3339);
+        let what = match (snap.ledger_version, at) {
+            (Some(v), Some(t)) if snap.at_tip => {
+                format!("ledger version {v}, the node's latest (asked for {t}, past its tip)")
+            }
+            (Some(v), Some(t)) => format!("ledger version {v}, the last at or before {t}"),
+            (Some(v), None) => format!("ledger version {v}"),
+            (None, Some(t)) => t,
+            (None, None) => continue,
+        };
+        writeln!(out, "# {network}: {what}")?;
+    }
+    let mut header = vec!["QUERY", "BALANCE", "AT", "ERROR"];
+    if with_line {
+        header.insert(0, "LINE");
+    }
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |out: &mut dyn Write, cells: [&str; 4]| -> io::Result<()> {
-        // Balances are right-aligned so that digits line up; the last column is not padded.
-        writeln!(
-            out,
-            "{:<w0$}  {:>w1$}  {:>w2$}  {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        )
+    // Numbers are right-aligned so that digits line up; the last column is not padded.
+    let numeric = |i: usize| (with_line && i == 0) || i + 2 == columns || i + 3 == columns;
+    let mut line = |cells: &[&str]| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == columns {
+                text.push_str(cell);
+            } else if numeric(i) {
+                text.push_str(&format!("{cell:>w$}  ", w = widths[i]));
+            } else {
+                text.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
     };
-    line(out, header)?;
+    line(&header)?;
     for row in &rows {
-        line(out, [&row[0], &row[1], &row[2], &row[3]])?;
+        line(&row.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     Ok(())
+}
+
+/// Shortens runs of more than 16 hex digits after `0x` to their first and last four, so that
+/// 64-digit addresses fit a table row (`0x8b52…2a3d`). Only the table does this; JSON and CSV
+/// keep every digit.
+fn abbreviate_hex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at + 2]);
+        let after = &rest[at + 2..];
+        let run = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if run > 16 {
+            out.push_str(&after[..4]);
+            out.push('…');
+            out.push_str(&after[run - 4..run]);
+        } else {
+            out.push_str(&after[..run]);
+        }
+        rest = &after[run..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::abbreviate_hex;
+
+    #[test]
+    fn long_hex_runs_are_shortened() {
+        let long = format!(
+            "aptos:0x{}1/0x1::coin::C<0x{}ab>",
+            "0".repeat(63),
+            "f".repeat(62)
+        );
+        assert_eq!(
+            abbreviate_hex(&long),
+            "aptos:0x0000…0001/0x1::coin::C<0xffff…ffab>"
+        );
+        assert_eq!(
+            abbreviate_hex("ethereum:0xdac17f958d2ee523a2206206994597c13d831ec7"),
+            "ethereum:0xdac1…1ec7"
+        );
+        assert_eq!(abbreviate_hex("aptos:0x1 0x"), "aptos:0x1 0x");
+    }
 }

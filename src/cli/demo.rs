@@ -1,0 +1,74 @@
+//! `tokbal demo`: the main job on the built-in devnet, no network and no credentials.
+
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+use tokbal::amb::AmbCredentials;
+use tokbal::devnet::{
+    APT_COIN, DEMO_ALICE, DEMO_BTC_ADDRESS, DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT,
+    DEMO_ETH_OWNER, DEMO_ETH_OWNER_2, DEMO_USDC_METADATA, TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+};
+use tokbal::{At, Client, Error, ErrorKind, Network};
+
+use super::devnet::demo_builder;
+use super::{read_document, table, write_failed, EXIT_OK};
+
+/// The demo instant: 2026-01-01T01:45:00Z, inside the demo data's history on every chain.
+const DEMO_AT_SECS: u64 = 1_767_225_600 + 6_300;
+
+pub async fn run() -> Result<ExitCode, Error> {
+    let start = |e: std::io::Error| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("cannot start the devnet: {e}"),
+        )
+    };
+    let net = demo_builder(true).start().await.map_err(start)?;
+    // A second Aptos node plays aptos-testnet, keeping only history after the demo instant:
+    // its read is the pruned one.
+    let testnet = demo_builder(true).start().await.map_err(start)?;
+    let later_us = (DEMO_AT_SECS + 1_800) * 1_000_000;
+    if let Some(v) = testnet.aptos().version_at_time(later_us) {
+        testnet.aptos().prune_before(v);
+    }
+
+    let client = Client::builder()
+        .aptos_url(net.aptos_url())
+        .aptos_network_url(Network::AptosTestnet, testnet.aptos_url())
+        .aptos_api_key(None)
+        .amb_url(net.amb_url())
+        .amb_credentials(Some(AmbCredentials::new(
+            TEST_ACCESS_KEY_ID,
+            TEST_SECRET_ACCESS_KEY,
+            None,
+        )))
+        .build()?;
+    let queries = vec![
+        format!("aptos:{DEMO_ALICE}"),
+        format!("aptos:{DEMO_ALICE}/{DEMO_USDC_METADATA}"),
+        format!("ethereum:{DEMO_ETH_OWNER}"),
+        format!("ethereum:{DEMO_ETH_OWNER}/erc20:{DEMO_ERC20_CONTRACT}"),
+        format!("ethereum:{DEMO_ETH_OWNER_2}/erc721:{DEMO_ERC721_CONTRACT}:1337"),
+        format!("bitcoin:{DEMO_BTC_ADDRESS}"),
+        "aptos:0xNOT-AN-ADDRESS".to_string(),
+        format!("aptos-testnet:{DEMO_ALICE}/{APT_COIN}"),
+    ];
+    let at = UNIX_EPOCH + Duration::from_secs(DEMO_AT_SECS);
+    println!(
+        "tokbal demo: {} queries against the devnet (Aptos {}, AMB {}), pinned at {}\n",
+        queries.len(),
+        net.aptos_url(),
+        net.amb_url(),
+        tokbal::time::format_rfc3339(at)
+    );
+    let (doc, _) = read_document(&client, &queries, At::Time(at)).await;
+    let mut stdout = std::io::stdout().lock();
+    table::write_document(&mut stdout, &doc).map_err(write_failed)?;
+    println!(
+        "\nThe two errors are on purpose: a malformed query, refused before any request, and a \
+         read older than the aptos-testnet node keeps.\nAmounts are in each token's smallest \
+         unit (octas, wei, satoshis); the ERC-20 balance is above 2^128."
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}
