@@ -203,6 +203,72 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A small pool of queries across every back end, so that random picks repeat.
+    fn pool() -> Vec<Query> {
+        let mut v: Vec<Query> = (1..=6)
+            .map(|i| format!("aptos:0x{i:x}").parse().unwrap())
+            .collect();
+        v.push("aptos-testnet:0x1/0xa".parse().unwrap());
+        v.extend((1..=6).map(|i| {
+            format!("ethereum:0x{i:040x}")
+                .parse::<Query>()
+                .unwrap()
+        }));
+        v.push("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq".parse().unwrap());
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn plan_gives_every_input_exactly_one_slot(picks in prop::collection::vec(0usize..14, 0..200)) {
+            let pool = pool();
+            let queries: Vec<Query> = picks.iter().map(|&i| pool[i].clone()).collect();
+            let plan = Plan::new(&queries);
+            prop_assert_eq!(plan.slot_of_input.len(), queries.len());
+            // Each input maps to an equal query; the unique list has no repeats; every unique
+            // query is used, and slots are numbered in order of first appearance.
+            for (q, &slot) in queries.iter().zip(&plan.slot_of_input) {
+                prop_assert_eq!(plan.unique[slot], q);
+            }
+            let distinct: std::collections::HashSet<&Query> = plan.unique.iter().copied().collect();
+            prop_assert_eq!(distinct.len(), plan.unique.len());
+            let mut next = 0;
+            for &slot in &plan.slot_of_input {
+                prop_assert!(slot <= next);
+                if slot == next { next += 1; }
+            }
+            prop_assert_eq!(next, plan.unique.len());
+        }
+
+        #[test]
+        fn units_carry_every_query_once_in_chunks_of_at_most_ten(
+            picks in prop::collection::vec(0usize..15, 0..300)
+        ) {
+            let pool = pool();
+            let input: Vec<(usize, Result<Query, Error>)> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| match pool.get(p) {
+                    Some(q) => (i, Ok(q.clone())),
+                    None => (i, "bad".parse::<Query>()),
+                })
+                .collect();
+            let mut tags = Vec::new();
+            for unit in units::Units::new(input.into_iter()) {
+                match unit {
+                    units::Unit::Aptos { tag, .. } | units::Unit::Failed { tag, .. } => tags.push(tag),
+                    units::Unit::Amb { items, .. } => {
+                        prop_assert!(!items.is_empty() && items.len() <= 10);
+                        tags.extend(items.iter().map(|(t, _)| *t));
+                    }
+                }
+            }
+            tags.sort_unstable();
+            prop_assert_eq!(tags, (0..picks.len()).collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn plan_dedups_and_keeps_every_input_slot() {
