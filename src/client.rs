@@ -59,6 +59,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     aptos_rate_limit: Option<RateLimit>,
     amb_rate_limit: Option<RateLimit>,
+    allow_insecure_http: bool,
 }
 
 impl Default for ClientBuilder {
@@ -73,6 +74,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             aptos_rate_limit: None,
             amb_rate_limit: None,
+            allow_insecure_http: false,
         }
     }
 }
@@ -148,6 +150,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Accepts plain `http://` endpoints on hosts other than loopback. Off by default: API
+    /// keys and signed requests would cross the network in the clear.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Builds the client. Fails on a malformed URL or key, naming it.
     pub fn build(self) -> Result<Client, Error> {
         let mut aptos = BTreeMap::new();
@@ -162,7 +171,8 @@ impl ClientBuilder {
             .with_api_key(self.aptos_api_key.clone())
             .with_timeout(self.timeout)
             .with_retry(self.retry.clone())
-            .with_rate_limit(self.aptos_rate_limit.clone());
+            .with_rate_limit(self.aptos_rate_limit.clone())
+            .with_insecure_http(self.allow_insecure_http);
             aptos.insert(network, AptosBackend::new(config)?);
         }
         let amb = AmbBackend::new(
@@ -171,7 +181,8 @@ impl ClientBuilder {
                 .with_credentials(self.amb_credentials)
                 .with_timeout(self.timeout)
                 .with_retry(self.retry.clone())
-                .with_rate_limit(self.amb_rate_limit.clone()),
+                .with_rate_limit(self.amb_rate_limit.clone())
+                .with_insecure_http(self.allow_insecure_http),
         )?;
         Ok(Client {
             aptos,

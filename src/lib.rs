@@ -51,6 +51,7 @@ mod batch;
 mod client;
 #[cfg(feature = "devnet")]
 pub mod devnet;
+mod endpoint;
 pub mod error;
 pub mod pin;
 pub mod query;

@@ -19,8 +19,15 @@ const T0: i64 = 1_767_225_600;
 /// What a query asks, in the devnet's own terms, to compute the expected answer.
 #[derive(Clone, Debug)]
 enum Expect {
-    Aptos { owner: String, asset: &'static str },
-    Amb { owner: String, contract: Option<&'static str>, token: Option<&'static str> },
+    Aptos {
+        owner: String,
+        asset: &'static str,
+    },
+    Amb {
+        owner: String,
+        contract: Option<&'static str>,
+        token: Option<&'static str>,
+    },
 }
 
 fn aptos_owner(i: usize) -> String {
@@ -39,16 +46,24 @@ async fn seeded(owners: usize) -> Devnet {
     for i in 0..owners {
         let o = aptos_owner(i);
         for (k, v) in [(tip / 4, 10), (tip / 2, 20), (tip - 5, 30)] {
-            net.aptos().set_balance_at(&o, APT, k, (v * 1000 + i) as u64).unwrap();
-            net.aptos().set_balance_at(&o, FA, k + 1, (v + i) as u64).unwrap();
+            net.aptos()
+                .set_balance_at(&o, APT, k, (v * 1000 + i) as u64)
+                .unwrap();
+            net.aptos()
+                .set_balance_at(&o, FA, k + 1, (v + i) as u64)
+                .unwrap();
         }
         let e = eth_owner(i);
         for (dt, v) in [(0, 1u128), (600, 2), (1200, 3)] {
             let eth = (v * 1_000_000_000_000_000_000 + i as u128).to_string();
-            net.amb().set_balance(ETH, &e, None, Some("eth"), T0 + dt, &eth).unwrap();
+            net.amb()
+                .set_balance(ETH, &e, None, Some("eth"), T0 + dt, &eth)
+                .unwrap();
             // Above 2^128: a u128 with six more digits appended.
             let big = ((1u128 << 120) * v + i as u128).to_string() + "000000";
-            net.amb().set_balance(ETH, &e, Some(ERC20), None, T0 + dt, &big).unwrap();
+            net.amb()
+                .set_balance(ETH, &e, Some(ERC20), None, T0 + dt, &big)
+                .unwrap();
         }
     }
     net
@@ -79,19 +94,33 @@ fn pick(kind: usize, i: usize) -> (String, Expect) {
     match kind % 4 {
         0 => (
             format!("aptos:{}", aptos_owner(i)),
-            Expect::Aptos { owner: aptos_owner(i), asset: APT },
+            Expect::Aptos {
+                owner: aptos_owner(i),
+                asset: APT,
+            },
         ),
         1 => (
             format!("aptos:{}/{FA}", aptos_owner(i)),
-            Expect::Aptos { owner: aptos_owner(i), asset: FA },
+            Expect::Aptos {
+                owner: aptos_owner(i),
+                asset: FA,
+            },
         ),
         2 => (
             format!("ethereum:{}", eth_owner(i)),
-            Expect::Amb { owner: eth_owner(i), contract: None, token: Some("eth") },
+            Expect::Amb {
+                owner: eth_owner(i),
+                contract: None,
+                token: Some("eth"),
+            },
         ),
         _ => (
             format!("ethereum:{}/erc20:{ERC20}", eth_owner(i)),
-            Expect::Amb { owner: eth_owner(i), contract: Some(ERC20), token: None },
+            Expect::Amb {
+                owner: eth_owner(i),
+                contract: Some(ERC20),
+                token: None,
+            },
         ),
     }
 }
@@ -104,9 +133,16 @@ fn truth(net: &Devnet, e: &Expect, version: Option<u64>, at_secs: Option<i64>) -
             .balance(owner, asset, version)
             .unwrap()
             .to_string(),
-        Expect::Amb { owner, contract, token } => {
+        Expect::Amb {
+            owner,
+            contract,
+            token,
+        } => {
             let at = at_secs.expect("an AMB instant in the snapshot");
-            net.amb().balance_at(ETH, owner, *contract, *token, at).unwrap().balance
+            net.amb()
+                .balance_at(ETH, owner, *contract, *token, at)
+                .unwrap()
+                .balance
         }
     }
 }
@@ -143,7 +179,11 @@ async fn a_thousand_mixed_queries_under_faults_come_back_in_order_and_true() {
         match r {
             Ok(b) => {
                 ok += 1;
-                assert_eq!(b.amount.to_string(), truth(&net, e, Some(version), instant), "{text}");
+                assert_eq!(
+                    b.amount.to_string(),
+                    truth(&net, e, Some(version), instant),
+                    "{text}"
+                );
                 match e {
                     Expect::Aptos { .. } => assert_eq!(b.ledger_version, Some(version), "{text}"),
                     Expect::Amb { .. } => assert_eq!(b.at.map(secs), instant, "{text}"),
@@ -164,13 +204,19 @@ async fn a_thousand_mixed_queries_under_faults_come_back_in_order_and_true() {
     // Retries turn nearly every fault into an answer.
     assert!(ok >= 990, "only {ok} of 1000 answered");
     let faults = net.aptos().faults().counts();
-    assert!(faults.throttled + faults.failed + faults.dropped > 0, "faults were on: {faults:?}");
+    assert!(
+        faults.throttled + faults.failed + faults.dropped > 0,
+        "faults were on: {faults:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_batch_pinned_at_a_time_reads_both_chains_as_of_then() {
     let net = seeded(10).await;
-    let client = builder(&net).retry_policy(RetryPolicy::none()).build().unwrap();
+    let client = builder(&net)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     // 15 minutes after T0: after the first AMB change (600 s), before the second (1200 s).
     let t = UNIX_EPOCH + Duration::from_secs((T0 + 900) as u64);
     let (texts, expects): (Vec<String>, Vec<Expect>) = (0..40).map(|i| pick(i, i % 10)).unzip();
@@ -182,14 +228,21 @@ async fn a_batch_pinned_at_a_time_reads_both_chains_as_of_then() {
     assert_eq!(out.snapshot.instant(Network::EthereumMainnet), Some(t));
     for ((text, e), r) in texts.iter().zip(&expects).zip(&out.results) {
         let b = r.as_ref().unwrap_or_else(|err| panic!("{text}: {err}"));
-        assert_eq!(b.amount.to_string(), truth(&net, e, Some(version), Some(T0 + 900)), "{text}");
+        assert_eq!(
+            b.amount.to_string(),
+            truth(&net, e, Some(version), Some(T0 + 900)),
+            "{text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn duplicates_across_back_ends_cost_one_request_each() {
     let net = seeded(5).await;
-    let client = builder(&net).retry_policy(RetryPolicy::none()).build().unwrap();
+    let client = builder(&net)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     net.aptos().reset_requests();
     net.amb().reset_requests();
     let texts: Vec<String> = (0..60).map(|i| pick(i, i % 5).0).collect();
@@ -205,13 +258,23 @@ async fn duplicates_across_back_ends_cost_one_request_each() {
 async fn the_stream_yields_every_tag_once_with_the_same_answers() {
     use futures::StreamExt;
     let net = seeded(20).await;
-    let client = builder(&net).retry_policy(RetryPolicy::none()).build().unwrap();
+    let client = builder(&net)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     let texts: Vec<String> = (0..200).map(|i| pick(i, i % 20).0).collect();
-    let tagged = texts.iter().enumerate().map(|(i, t)| (i, t.parse::<Query>()));
-    let mut stream = client.balances_stream_tagged(tagged, At::AptosVersion(net.aptos().tip_version()));
+    let tagged = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i, t.parse::<Query>()));
+    let mut stream =
+        client.balances_stream_tagged(tagged, At::AptosVersion(net.aptos().tip_version()));
     let mut seen: HashMap<usize, String> = HashMap::new();
     while let Some((i, r)) = stream.next().await {
-        assert!(seen.insert(i, r.unwrap().amount.to_string()).is_none(), "tag {i} twice");
+        assert!(
+            seen.insert(i, r.unwrap().amount.to_string()).is_none(),
+            "tag {i} twice"
+        );
     }
     assert_eq!(seen.len(), 200);
     let queries: Vec<Query> = texts.iter().map(|s| s.parse().unwrap()).collect();

@@ -70,6 +70,18 @@ pub(crate) fn from_item_error(item: &BatchGetTokenBalanceErrorItem) -> Error {
 pub(crate) fn from_sdk_error(err: SdkError<BatchGetTokenBalanceError, HttpResponse>) -> Error {
     let base =
         |kind: ErrorKind, message: String| Error::new(kind, message).with_backend(Backend::Amb);
+    // An answer refused for its size (by the body-limit interceptor, or cut off by it).
+    let chain = error_chain_text(&err);
+    if chain.contains(super::limit::LIMIT_MESSAGE) || chain.contains("length limit exceeded") {
+        return base(
+            ErrorKind::Decode,
+            format!(
+                "BatchGetTokenBalance: the answer is over the {}-byte limit",
+                super::limit::MAX_BODY
+            ),
+        )
+        .with_source(err);
+    }
     match &err {
         SdkError::ServiceError(ctx) => {
             let raw = ctx.raw();
@@ -78,10 +90,15 @@ pub(crate) fn from_sdk_error(err: SdkError<BatchGetTokenBalanceError, HttpRespon
             let code = service_err.code();
             let kind = kind_for_service_error(code, status);
             let retry_after = retry_after(service_err, raw);
-            let mut message = format!(
-                "BatchGetTokenBalance failed: {}",
-                service_err.message().unwrap_or("no message")
-            );
+            let mut message = if (200..300).contains(&status) {
+                // A success status whose body is not the operation's output.
+                format!("BatchGetTokenBalance: the answer (HTTP {status}) is not a BatchGetTokenBalance output")
+            } else {
+                format!(
+                    "BatchGetTokenBalance failed (HTTP {status}): {}",
+                    service_err.message().unwrap_or("no message")
+                )
+            };
             if let BatchGetTokenBalanceError::ValidationException(v) = service_err {
                 let fields: Vec<String> = v
                     .field_list()
@@ -125,8 +142,7 @@ pub(crate) fn from_sdk_error(err: SdkError<BatchGetTokenBalanceError, HttpRespon
             .with_source(err)
         }
         SdkError::ConstructionFailure(_) => {
-            let detail = error_chain_text(&err);
-            if detail.to_ascii_lowercase().contains("credential") {
+            if chain.to_ascii_lowercase().contains("credential") {
                 base(
                     ErrorKind::AccessDenied,
                     "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \

@@ -9,6 +9,7 @@
 
 mod errors;
 mod items;
+mod limit;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -25,6 +26,7 @@ pub use self::errors::{kind_for_item_error, kind_for_service_error};
 use self::items::ItemKey;
 pub(crate) use self::items::PreparedItem;
 pub use self::items::{network_value, HANDLED_NETWORKS};
+pub use self::limit::MAX_BODY;
 use crate::balance::Balance;
 use crate::error::{Error, ErrorKind};
 use crate::query::{Backend, Query};
@@ -95,6 +97,9 @@ pub struct AmbConfig {
     /// Calls per second; `None` picks [`DEFAULT_RATE_LIMIT`] for AWS and no limit for an
     /// endpoint override.
     pub rate_limit: Option<RateLimit>,
+    /// Accept a plain `http://` endpoint override to a host other than loopback (signed
+    /// requests would cross the network in the clear).
+    pub allow_insecure_http: bool,
 }
 
 impl Default for AmbConfig {
@@ -106,6 +111,7 @@ impl Default for AmbConfig {
             timeout: crate::aptos::DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             rate_limit: None,
+            allow_insecure_http: false,
         }
     }
 }
@@ -140,6 +146,12 @@ impl AmbConfig {
         self.rate_limit = limit;
         self
     }
+
+    /// Accepts a plain `http://` endpoint override to hosts other than loopback.
+    pub fn with_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
 }
 
 /// A client for AMB Query. The AWS configuration (credential chain, region) is loaded on
@@ -155,15 +167,7 @@ impl AmbBackend {
     /// A client for the service `config` describes. Fails only on a malformed endpoint URL.
     pub fn new(config: AmbConfig) -> Result<Self, Error> {
         if let Some(url) = &config.endpoint_url {
-            let parsed = reqwest::Url::parse(url)
-                .map_err(|e| Error::invalid_input("amb_url", url, format!("not a URL ({e})")))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(Error::invalid_input(
-                    "amb_url",
-                    url,
-                    "only http and https URLs are supported",
-                ));
-            }
+            crate::endpoint::check("amb_url", url, config.allow_insecure_http)?;
         }
         let limit = match (&config.rate_limit, &config.endpoint_url) {
             (Some(limit), _) => limit.clone(),
@@ -206,7 +210,8 @@ impl AmbBackend {
                     ));
                 }
                 let shared = loader.load().await;
-                let mut builder = aws_sdk_managedblockchainquery::config::Builder::from(&shared);
+                let mut builder = aws_sdk_managedblockchainquery::config::Builder::from(&shared)
+                    .interceptor(limit::BodyLimit);
                 if let Some(url) = &self.config.endpoint_url {
                     builder = builder.endpoint_url(url.trim_end_matches('/'));
                 }

@@ -65,6 +65,25 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
             let headers = rv.headers().clone();
             from_body(status, &headers, rv.into_inner(), what)
         }
+        progenitor_client::Error::UnexpectedResponse(response)
+            if response.status().is_redirection() =>
+        {
+            // Only same-origin redirects are followed; this one pointed elsewhere.
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(crate::error::quote)
+                .unwrap_or_else(|| "nowhere".into());
+            base(
+                ErrorKind::Decode,
+                format!(
+                    "{what}: HTTP {status} redirect to {location}, another host; tokbal follows redirects only within the same scheme, host and port"
+                ),
+            )
+            .with_status(status)
+        }
         progenitor_client::Error::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
@@ -123,8 +142,9 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
         progenitor_client::Error::InvalidRequest(message) => {
             base(ErrorKind::InvalidInput, format!("{what}: {message}"))
         }
+        // Only tokbal's own hooks raise these: an answer refused before decoding.
         progenitor_client::Error::Custom(message) => {
-            base(ErrorKind::Transport, format!("{what}: {message}"))
+            base(ErrorKind::Decode, format!("{what}: {message}"))
         }
     }
 }

@@ -1,5 +1,10 @@
 //! Transport behaviour added to the generated client through progenitor's `ClientHooks`.
 //!
+//! Answers are read with a size limit ([`MAX_BODY`]): a declared length above it is refused
+//! before the body is read, and a body without a declared length is read only up to it. The
+//! refusal travels as a marker header from [`exec`](ClientHooks::exec) to
+//! [`post`](ClientHooks::post), which turns it into an error before anything is decoded.
+//!
 //! The generated code decodes every documented error status (400, 403, 404, 410, 500, 503)
 //! as an `AptosError` JSON body. Gateways and proxies in front of a node answer some of those
 //! statuses with HTML or plain text; decoding would then fail and the status and headers
@@ -13,8 +18,13 @@ use serde::Deserialize;
 
 use super::generated::Client;
 
+/// Largest answer body read. Balances, ledger info and blocks without transactions are a few
+/// hundred bytes; a node or proxy sending more is refused rather than buffered.
+pub const MAX_BODY: usize = 1024 * 1024;
 /// Largest error body read; longer ones are cut, which is plenty for a message.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Set by `exec` on a rebuilt answer whose body went over [`MAX_BODY`]; holds the size seen.
+const OVERSIZE_MARKER: &str = "x-tokbal-oversize";
 /// Longest excerpt of a non-JSON body kept in an error message.
 const MAX_EXCERPT: usize = 200;
 
@@ -26,7 +36,10 @@ impl ClientHooks<()> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
         let status = response.status();
-        if status.is_success() || !is_documented_error(status.as_u16()) {
+        if status.is_success() {
+            return limit_body(response).await;
+        }
+        if !is_documented_error(status.as_u16()) {
             return Ok(response);
         }
         let version = response.version();
@@ -44,6 +57,57 @@ impl ClientHooks<()> for Client {
         rebuilt.headers_mut().remove(http::header::CONTENT_LENGTH);
         Ok(reqwest::Response::from(rebuilt))
     }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if let Ok(response) = result {
+            if let Some(seen) = response.headers().get(OVERSIZE_MARKER) {
+                let seen = seen.to_str().unwrap_or("more");
+                return Err(progenitor_client::Error::Custom(format!(
+                    "the answer's body ({seen} bytes) is over the {MAX_BODY}-byte limit"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Passes a body of declared length within the limit through untouched; reads any other
+/// body up to the limit, marking the answer when it goes over.
+async fn limit_body(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let declared = response.content_length();
+    if declared.is_some_and(|n| n <= MAX_BODY as u64) {
+        return Ok(response);
+    }
+    let status = response.status();
+    let version = response.version();
+    let mut headers = response.headers().clone();
+    let (body, oversize) = match declared {
+        Some(n) => (Bytes::new(), Some(n.to_string())),
+        None => {
+            let body = read_limited(response, MAX_BODY + 1).await?;
+            if body.len() > MAX_BODY {
+                (Bytes::new(), Some(format!("more than {MAX_BODY}")))
+            } else {
+                (body, None)
+            }
+        }
+    };
+    headers.remove(http::header::CONTENT_LENGTH);
+    headers.remove(http::header::TRANSFER_ENCODING);
+    if let Some(seen) = oversize {
+        if let Ok(v) = http::HeaderValue::from_str(&seen) {
+            headers.insert(OVERSIZE_MARKER, v);
+        }
+    }
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok(reqwest::Response::from(rebuilt))
 }
 
 /// The error statuses the slice documents, which the generated code decodes as `AptosError`.

@@ -106,6 +106,9 @@ pub struct AptosConfig {
     /// Requests per second; `None` picks the default: [`ANONYMOUS_PUBLIC_RATE_LIMIT`] for a
     /// public Aptos Labs endpoint without an API key, no limit otherwise.
     pub rate_limit: Option<RateLimit>,
+    /// Accept a plain `http://` URL to a host other than loopback (the API key would cross
+    /// the network in the clear).
+    pub allow_insecure_http: bool,
 }
 
 impl AptosConfig {
@@ -117,6 +120,7 @@ impl AptosConfig {
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             rate_limit: None,
+            allow_insecure_http: false,
         }
     }
 
@@ -152,6 +156,12 @@ impl AptosConfig {
     /// Sets the rate limit (`None`: the default for the endpoint).
     pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
         self.rate_limit = limit;
+        self
+    }
+
+    /// Accepts plain `http://` to hosts other than loopback.
+    pub fn with_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
@@ -225,7 +235,8 @@ pub struct AptosBackend {
 impl AptosBackend {
     /// A client for the node `config` describes. Fails only on a malformed URL or key.
     pub fn new(config: AptosConfig) -> Result<Self, Error> {
-        let base = validate_base_url(&config.base_url)?;
+        let base =
+            crate::endpoint::check("aptos_url", &config.base_url, config.allow_insecure_http)?;
         let mut headers = HeaderMap::new();
         if let Some(key) = &config.api_key {
             headers.insert(AUTHORIZATION, key.header_value()?);
@@ -236,6 +247,7 @@ impl AptosBackend {
             .default_headers(headers)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| {
                 Error::new(ErrorKind::Transport, "could not set up the HTTP client")
@@ -381,23 +393,17 @@ fn block_info(r: progenitor_client::ResponseValue<types::Block>) -> Result<Block
     })
 }
 
-/// Checks a base URL and drops a trailing slash; the error names the field and the value.
-fn validate_base_url(url: &str) -> Result<String, Error> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| Error::invalid_input("aptos_url", url, format!("not a URL ({e})")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::invalid_input(
-            "aptos_url",
-            url,
-            "only http and https URLs are supported",
-        ));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::invalid_input(
-            "aptos_url",
-            url,
-            "a base URL has no query or fragment",
-        ));
-    }
-    Ok(url.trim_end_matches('/').to_string())
+/// Redirects are followed only to the same scheme, host and port (at most 5), so that an
+/// answer can never send the API key, or the query, to another host.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().cloned();
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if first.is_some_and(|f| crate::endpoint::same_origin(&f, attempt.url())) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }

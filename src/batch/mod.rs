@@ -211,12 +211,12 @@ mod tests {
             .map(|i| format!("aptos:0x{i:x}").parse().unwrap())
             .collect();
         v.push("aptos-testnet:0x1/0xa".parse().unwrap());
-        v.extend((1..=6).map(|i| {
-            format!("ethereum:0x{i:040x}")
-                .parse::<Query>()
-                .unwrap()
-        }));
-        v.push("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq".parse().unwrap());
+        v.extend((1..=6).map(|i| format!("ethereum:0x{i:040x}").parse::<Query>().unwrap()));
+        v.push(
+            "bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+                .parse()
+                .unwrap(),
+        );
         v
     }
 

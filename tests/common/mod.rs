@@ -8,12 +8,26 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// How the canned server delivers an answer's body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// The whole body, with its length declared.
+    Whole,
+    /// The full length declared, then only this many bytes, then the connection closes.
+    CutAfter(usize),
+    /// The full length declared, then this many bytes, then nothing, forever.
+    HangAfter(usize),
+    /// No declared length: chunked transfer encoding, in chunks of this size.
+    Chunked(usize),
+}
+
 /// One answer the canned server gives.
 #[derive(Clone, Debug)]
 pub struct Canned {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub delivery: Delivery,
 }
 
 impl Canned {
@@ -22,7 +36,13 @@ impl Canned {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.into(),
+            delivery: Delivery::Whole,
         }
+    }
+
+    pub fn delivered(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -42,26 +62,68 @@ impl Canned {
     }
 }
 
-/// A server on 127.0.0.1 that answers the n-th request with the n-th canned answer (the
-/// last one repeats) and records each request line.
+/// A server on 127.0.0.1 that answers each request with what `answer` picks for its head
+/// (request line and headers), and records every head.
 pub struct CannedServer {
     pub base_url: String,
+    pub addr: std::net::SocketAddr,
     pub requests: Arc<Mutex<Vec<String>>>,
     served: Arc<AtomicUsize>,
 }
 
 impl CannedServer {
+    /// Answers the n-th request with the n-th answer (the last one repeats).
     pub async fn start(answers: Vec<Canned>) -> CannedServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        Self::route_counted(
+            move |_| {
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                answers[n.min(answers.len() - 1)].clone()
+            },
+            served,
+            "127.0.0.1:0",
+        )
+        .await
+    }
+
+    /// Answers each request with `answer(head)`.
+    pub async fn route(answer: impl Fn(&str) -> Canned + Send + Sync + 'static) -> CannedServer {
+        Self::route_on("127.0.0.1:0", answer).await
+    }
+
+    /// Like [`route`](Self::route), bound to `bind` (another loopback address, say).
+    pub async fn route_on(
+        bind: &str,
+        answer: impl Fn(&str) -> Canned + Send + Sync + 'static,
+    ) -> CannedServer {
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        Self::route_counted(
+            move |head| {
+                count.fetch_add(1, Ordering::SeqCst);
+                answer(head)
+            },
+            served,
+            bind,
+        )
+        .await
+    }
+
+    async fn route_counted(
+        answer: impl Fn(&str) -> Canned + Send + Sync + 'static,
+        served: Arc<AtomicUsize>,
+        bind: &str,
+    ) -> CannedServer {
+        let listener = TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let served = Arc::new(AtomicUsize::new(0));
-        let (reqs, count) = (requests.clone(), served.clone());
+        let reqs = requests.clone();
+        let answer = Arc::new(answer);
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
                 let reqs = reqs.clone();
-                let count = count.clone();
-                let answers = answers.clone();
+                let answer = answer.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 4096];
@@ -74,26 +136,53 @@ impl CannedServer {
                             break;
                         }
                     }
-                    let text = String::from_utf8_lossy(&buf);
-                    reqs.lock().unwrap().push(text.to_string());
-                    let n = count.fetch_add(1, Ordering::SeqCst);
-                    let a = &answers[n.min(answers.len() - 1)];
+                    let head = String::from_utf8_lossy(&buf).to_string();
+                    reqs.lock().unwrap().push(head.clone());
+                    let a = answer(&head);
                     let mut out = format!("HTTP/1.1 {} X\r\n", a.status);
                     for (k, v) in &a.headers {
                         out.push_str(&format!("{k}: {v}\r\n"));
                     }
-                    out.push_str(&format!(
-                        "content-length: {}\r\nconnection: close\r\n\r\n",
-                        a.body.len()
-                    ));
-                    let _ = sock.write_all(out.as_bytes()).await;
-                    let _ = sock.write_all(&a.body).await;
+                    if let Delivery::Chunked(_) = a.delivery {
+                        out.push_str("transfer-encoding: chunked\r\n");
+                    } else {
+                        out.push_str(&format!("content-length: {}\r\n", a.body.len()));
+                    }
+                    out.push_str("connection: close\r\n\r\n");
+                    if sock.write_all(out.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    match a.delivery {
+                        Delivery::Whole => {
+                            let _ = sock.write_all(&a.body).await;
+                        }
+                        Delivery::CutAfter(n) => {
+                            let _ = sock.write_all(&a.body[..n.min(a.body.len())]).await;
+                        }
+                        Delivery::HangAfter(n) => {
+                            let _ = sock.write_all(&a.body[..n.min(a.body.len())]).await;
+                            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                        }
+                        Delivery::Chunked(size) => {
+                            for part in a.body.chunks(size.max(1)) {
+                                let frame = format!("{:x}\r\n", part.len());
+                                if sock.write_all(frame.as_bytes()).await.is_err()
+                                    || sock.write_all(part).await.is_err()
+                                    || sock.write_all(b"\r\n").await.is_err()
+                                {
+                                    return;
+                                }
+                            }
+                            let _ = sock.write_all(b"0\r\n\r\n").await;
+                        }
+                    }
                     let _ = sock.shutdown().await;
                 });
             }
         });
         CannedServer {
             base_url: format!("http://{addr}/v1"),
+            addr,
             requests,
             served,
         }
