@@ -12,7 +12,6 @@ use tokbal::aptos::ApiKey;
 use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, ErrorKind, Query};
 
-
 fn good_answer() -> Canned {
     Canned::new(200, "77").ledger_headers(9, 0)
 }
