@@ -51,6 +51,7 @@ mod batch;
 mod client;
 #[cfg(feature = "devnet")]
 pub mod devnet;
+pub mod drift;
 mod endpoint;
 pub mod error;
 pub mod pin;

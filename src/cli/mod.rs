@@ -3,6 +3,7 @@
 mod batch;
 mod demo;
 mod devnet;
+mod drift;
 mod get;
 mod input;
 mod table;
@@ -50,6 +51,12 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Start the devnet in-process and read a mixed batch from it, pinned at one instant.
     Demo,
+    /// Compare specs/ with the published API descriptions (Aptos OpenAPI, AMB Smithy).
+    ///
+    /// One line per finding: breaking, informational, or deliberate (recorded in
+    /// specs/deviations.json). Exit status: 0 when nothing is breaking, 1 when specs/ needs a
+    /// change, 2 when an input cannot be read.
+    SpecDrift(drift::DriftArgs),
 }
 
 /// Options shared by the commands that read balances.
@@ -142,6 +149,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Devnet(args) => devnet::run(args).await,
         Command::Demo => demo::run().await,
+        Command::SpecDrift(args) => drift::run(args).await,
     }
 }
 
