@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use tokbal::query::QueryLines;
 use tokbal::report::{BatchDocument, BatchRecord, ResultRecord};
 use tokbal::Error;
 
-use super::input::QueryLines;
 use super::{exit_for, table, write_failed, AtArgs, ConnectArgs};
 
 /// Arguments of `tokbal batch`.

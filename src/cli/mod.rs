@@ -5,7 +5,6 @@ mod demo;
 mod devnet;
 mod drift;
 mod get;
-mod input;
 mod table;
 
 use std::process::ExitCode;
@@ -74,11 +73,17 @@ pub struct ConnectArgs {
     /// Seconds allowed for one request.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
+    /// Accept plain http:// endpoints on hosts other than loopback (keys and signed
+    /// requests would cross the network in the clear).
+    #[arg(long)]
+    allow_insecure_http: bool,
 }
 
 impl ConnectArgs {
     fn builder(&self) -> tokbal::ClientBuilder {
-        let mut b = Client::builder().timeout(Duration::from_secs(self.timeout.max(1)));
+        let mut b = Client::builder()
+            .timeout(Duration::from_secs(self.timeout.max(1)))
+            .allow_insecure_http(self.allow_insecure_http);
         if let Some(url) = &self.aptos_url {
             b = b.aptos_url(url.clone());
         }

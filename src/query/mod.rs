@@ -14,6 +14,7 @@
 mod aptos;
 mod bitcoin;
 mod evm;
+mod lines;
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use self::aptos::{AccountAddress, AssetType, StructTag, TypeTag, MAX_TYPE_NESTING};
 pub use self::bitcoin::BitcoinAddress;
 pub use self::evm::{EvmAddress, TokenId};
+pub use self::lines::{QueryLine, QueryLines, MAX_LINE_BYTES};
 use crate::error::Error;
 
 /// Longest query accepted, in bytes.

@@ -1,18 +1,31 @@
-//! Reading a batch file: one query per line, blank lines and `#` comments skipped, every
-//! line bounded in length, read lazily so that any size of input streams through.
+//! Reading a file of queries: one per line, blank lines and `#` comments skipped, every line
+//! bounded in length, read lazily so that any size of input streams through.
 
 use std::io::{BufRead, Read};
 
-use tokbal::{Error, ErrorKind, Query};
+use crate::error::{Error, ErrorKind};
+use crate::query::Query;
 
 /// Longest line read as a query; longer ones are an error of their own (and skipped).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
-/// A query line: its number (from 1), its text, and the query or why it is not one.
+/// A query line: its number (from 1) and text, and the query or why it is not one. The shape
+/// fits [`Client::balances_stream_tagged`](crate::Client::balances_stream_tagged), which
+/// carries the number and text to each result.
 pub type QueryLine = ((u64, String), Result<Query, Error>);
 
-/// The query lines of `reader`, lazily. A read error ends the input with one last item that
-/// carries it.
+/// The query lines of `reader`, lazily. A line that is too long, not UTF-8, or not a query
+/// is an `Err` of its own (`invalid_input`); a read error ends the input with one last item
+/// that carries it.
+///
+/// ```
+/// use tokbal::query::QueryLines;
+/// let input = "# owners\naptos:0x1\n\naptos:0xZZ\n";
+/// let lines: Vec<_> = QueryLines::new(input.as_bytes()).collect();
+/// assert_eq!(lines.len(), 2);
+/// assert_eq!(lines[0].0, (2, "aptos:0x1".to_string()));
+/// assert!(lines[1].1.is_err());
+/// ```
 pub struct QueryLines<R> {
     reader: R,
     line: u64,
@@ -21,6 +34,7 @@ pub struct QueryLines<R> {
 }
 
 impl<R: BufRead> QueryLines<R> {
+    /// Lines from `reader`, numbered from 1.
     pub fn new(reader: R) -> Self {
         QueryLines {
             reader,
@@ -82,7 +96,8 @@ impl<R: BufRead> Iterator for QueryLines<R> {
                 }
             };
             if let Err(len) = read {
-                let excerpt = String::from_utf8_lossy(&self.buf[..64]).into_owned();
+                let excerpt =
+                    String::from_utf8_lossy(&self.buf[..64.min(self.buf.len())]).into_owned();
                 let err = Error::invalid_input(
                     "query",
                     &excerpt,
