@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::amb::{AmbBackend, AmbConfig, AmbCredentials};
-use crate::aptos::{ApiKey, AptosBackend, AptosConfig, DEFAULT_TIMEOUT};
+use crate::aptos::{ApiKey, AptosBackend, AptosConfig};
 use crate::error::Error;
 use crate::query::{Chain, Network};
 use crate::retry::{RateLimit, RetryPolicy};
+use crate::transport::Transport;
 
 /// Default number of requests a batch keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -54,12 +55,10 @@ pub struct ClientBuilder {
     aptos_api_key: Option<ApiKey>,
     amb_url: Option<String>,
     amb_credentials: Option<AmbCredentials>,
-    timeout: Duration,
     concurrency: usize,
-    retry: RetryPolicy,
+    transport: Transport,
     aptos_rate_limit: Option<RateLimit>,
     amb_rate_limit: Option<RateLimit>,
-    allow_insecure_http: bool,
 }
 
 impl Default for ClientBuilder {
@@ -69,12 +68,10 @@ impl Default for ClientBuilder {
             aptos_api_key: ApiKey::from_env(),
             amb_url: None,
             amb_credentials: None,
-            timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
-            retry: RetryPolicy::default(),
+            transport: Transport::default(),
             aptos_rate_limit: None,
             amb_rate_limit: None,
-            allow_insecure_http: false,
         }
     }
 }
@@ -121,7 +118,7 @@ impl ClientBuilder {
 
     /// Time allowed for one request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.transport.timeout = timeout;
         self
     }
 
@@ -133,7 +130,7 @@ impl ClientBuilder {
 
     /// The retry policy for both back ends.
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
@@ -153,7 +150,7 @@ impl ClientBuilder {
     /// Accepts plain `http://` endpoints on hosts other than loopback. Off by default: API
     /// keys and signed requests would cross the network in the clear.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.transport.allow_insecure_http = allow;
         self
     }
 
@@ -169,20 +166,22 @@ impl ClientBuilder {
                 None => AptosConfig::for_network(network)?,
             }
             .with_api_key(self.aptos_api_key.clone())
-            .with_timeout(self.timeout)
-            .with_retry(self.retry.clone())
-            .with_rate_limit(self.aptos_rate_limit.clone())
-            .with_insecure_http(self.allow_insecure_http);
+            .with_transport(
+                self.transport
+                    .clone()
+                    .with_rate_limit(self.aptos_rate_limit.clone()),
+            );
             aptos.insert(network, AptosBackend::new(config)?);
         }
         let amb = AmbBackend::new(
             AmbConfig::default()
                 .with_endpoint_url(self.amb_url)
                 .with_credentials(self.amb_credentials)
-                .with_timeout(self.timeout)
-                .with_retry(self.retry.clone())
-                .with_rate_limit(self.amb_rate_limit.clone())
-                .with_insecure_http(self.allow_insecure_http),
+                .with_transport(
+                    self.transport
+                        .clone()
+                        .with_rate_limit(self.amb_rate_limit.clone()),
+                ),
         )?;
         Ok(Client {
             aptos,

@@ -61,6 +61,7 @@ pub mod retry;
 mod serde_util;
 pub mod time;
 mod tls;
+mod transport;
 
 pub use amount::Amount;
 pub use balance::Balance;
@@ -69,6 +70,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Error, ErrorKind};
 pub use pin::{At, Snapshot};
 pub use query::{Backend, Chain, Network, Query};
+pub use transport::{Transport, DEFAULT_TIMEOUT};
 
 /// The `User-Agent` tokbal sends: `tokbal/<version>`.
 pub const USER_AGENT: &str = concat!("tokbal/", env!("CARGO_PKG_VERSION"));

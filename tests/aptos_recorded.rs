@@ -8,11 +8,12 @@ use common::{golden, Canned, CannedServer};
 use tokbal::aptos::{AptosBackend, AptosConfig};
 use tokbal::query::{AccountAddress, AssetType};
 use tokbal::retry::RetryPolicy;
+use tokbal::Transport;
 use tokbal::{Backend, ErrorKind};
 
 /// No retries: these tests look at how each answer is mapped, one request each.
 fn config(url: &str) -> AptosConfig {
-    AptosConfig::new(url).with_retry(RetryPolicy::none())
+    AptosConfig::new(url).with_transport(Transport::default().with_retry(RetryPolicy::none()))
 }
 
 fn backend(server: &CannedServer) -> AptosBackend {
@@ -342,8 +343,11 @@ async fn retryable_answers_are_retried_until_one_succeeds() {
     let quick = RetryPolicy::default()
         .with_min_delay(std::time::Duration::from_millis(1))
         .with_max_delay(std::time::Duration::from_millis(5));
-    let node =
-        AptosBackend::new(AptosConfig::new(server.base_url.clone()).with_retry(quick)).unwrap();
+    let node = AptosBackend::new(
+        AptosConfig::new(server.base_url.clone())
+            .with_transport(Transport::default().with_retry(quick)),
+    )
+    .unwrap();
     let b = node
         .balance(&owner(), &AssetType::apt(), Some(9))
         .await

@@ -6,14 +6,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokbal::aptos::{AptosBackend, AptosConfig};
 use tokbal::devnet::Devnet;
 use tokbal::retry::RetryPolicy;
-use tokbal::{At, Client, ErrorKind, Network, Query};
+use tokbal::{At, Client, ErrorKind, Network, Query, Transport};
 
 fn at_micros(us: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(us)
 }
 
 fn backend(net: &Devnet) -> AptosBackend {
-    AptosBackend::new(AptosConfig::new(net.aptos_url()).with_retry(RetryPolicy::none())).unwrap()
+    let transport = Transport::default().with_retry(RetryPolicy::none());
+    AptosBackend::new(AptosConfig::new(net.aptos_url()).with_transport(transport)).unwrap()
 }
 
 /// A deterministic spread of instants between `from` and `to` (splitmix64).

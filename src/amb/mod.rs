@@ -12,7 +12,7 @@ mod items;
 mod limit;
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_managedblockchainquery::config::Region;
@@ -30,7 +30,8 @@ pub use self::limit::MAX_BODY;
 use crate::balance::Balance;
 use crate::error::{Error, ErrorKind};
 use crate::query::{Backend, Query};
-use crate::retry::{RateLimit, RetryPolicy};
+use crate::retry::RateLimit;
+use crate::transport::Transport;
 
 /// The most items one `BatchGetTokenBalance` call takes (the model's `@length(max: 10)`).
 pub const MAX_ITEMS_PER_CALL: usize = 10;
@@ -89,17 +90,9 @@ pub struct AmbConfig {
     pub region: String,
     /// Credentials; `None` uses the standard AWS credential chain.
     pub credentials: Option<AmbCredentials>,
-    /// Time allowed for one call, from connecting to the last byte.
-    pub timeout: Duration,
-    /// When to try a failed call again (whole-call failures only; a per-item error is an
-    /// answer, not a failure).
-    pub retry: RetryPolicy,
-    /// Calls per second; `None` picks [`DEFAULT_RATE_LIMIT`] for AWS and no limit for an
-    /// endpoint override.
-    pub rate_limit: Option<RateLimit>,
-    /// Accept a plain `http://` endpoint override to a host other than loopback (signed
-    /// requests would cross the network in the clear).
-    pub allow_insecure_http: bool,
+    /// Timeout, retries (of whole-call failures; a per-item error is an answer), pacing
+    /// (without a rate limit set: [`DEFAULT_RATE_LIMIT`] for AWS, none for an override).
+    pub transport: Transport,
 }
 
 impl Default for AmbConfig {
@@ -108,10 +101,7 @@ impl Default for AmbConfig {
             endpoint_url: None,
             region: DEFAULT_REGION.to_string(),
             credentials: None,
-            timeout: crate::aptos::DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
-            rate_limit: None,
-            allow_insecure_http: false,
+            transport: Transport::default(),
         }
     }
 }
@@ -129,27 +119,9 @@ impl AmbConfig {
         self
     }
 
-    /// Sets the per-call timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets the rate limit (`None`: the default for the endpoint).
-    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
-        self
-    }
-
-    /// Accepts a plain `http://` endpoint override to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+    /// Sets the timeout, retries and pacing.
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 }
@@ -167,9 +139,9 @@ impl AmbBackend {
     /// A client for the service `config` describes. Fails only on a malformed endpoint URL.
     pub fn new(config: AmbConfig) -> Result<Self, Error> {
         if let Some(url) = &config.endpoint_url {
-            crate::endpoint::check("amb_url", url, config.allow_insecure_http)?;
+            crate::endpoint::check("amb_url", url, config.transport.allow_insecure_http)?;
         }
-        let limit = match (&config.rate_limit, &config.endpoint_url) {
+        let limit = match (&config.transport.rate_limit, &config.endpoint_url) {
             (Some(limit), _) => limit.clone(),
             (None, Some(_)) => RateLimit::unlimited(),
             (None, None) => RateLimit::per_second(DEFAULT_RATE_LIMIT),
@@ -192,8 +164,8 @@ impl AmbBackend {
                     ))
                     .build_https();
                 let timeouts = TimeoutConfig::builder()
-                    .operation_attempt_timeout(self.config.timeout)
-                    .connect_timeout(self.config.timeout.min(Duration::from_secs(10)))
+                    .operation_attempt_timeout(self.config.transport.timeout)
+                    .connect_timeout(self.config.transport.connect_timeout())
                     .build();
                 let mut loader = aws_config::defaults(BehaviorVersion::latest())
                     .region(Region::new(self.config.region.clone()))
@@ -243,6 +215,7 @@ impl AmbBackend {
         let client = self.sdk_client().await;
         let sent = self
             .config
+            .transport
             .retry
             .run(&self.limit, || async {
                 client

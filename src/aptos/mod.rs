@@ -12,7 +12,6 @@ mod pin;
 pub mod wire;
 
 use std::fmt;
-use std::time::Duration;
 
 use progenitor_client::ClientInfo;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
@@ -26,11 +25,10 @@ use self::wire::U64;
 use crate::error::{Error, ErrorKind};
 use crate::query::{AccountAddress, AssetType, Backend, Network};
 use crate::retry::{RateLimit, RetryPolicy};
+use crate::transport::Transport;
 
 /// Environment variable read for an API key when none is configured.
 pub const API_KEY_ENV: &str = "APTOS_API_KEY";
-/// Default time allowed for one request, connection included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests per second sent to the public Aptos Labs endpoints without an API key: they limit
 /// anonymous callers per IP address, and staying under the limit beats being throttled.
 pub const ANONYMOUS_PUBLIC_RATE_LIMIT: u32 = 10;
@@ -99,16 +97,9 @@ pub struct AptosConfig {
     pub base_url: String,
     /// API key; `None` sends no `Authorization` header.
     pub api_key: Option<ApiKey>,
-    /// Time allowed for one request, from connecting to the last byte.
-    pub timeout: Duration,
-    /// When to try a failed request again.
-    pub retry: RetryPolicy,
-    /// Requests per second; `None` picks the default: [`ANONYMOUS_PUBLIC_RATE_LIMIT`] for a
-    /// public Aptos Labs endpoint without an API key, no limit otherwise.
-    pub rate_limit: Option<RateLimit>,
-    /// Accept a plain `http://` URL to a host other than loopback (the API key would cross
-    /// the network in the clear).
-    pub allow_insecure_http: bool,
+    /// Timeout, retries, pacing (without a rate limit set: [`ANONYMOUS_PUBLIC_RATE_LIMIT`]
+    /// for a public Aptos Labs endpoint without an API key, no limit otherwise).
+    pub transport: Transport,
 }
 
 impl AptosConfig {
@@ -117,10 +108,7 @@ impl AptosConfig {
         AptosConfig {
             base_url: base_url.into(),
             api_key: None,
-            timeout: DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
-            rate_limit: None,
-            allow_insecure_http: false,
+            transport: Transport::default(),
         }
     }
 
@@ -141,33 +129,15 @@ impl AptosConfig {
         self
     }
 
-    /// Sets the per-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets the rate limit (`None`: the default for the endpoint).
-    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
-        self
-    }
-
-    /// Accepts plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+    /// Sets the timeout, retries and pacing.
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
     /// The rate limit in force: the one set, or the default for the endpoint.
     fn effective_rate_limit(&self) -> RateLimit {
-        if let Some(limit) = &self.rate_limit {
+        if let Some(limit) = &self.transport.rate_limit {
             return limit.clone();
         }
         let public = Network::ALL
@@ -235,8 +205,11 @@ pub struct AptosBackend {
 impl AptosBackend {
     /// A client for the node `config` describes. Fails only on a malformed URL or key.
     pub fn new(config: AptosConfig) -> Result<Self, Error> {
-        let base =
-            crate::endpoint::check("aptos_url", &config.base_url, config.allow_insecure_http)?;
+        let base = crate::endpoint::check(
+            "aptos_url",
+            &config.base_url,
+            config.transport.allow_insecure_http,
+        )?;
         let mut headers = HeaderMap::new();
         if let Some(key) = &config.api_key {
             headers.insert(AUTHORIZATION, key.header_value()?);
@@ -245,8 +218,8 @@ impl AptosBackend {
         let http = reqwest::Client::builder()
             .user_agent(crate::USER_AGENT)
             .default_headers(headers)
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .timeout(config.transport.timeout)
+            .connect_timeout(config.transport.connect_timeout())
             .redirect(same_origin_redirects())
             .build()
             .map_err(|e| {
@@ -256,7 +229,7 @@ impl AptosBackend {
             })?;
         Ok(AptosBackend {
             client: generated::Client::new_with_client(&base, http),
-            retry: config.retry.clone(),
+            retry: config.transport.retry.clone(),
             limit: config.effective_rate_limit(),
             blocks: Default::default(),
         })

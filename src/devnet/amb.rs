@@ -96,7 +96,6 @@ use futures::StreamExt;
 use ruint::aliases::U256;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::faults::{mix64, FaultAction, Faults};
@@ -1920,18 +1919,6 @@ pub(crate) fn router(node: AmbNode, cancel: CancellationToken) -> Router {
     Router::new()
         .fallback(handle)
         .with_state(ServerState { node, cancel })
-}
-
-/// Serves `node` on `listener` until `cancel` fires, then stops gracefully.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    node: AmbNode,
-    cancel: CancellationToken,
-) -> io::Result<()> {
-    let app = router(node, cancel.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(cancel.cancelled_owned())
-        .await
 }
 
 #[cfg(test)]

@@ -45,7 +45,6 @@ use axum::Router;
 use futures::StreamExt;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::faults::{mix64, FaultAction, Faults};
@@ -1403,18 +1402,6 @@ pub(crate) fn router(node: AptosNode, cancel: CancellationToken) -> Router {
     Router::new()
         .fallback(handle)
         .with_state(ServerState { node, cancel })
-}
-
-/// Serves `node` on `listener` until `cancel` fires, then stops gracefully.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    node: AptosNode,
-    cancel: CancellationToken,
-) -> io::Result<()> {
-    let app = router(node, cancel.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(cancel.cancelled_owned())
-        .await
 }
 
 #[cfg(test)]

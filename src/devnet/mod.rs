@@ -67,6 +67,17 @@ pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
 
 use aptos::{duration_us, now_us, AptosConfig};
 
+/// Serves `app` on `listener` until `cancel` fires, then stops gracefully.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    cancel: CancellationToken,
+) -> io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(cancel.cancelled_owned())
+        .await
+}
+
 /// How long [`Devnet::shutdown`] waits for in-flight answers before aborting the server.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -300,11 +311,21 @@ impl DevnetBuilder {
         let (serve_node, serve_cancel) = (node.clone(), cancel.clone());
         tasks.push(tokio::spawn(async move {
             // axum's serve never returns an error; nothing to report if it did.
-            let _ = aptos::serve(listener, serve_node, serve_cancel).await;
+            let _ = serve(
+                listener,
+                aptos::router(serve_node, serve_cancel.clone()),
+                serve_cancel,
+            )
+            .await;
         }));
         let (serve_amb, serve_cancel) = (amb.clone(), cancel.clone());
         tasks.push(tokio::spawn(async move {
-            let _ = amb::serve(amb_listener, serve_amb, serve_cancel).await;
+            let _ = serve(
+                amb_listener,
+                amb::router(serve_amb, serve_cancel.clone()),
+                serve_cancel,
+            )
+            .await;
         }));
 
         if let Some(period) = self.auto_advance {

@@ -1,0 +1,78 @@
+//! [`Transport`]: how requests to a back end are sent. Both back ends take the same settings.
+
+use std::time::Duration;
+
+use crate::retry::{RateLimit, RetryPolicy};
+
+/// Default time allowed for one request, connection included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Time allowed, retries, pacing, and whether plain `http://` to hosts other than loopback
+/// is accepted: the settings every back end's requests follow.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokbal::retry::{RateLimit, RetryPolicy};
+/// use tokbal::Transport;
+/// let t = Transport::default()
+///     .with_timeout(Duration::from_secs(5))
+///     .with_retry(RetryPolicy::none())
+///     .with_rate_limit(Some(RateLimit::per_second(20)));
+/// assert_eq!(t.timeout, Duration::from_secs(5));
+/// assert!(!t.allow_insecure_http);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Transport {
+    /// Time allowed for one request, from connecting to the last byte.
+    pub timeout: Duration,
+    /// When to try a failed request again.
+    pub retry: RetryPolicy,
+    /// Requests per second; `None` picks the back end's default for its endpoint.
+    pub rate_limit: Option<RateLimit>,
+    /// Accept plain `http://` to hosts other than loopback (keys and signed requests would
+    /// cross the network in the clear).
+    pub allow_insecure_http: bool,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl Transport {
+    /// Sets the per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the rate limit (`None`: the back end's default for its endpoint).
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Accepts plain `http://` to hosts other than loopback.
+    pub fn with_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Time allowed to connect: the timeout, at most 10 seconds.
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.timeout.min(Duration::from_secs(10))
+    }
+}
