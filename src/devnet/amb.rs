@@ -99,6 +99,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::faults::{mix64, FaultAction, Faults};
+use super::InvalidInput;
 
 /// Access key id of the test credentials the node accepts.
 pub const TEST_ACCESS_KEY_ID: &str = "AKIDTOKBALDEVNET";
@@ -159,25 +160,6 @@ const MAX_BALANCE_DIGITS: usize = 78;
 // ---------------------------------------------------------------------------------------
 // Public value types
 // ---------------------------------------------------------------------------------------
-
-/// A network, owner, contract, token id or balance that an [`AmbNode`] method refuses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidAmbInput(String);
-
-impl InvalidAmbInput {
-    /// What was wrong, in the words the node would use in an `errorMessage`.
-    pub fn message(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for InvalidAmbInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InvalidAmbInput {}
 
 /// A balance as the node would answer it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -454,9 +436,9 @@ fn check_identity(
     })
 }
 
-fn parse_network(network: &str) -> Result<Net, InvalidAmbInput> {
+fn parse_network(network: &str) -> Result<Net, InvalidInput> {
     Net::parse(network).ok_or_else(|| {
-        InvalidAmbInput(format!(
+        InvalidInput(format!(
             "unknown network {network:?}: expected one of {}",
             AMB_NETWORKS.join(", ")
         ))
@@ -464,9 +446,9 @@ fn parse_network(network: &str) -> Result<Net, InvalidAmbInput> {
 }
 
 /// A balance: decimal digits only, at most 2^256 - 1.
-fn parse_balance(balance: &str) -> Result<U256, InvalidAmbInput> {
+fn parse_balance(balance: &str) -> Result<U256, InvalidInput> {
     let bad = || {
-        InvalidAmbInput(format!(
+        InvalidInput(format!(
             "invalid balance {balance:?}: expected a decimal integer from 0 to 2^256 - 1"
         ))
     };
@@ -910,7 +892,7 @@ impl AmbNode {
     /// `token_id: Some("eth")` or `Some("btc")` for the native token, a contract with
     /// `token_id: None` for an ERC-20 token, or a contract with a 64-hex-digit token id for
     /// an ERC-721 or ERC-1155 token. The same rules as for the HTTP API's items apply (see
-    /// the [module documentation](self)); a refused item is an [`InvalidAmbInput`] with the
+    /// the [module documentation](self)); a refused item is an [`InvalidInput`] with the
     /// `errorMessage` the API would send.
     pub fn set_balance(
         &self,
@@ -920,7 +902,7 @@ impl AmbNode {
         token_id: Option<&str>,
         at_epoch_secs: i64,
         balance: &str,
-    ) -> Result<(), InvalidAmbInput> {
+    ) -> Result<(), InvalidInput> {
         let key = balance_key(network, owner, contract, token_id)?;
         let amount = parse_balance(balance)?;
         let mut l = self.lock();
@@ -946,13 +928,13 @@ impl AmbNode {
         contract: Option<&str>,
         token_id: Option<&str>,
         at_epoch_secs: i64,
-    ) -> Result<AmbBalance, InvalidAmbInput> {
+    ) -> Result<AmbBalance, InvalidInput> {
         let key = balance_key(network, owner, contract, token_id)?;
         Ok(self.read(&key, at_epoch_secs))
     }
 
     /// Whether any balance was ever recorded for `contract` on `network`.
-    pub fn knows_contract(&self, network: &str, contract: &str) -> Result<bool, InvalidAmbInput> {
+    pub fn knows_contract(&self, network: &str, contract: &str) -> Result<bool, InvalidInput> {
         let net = parse_network(network)?;
         Ok(self
             .lock()
@@ -1261,9 +1243,9 @@ fn balance_key(
     owner: &str,
     contract: Option<&str>,
     token_id: Option<&str>,
-) -> Result<BalanceKey, InvalidAmbInput> {
+) -> Result<BalanceKey, InvalidInput> {
     let net = parse_network(network)?;
-    check_identity(net, owner, contract, token_id).map_err(|e| InvalidAmbInput(e.message))
+    check_identity(net, owner, contract, token_id).map_err(|e| InvalidInput(e.message))
 }
 
 // ---------------------------------------------------------------------------------------

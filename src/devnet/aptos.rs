@@ -31,7 +31,6 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +47,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::faults::{mix64, FaultAction, Faults};
+use super::InvalidInput;
 
 /// Chain id the devnet reports unless told otherwise (4, the id of local testnets).
 pub const DEFAULT_CHAIN_ID: u8 = 4;
@@ -185,25 +185,6 @@ pub struct RequestCounts {
     /// Requests to any other path.
     pub other: u64,
 }
-
-/// An owner address or asset type that does not parse, given to an [`AptosNode`] method.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidInput(String);
-
-impl InvalidInput {
-    /// What was wrong, in the words the node would use.
-    pub fn message(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for InvalidInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InvalidInput {}
 
 // ---------------------------------------------------------------------------------------
 // Addresses and type tags

@@ -54,18 +54,38 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use amb::{
-    AmbBalance, AmbNode, AmbRequestCounts, InvalidAmbInput, SeenCall, SeenItem, AMB_NETWORKS,
-    AMB_REGION, AMB_SIGNING_NAME, DEMO_BTC_ADDRESS, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_TOKEN_ID,
+    AmbBalance, AmbNode, AmbRequestCounts, SeenCall, SeenItem, AMB_NETWORKS, AMB_REGION,
+    AMB_SIGNING_NAME, DEMO_BTC_ADDRESS, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_TOKEN_ID,
     DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT, DEMO_ERC721_TOKEN_ID, DEMO_ETH_OWNER,
     DEMO_ETH_OWNER_2, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
 };
 pub use aptos::{
-    canonical_address, canonical_asset_type, AptosNode, BlockInfo, InvalidInput, LedgerInfo,
-    RequestCounts, APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
+    canonical_address, canonical_asset_type, AptosNode, BlockInfo, LedgerInfo, RequestCounts,
+    APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
 };
 pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
 
 use aptos::{duration_us, now_us, AptosConfig};
+
+/// An owner, asset type, network, token id or balance that an [`AptosNode`] or [`AmbNode`]
+/// method refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidInput(pub(crate) String);
+
+impl InvalidInput {
+    /// What was wrong, in the words the node would use.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
 
 /// Serves `app` on `listener` until `cancel` fires, then stops gracefully.
 async fn serve(
