@@ -1,6 +1,6 @@
 //! The `X-APTOS-*` headers a node puts on every answer: its view of the ledger at that moment.
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName};
 
 use crate::error::{Error, ErrorKind};
 use crate::query::Backend;
@@ -12,6 +12,20 @@ pub(crate) const LEDGER_TIMESTAMP: &str = "x-aptos-ledger-timestampusec";
 pub(crate) const EPOCH: &str = "x-aptos-epoch";
 pub(crate) const BLOCK_HEIGHT: &str = "x-aptos-block-height";
 pub(crate) const OLDEST_BLOCK_HEIGHT: &str = "x-aptos-oldest-block-height";
+
+/// The same names as [`HeaderName`]s, built at compile time.
+mod names {
+    use reqwest::header::HeaderName;
+    pub(super) const CHAIN_ID: HeaderName = HeaderName::from_static(super::CHAIN_ID);
+    pub(super) const LEDGER_VERSION: HeaderName = HeaderName::from_static(super::LEDGER_VERSION);
+    pub(super) const OLDEST_VERSION: HeaderName = HeaderName::from_static(super::OLDEST_VERSION);
+    pub(super) const LEDGER_TIMESTAMP: HeaderName =
+        HeaderName::from_static(super::LEDGER_TIMESTAMP);
+    pub(super) const EPOCH: HeaderName = HeaderName::from_static(super::EPOCH);
+    pub(super) const BLOCK_HEIGHT: HeaderName = HeaderName::from_static(super::BLOCK_HEIGHT);
+    pub(super) const OLDEST_BLOCK_HEIGHT: HeaderName =
+        HeaderName::from_static(super::OLDEST_BLOCK_HEIGHT);
+}
 
 /// The node's ledger state: from the headers of any answer, or the body of `GET /`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +51,14 @@ impl LedgerState {
     /// Reads the headers the API requires on every successful answer; a missing or malformed
     /// one is a decode error naming it.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Self, Error> {
-        let get = |name: &str| {
-            header_u64(headers, name).ok_or_else(|| {
-                let problem = match headers.get(name) {
+        // Looked up by HeaderName constants: a &str name would be parsed again on every get.
+        let get = |key: &HeaderName| {
+            let name = key.as_str();
+            let value = headers
+                .get(key)
+                .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+            value.ok_or_else(|| {
+                let problem = match headers.get(key) {
                     None => "is missing",
                     Some(_) => "is not an unsigned integer",
                 };
@@ -53,7 +72,7 @@ impl LedgerState {
                 .with_backend(Backend::Aptos)
             })
         };
-        let chain_id = get(CHAIN_ID)?;
+        let chain_id = get(&names::CHAIN_ID)?;
         Ok(LedgerState {
             chain_id: u8::try_from(chain_id).map_err(|_| {
                 Error::new(
@@ -62,12 +81,12 @@ impl LedgerState {
                 )
                 .with_backend(Backend::Aptos)
             })?,
-            ledger_version: get(LEDGER_VERSION)?,
-            oldest_ledger_version: get(OLDEST_VERSION)?,
-            ledger_timestamp_usec: get(LEDGER_TIMESTAMP)?,
-            epoch: get(EPOCH)?,
-            block_height: get(BLOCK_HEIGHT)?,
-            oldest_block_height: get(OLDEST_BLOCK_HEIGHT)?,
+            ledger_version: get(&names::LEDGER_VERSION)?,
+            oldest_ledger_version: get(&names::OLDEST_VERSION)?,
+            ledger_timestamp_usec: get(&names::LEDGER_TIMESTAMP)?,
+            epoch: get(&names::EPOCH)?,
+            block_height: get(&names::BLOCK_HEIGHT)?,
+            oldest_block_height: get(&names::OLDEST_BLOCK_HEIGHT)?,
         })
     }
 }

@@ -20,7 +20,10 @@ impl Client {
             Unit::Aptos { tag, query, pinner } => {
                 vec![(tag, self.run_aptos(pins, &query, pinner).await)]
             }
-            Unit::Amb { items, pinner } => run_amb(&self.amb, pins, items, pinner).await,
+            // Boxed: the AMB call's future (the SDK's orchestrator) is several KB, and inline
+            // it would make every unit's future that large, Aptos reads included; the executor
+            // moves each unit's future as it starts it.
+            Unit::Amb { items, pinner } => Box::pin(run_amb(&self.amb, pins, items, pinner)).await,
             Unit::Failed { tag, error } => vec![(tag, Err(error))],
         }
     }

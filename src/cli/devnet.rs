@@ -1,10 +1,15 @@
 //! `tokbal devnet`: both halves of the devnet in the foreground, until interrupted.
+//!
+//! For a client measured in another process (the benchmarks), it can also seed many owners
+//! (`--seed-aptos N`, `--seed-amb N`), run a chain of any length (`--blocks N`), and take
+//! commands on stdin (`--control`): `stats` (request counters, one JSON line), `reset`
+//! (counters back to zero) and `latency MS`, each answered by one line on stdout.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokbal::devnet::{Devnet, DevnetBuilder, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use tokbal::devnet::{Devnet, DevnetBuilder, APT_COIN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use tokbal::{Error, ErrorKind};
 
 use super::EXIT_OK;
@@ -47,7 +52,33 @@ pub struct DevnetArgs {
     /// Start with empty ledgers instead of the demo balances.
     #[arg(long)]
     empty: bool,
+    /// Blocks in the Aptos chain at start (computed, not stored: 10^8 costs no more than 10).
+    #[arg(long, value_name = "N", default_value_t = DEMO_CHAIN_BLOCKS)]
+    blocks: u64,
+    /// Seed N Aptos owners: owner i (from 0) is 0x followed by SEED_BASE + i in 64 hex
+    /// digits (SEED_BASE = 0x100000000), holding 1000000 + i octas of APT from the tip on.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed_aptos: u64,
+    /// Seed N Ethereum mainnet owners on the AMB endpoint: owner i (from 0) is 0x followed
+    /// by SEED_BASE + i in 40 hex digits, holding 1000000 + i wei of ETH from 2001-09-09
+    /// (epoch second 1000000000) on.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed_amb: u64,
+    /// Take commands on stdin, one a line, each answered by one line on stdout: `stats`
+    /// (request counters of both halves as one JSON object), `reset` (counters to zero),
+    /// `latency MS` (added to every answer of both halves). The devnet stops at the end of
+    /// stdin.
+    #[arg(long)]
+    control: bool,
 }
+
+/// First seeded owner's number (`--seed-aptos`, `--seed-amb`): clear of the special
+/// addresses 0x0..0xf and of the demo accounts.
+pub const SEED_BASE: u64 = 0x1_0000_0000;
+/// Seeded balances are `SEED_AMOUNT_BASE + i`.
+pub const SEED_AMOUNT_BASE: u64 = 1_000_000;
+/// Epoch second from which seeded AMB balances hold (2001-09-09T01:46:40Z).
+pub const SEED_AMB_SINCE_SECS: i64 = 1_000_000_000;
 
 /// The devnet the CLI's commands start: the demo chain, optionally seeded.
 pub fn demo_builder(seeded: bool) -> DevnetBuilder {
@@ -74,6 +105,7 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
         }
     }
     let net = demo_builder(!args.empty)
+        .initial_blocks(args.blocks)
         .port(args.aptos_port)
         .amb_port(args.amb_port)
         .start()
@@ -84,6 +116,7 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
                 format!("cannot start the devnet: {e}"),
             )
         })?;
+    seed(&net, &args)?;
     for faults in [net.aptos().faults(), net.amb().faults()] {
         faults.set_latency(Duration::from_millis(args.latency_ms));
         faults.set_retry_after_secs(args.retry_after);
@@ -103,13 +136,122 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
                 "credentials: AWS_ACCESS_KEY_ID={TEST_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={TEST_SECRET_ACCESS_KEY}"
             )
         })
-        .and_then(|()| writeln!(out, "serving until interrupted (Ctrl-C)"))
+        .and_then(|()| {
+            if args.control {
+                writeln!(out, "serving until the end of stdin or Ctrl-C")
+            } else {
+                writeln!(out, "serving until interrupted (Ctrl-C)")
+            }
+        })
         .and_then(|()| out.flush())
         .map_err(super::write_failed)?;
     drop(out);
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::new(ErrorKind::Transport, format!("cannot wait for Ctrl-C: {e}")))?;
+    let interrupted = async {
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| Error::new(ErrorKind::Transport, format!("cannot wait for Ctrl-C: {e}")))
+    };
+    if args.control {
+        tokio::select! {
+            r = interrupted => r?,
+            r = control(&net) => r?,
+        }
+    } else {
+        interrupted.await?;
+    }
     net.shutdown().await;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Seeds the owners `--seed-aptos` and `--seed-amb` ask for.
+fn seed(net: &Devnet, args: &DevnetArgs) -> Result<(), Error> {
+    let refused = |what: &str, e: &dyn std::fmt::Display| {
+        Error::new(ErrorKind::InvalidInput, format!("cannot seed {what}: {e}"))
+    };
+    for i in 0..args.seed_aptos {
+        let owner = format!("0x{:064x}", SEED_BASE + i);
+        net.aptos()
+            .set_balance(&owner, APT_COIN, SEED_AMOUNT_BASE + i)
+            .map_err(|e| refused(&owner, &e))?;
+    }
+    for i in 0..args.seed_amb {
+        let owner = format!("0x{:040x}", SEED_BASE + i);
+        let amount = (SEED_AMOUNT_BASE + i).to_string();
+        net.amb()
+            .set_balance(
+                "ETHEREUM_MAINNET",
+                &owner,
+                None,
+                Some("eth"),
+                SEED_AMB_SINCE_SECS,
+                &amount,
+            )
+            .map_err(|e| refused(&owner, &e))?;
+    }
+    Ok(())
+}
+
+/// Answers the commands read from stdin until its end (see [`DevnetArgs::control`]).
+async fn control(net: &Devnet) -> Result<(), Error> {
+    // Stdin is read on a thread of its own, one line at a time.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<String>>(1);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = rx.recv().await {
+        let line =
+            line.map_err(|e| Error::new(ErrorKind::Transport, format!("cannot read stdin: {e}")))?;
+        let mut words = line.split_whitespace();
+        let answer = match (words.next(), words.next(), words.next()) {
+            (None, ..) => continue,
+            (Some("stats"), None, _) => stats(net).to_string(),
+            (Some("reset"), None, _) => {
+                net.aptos().reset_requests();
+                net.amb().reset_requests();
+                "ok".to_string()
+            }
+            (Some("latency"), Some(ms), None) => match ms.parse::<u64>() {
+                Ok(ms) => {
+                    for faults in [net.aptos().faults(), net.amb().faults()] {
+                        faults.set_latency(Duration::from_millis(ms));
+                    }
+                    "ok".to_string()
+                }
+                Err(_) => format!("error: latency {ms:?} is not a whole number of milliseconds"),
+            },
+            _ => format!("error: unknown command {line:?} (stats, reset, latency MS)"),
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{answer}")
+            .and_then(|()| out.flush())
+            .map_err(super::write_failed)?;
+    }
+    Ok(())
+}
+
+/// Both halves' request counters, as one JSON object.
+fn stats(net: &Devnet) -> serde_json::Value {
+    let a = net.aptos().requests();
+    let m = net.amb().requests();
+    serde_json::json!({
+        "aptos": {
+            "total": a.total,
+            "ledger_info": a.ledger_info,
+            "healthy": a.healthy,
+            "balance": a.balance,
+            "block": a.block,
+            "other": a.other,
+        },
+        "amb": {
+            "total": m.total,
+            "refused_auth": m.refused_auth,
+            "calls": m.calls,
+            "items": m.items,
+            "other": m.other,
+        },
+    })
 }

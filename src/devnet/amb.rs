@@ -1875,7 +1875,7 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
     let decision = node.faults().decide();
     if !decision.delay.is_zero() {
         tokio::select! {
-            _ = tokio::time::sleep(decision.delay) => {}
+            _ = super::faults::precise_sleep(decision.delay) => {}
             _ = st.cancel.cancelled() => {
                 return Answer::message_error(
                     StatusCode::SERVICE_UNAVAILABLE,

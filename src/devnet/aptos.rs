@@ -1354,7 +1354,7 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
     let decision = node.faults().decide();
     if !decision.delay.is_zero() {
         tokio::select! {
-            _ = tokio::time::sleep(decision.delay) => {}
+            _ = super::faults::precise_sleep(decision.delay) => {}
             _ = st.cancel.cancelled() => {
                 let info = node.ledger_info();
                 return Answer::error(

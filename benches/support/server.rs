@@ -1,0 +1,191 @@
+//! The devnet in a process of its own (`tokbal devnet --control`), driven over its stdin and
+//! stdout, so that the server's CPU time and memory are never counted as the client's.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// First seeded owner's number (`tokbal devnet --seed-aptos / --seed-amb`).
+pub const SEED_BASE: u64 = 0x1_0000_0000;
+/// Seeded owner `i` holds `SEED_AMOUNT_BASE + i`.
+pub const SEED_AMOUNT_BASE: u64 = 1_000_000;
+
+/// The query for seeded Aptos owner `i` (APT).
+pub fn aptos_query(i: u64) -> String {
+    format!("aptos:0x{:064x}", SEED_BASE + i)
+}
+
+/// The query for seeded Ethereum owner `i` (ETH).
+pub fn amb_query(i: u64) -> String {
+    format!("ethereum:0x{:040x}", SEED_BASE + i)
+}
+
+/// Request counters of both halves, as `stats` reports them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub aptos_total: u64,
+    pub aptos_ledger_info: u64,
+    pub aptos_balance: u64,
+    pub aptos_block: u64,
+    pub amb_total: u64,
+    pub amb_calls: u64,
+    pub amb_items: u64,
+}
+
+impl Counts {
+    /// What was counted after `before`.
+    pub fn since(self, before: Counts) -> Counts {
+        Counts {
+            aptos_total: self.aptos_total - before.aptos_total,
+            aptos_ledger_info: self.aptos_ledger_info - before.aptos_ledger_info,
+            aptos_balance: self.aptos_balance - before.aptos_balance,
+            aptos_block: self.aptos_block - before.aptos_block,
+            amb_total: self.amb_total - before.amb_total,
+            amb_calls: self.amb_calls - before.amb_calls,
+            amb_items: self.amb_items - before.amb_items,
+        }
+    }
+}
+
+/// A running `tokbal devnet --control`. Dropping it closes its stdin, which stops it.
+pub struct DevnetProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    pub aptos_url: String,
+    pub amb_url: String,
+}
+
+fn broken(what: String) -> io::Error {
+    io::Error::other(what)
+}
+
+fn read_line(r: &mut BufReader<ChildStdout>) -> io::Result<String> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(broken("the devnet closed its stdout".into()));
+    }
+    Ok(line.trim_end().to_string())
+}
+
+impl DevnetProcess {
+    /// Starts `tokbal devnet --control ARGS...` and reads its URLs from its first two lines.
+    /// With `cpu`, the devnet runs on that CPU only.
+    pub fn start(args: &[&str], cpu: Option<usize>) -> io::Result<Self> {
+        // TOKBAL_BENCH_DEVNET: another tokbal binary to serve (say, to compare devnets).
+        let bin = std::env::var_os("TOKBAL_BENCH_DEVNET")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_tokbal").into());
+        let mut command = Command::new(bin);
+        command
+            .arg("devnet")
+            .arg("--control")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(cpu) = cpu {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only sched_setaffinity runs between fork and exec; it allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    if super::measure::pin_to_cpu(cpu) {
+                        Ok(())
+                    } else {
+                        Err(io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command.spawn()?;
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut url = |prefix: &str| -> io::Result<String> {
+            let line = read_line(&mut stdout)?;
+            line.strip_prefix(prefix)
+                .map(str::to_string)
+                .ok_or_else(|| broken(format!("expected {prefix:?}, the devnet said {line:?}")))
+        };
+        let aptos_url = url("aptos: ")?;
+        let amb_url = url("amb: ")?;
+        // The credentials line and the "serving until ..." line.
+        read_line(&mut stdout)?;
+        read_line(&mut stdout)?;
+        Ok(DevnetProcess {
+            child,
+            stdin,
+            stdout,
+            aptos_url,
+            amb_url,
+        })
+    }
+
+    /// Sends one command and returns its one-line answer.
+    pub fn command(&mut self, command: &str) -> io::Result<String> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| broken("stdin closed".into()))?;
+        writeln!(stdin, "{command}")?;
+        stdin.flush()?;
+        let answer = read_line(&mut self.stdout)?;
+        if answer.starts_with("error") {
+            return Err(broken(format!("{command}: {answer}")));
+        }
+        Ok(answer)
+    }
+
+    /// Sets the latency added to every answer of both halves.
+    pub fn set_latency(&mut self, ms: u64) {
+        self.command(&format!("latency {ms}")).expect("latency");
+    }
+
+    /// CPU time (user and system) the devnet process has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are the
+        // 12th and 13th, in clock ticks.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let ticks: u64 = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|t| t.parse::<u64>().ok())
+            .sum();
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Duration::from_micros(ticks * 1_000_000 / hz)
+    }
+
+    /// The request counters so far.
+    pub fn counts(&mut self) -> Counts {
+        let line = self.command("stats").expect("stats");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("stats is JSON");
+        let n = |half: &str, key: &str| v[half][key].as_u64().unwrap_or(0);
+        Counts {
+            aptos_total: n("aptos", "total"),
+            aptos_ledger_info: n("aptos", "ledger_info"),
+            aptos_balance: n("aptos", "balance"),
+            aptos_block: n("aptos", "block"),
+            amb_total: n("amb", "total"),
+            amb_calls: n("amb", "calls"),
+            amb_items: n("amb", "items"),
+        }
+    }
+}
+
+impl Drop for DevnetProcess {
+    fn drop(&mut self) {
+        // The end of stdin stops the devnet; kill it only if it does not go.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
