@@ -81,15 +81,7 @@ impl FromStr for EvmAddress {
 
 impl fmt::Display for EvmAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut buf = [0u8; 42];
-        buf[0] = b'0';
-        buf[1] = b'x';
-        for (i, b) in self.0.iter().enumerate() {
-            buf[2 + 2 * i] = HEX[usize::from(b >> 4)];
-            buf[3 + 2 * i] = HEX[usize::from(b & 0xf)];
-        }
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        super::write_0x_hex(f, &self.0)
     }
 }
 
