@@ -79,7 +79,6 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -87,18 +86,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
-use futures::StreamExt;
 use ruint::aliases::U256;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::faults::{mix64, FaultAction, Faults};
+use super::faults::{cut_body, mix64, FaultAction, Faults};
 use super::InvalidInput;
 
 /// Access key id of the test credentials the node accepts.
@@ -1796,22 +1794,6 @@ impl Answer {
         }
         resp
     }
-}
-
-/// A body that sends its first half, then fails: the server aborts the connection and the
-/// client sees an incomplete answer.
-fn cut_body(body: Vec<u8>) -> Body {
-    let bytes = Bytes::from(body);
-    let first = bytes.slice(..bytes.len() / 2);
-    let head = futures::stream::iter([Ok::<Bytes, io::Error>(first)]);
-    let tail = futures::stream::once(async {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "devnet: connection cut mid-answer (injected fault)",
-        ))
-    });
-    Body::from_stream(head.chain(tail))
 }
 
 // ---------------------------------------------------------------------------------------

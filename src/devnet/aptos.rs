@@ -31,22 +31,20 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use futures::StreamExt;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::faults::{mix64, FaultAction, Faults};
+use super::faults::{cut_body, mix64, FaultAction, Faults};
 use super::InvalidInput;
 
 /// Chain id the devnet reports unless told otherwise (4, the id of local testnets).
@@ -1079,22 +1077,6 @@ impl Answer {
         }
         resp
     }
-}
-
-/// A body that sends its first half, then fails: the server aborts the connection and the
-/// client sees an incomplete answer.
-fn cut_body(body: Vec<u8>) -> Body {
-    let bytes = Bytes::from(body);
-    let first = bytes.slice(..bytes.len() / 2);
-    let head = futures::stream::iter([Ok::<Bytes, io::Error>(first)]);
-    let tail = futures::stream::once(async {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "devnet: connection cut mid-answer (injected fault)",
-        ))
-    });
-    Body::from_stream(head.chain(tail))
 }
 
 /// Percent-decodes one path segment; `None` when it is not UTF-8 once decoded.

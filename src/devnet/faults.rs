@@ -392,6 +392,23 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A body that sends its first half, then fails: the server aborts the connection and the
+/// client sees an incomplete answer.
+pub(crate) fn cut_body(body: Vec<u8>) -> axum::body::Body {
+    use futures::StreamExt;
+    let bytes = bytes::Bytes::from(body);
+    let first = bytes.slice(..bytes.len() / 2);
+    let head = futures::stream::iter([Ok::<bytes::Bytes, std::io::Error>(first)]);
+    let tail = futures::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "devnet: connection cut mid-answer (injected fault)",
+        ))
+    });
+    axum::body::Body::from_stream(head.chain(tail))
+}
+
 /// Waits `delay` to within a fraction of a millisecond. tokio's timer works in whole
 /// milliseconds and rounds up, so `tokio::time::sleep(20 ms)` answers after 20 to 22 ms
 /// (about 21.5 on average): an added latency meant as a floor would be ~8 % longer than asked.
