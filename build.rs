@@ -1,52 +1,60 @@
-//! Generates the Aptos node client from `specs/aptos.yaml` into `$OUT_DIR/aptos_client.rs`.
+//! Generates the clients of the enabled sources into `$OUT_DIR`:
+//! `specs/aptos.yaml` -> `aptos_client.rs` (feature `aptos`).
 //!
-//! The generated file is `include!`d by `src/aptos/generated.rs` and never edited. Behaviour
-//! that the generator cannot express lives in the hand-written wrappers under `src/aptos/`, or
-//! in the settings below (type replacements), never in the output.
+//! A generated file is `include!`d by its source's `generated.rs` and never edited. Behaviour
+//! that the generator cannot express lives in the hand-written wrappers beside it, or in the
+//! generator settings of `build/generate.rs` (type replacements), never in the output. A
+//! source whose feature is off costs no generation and no generator in the build.
 
-use std::path::{Path, PathBuf};
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "aptos")]
+    openapi::client("specs/aptos.yaml", "aptos_client.rs", "Aptos");
+}
 
+#[cfg(feature = "aptos")]
 #[path = "build/generate.rs"]
 mod generate;
 
-use generate::{generate, Generated};
+#[cfg(feature = "aptos")]
+mod openapi {
+    use std::path::{Path, PathBuf};
 
-const SPEC: &str = "specs/aptos.yaml";
-const OUTPUT: &str = "aptos_client.rs";
+    use super::generate::{generate, Generated};
 
-fn main() {
-    println!("cargo:rerun-if-changed={SPEC}");
-    println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=build/generate.rs");
-
-    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    match generate(Path::new(SPEC)) {
-        Ok(Generated {
-            code,
-            operations,
-            types,
-        }) => {
-            let out = out_dir.join(OUTPUT);
-            if let Err(e) = std::fs::write(&out, code) {
-                fail(&format!(
-                    "could not write the generated client to {}: {e}",
+    /// Generates `spec` into `$OUT_DIR/output`, or stops the build with one paragraph.
+    pub fn client(spec: &str, output: &str, name: &str) {
+        println!("cargo:rerun-if-changed={spec}");
+        println!("cargo:rerun-if-changed=build/generate.rs");
+        let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+        match generate(Path::new(spec)) {
+            Ok(Generated {
+                code,
+                operations,
+                types,
+            }) => {
+                let out = out_dir.join(output);
+                if let Err(e) = std::fs::write(&out, code) {
+                    fail(&format!(
+                        "could not write the generated client to {}: {e}",
+                        out.display()
+                    ));
+                }
+                build_print::info!(
+                    "generated the {name} client from {spec}: {} operations ({}), {types} schemas -> {}",
+                    operations.len(),
+                    operations.join(", "),
                     out.display()
-                ));
+                );
             }
-            build_print::info!(
-                "generated the Aptos client from {SPEC}: {} operations ({}), {types} schemas -> {}",
-                operations.len(),
-                operations.join(", "),
-                out.display()
-            );
+            Err(message) => fail(&message),
         }
-        Err(message) => fail(&message),
     }
-}
 
-/// Stops the build with one readable paragraph, no backtrace.
-fn fail(message: &str) -> ! {
-    build_print::error!("{message}");
-    eprintln!("error: {message}");
-    std::process::exit(1);
+    /// Stops the build with one readable paragraph, no backtrace.
+    fn fail(message: &str) -> ! {
+        build_print::error!("{message}");
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
 }

@@ -27,6 +27,7 @@ pub struct Balance {
 
 impl Balance {
     /// An Aptos balance read at `ledger_version`.
+    #[cfg(feature = "aptos")]
     pub(crate) fn aptos(amount: u64, ledger_version: u64) -> Self {
         Balance {
             amount: Amount::from(amount),
@@ -37,6 +38,7 @@ impl Balance {
     }
 
     /// A balance read from AMB at an instant.
+    #[cfg(feature = "amb")]
     pub(crate) fn amb(
         amount: Amount,
         at: Option<SystemTime>,

@@ -1,13 +1,19 @@
 //! [`Client`]: the entry point, configured through [`ClientBuilder`].
 
+#[cfg(feature = "aptos")]
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+#[cfg(feature = "amb")]
 use crate::amb::{AmbBackend, AmbConfig, AmbCredentials};
+#[cfg(feature = "aptos")]
 use crate::aptos::{ApiKey, AptosBackend, AptosConfig};
 use crate::error::Error;
+#[cfg(feature = "aptos")]
 use crate::query::{Chain, Network};
-use crate::retry::{RateLimit, RetryPolicy};
+#[cfg(any(feature = "aptos", feature = "amb"))]
+use crate::retry::RateLimit;
+use crate::retry::RetryPolicy;
 use crate::transport::Transport;
 
 /// Default number of requests a batch keeps in flight.
@@ -26,7 +32,9 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
+    #[cfg(feature = "aptos")]
     pub(crate) aptos: BTreeMap<Network, AptosBackend>,
+    #[cfg(feature = "amb")]
     pub(crate) amb: AmbBackend,
     pub(crate) concurrency: usize,
 }
@@ -38,11 +46,13 @@ impl Client {
     }
 
     /// The Aptos back end serving `network`, if it is an Aptos network.
+    #[cfg(feature = "aptos")]
     pub fn aptos(&self, network: Network) -> Option<&AptosBackend> {
         self.aptos.get(&network)
     }
 
     /// The AMB back end, serving Bitcoin and Ethereum.
+    #[cfg(feature = "amb")]
     pub fn amb(&self) -> &AmbBackend {
         &self.amb
     }
@@ -51,27 +61,39 @@ impl Client {
 /// Configures a [`Client`].
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
+    #[cfg(feature = "aptos")]
     aptos_urls: BTreeMap<Network, String>,
+    #[cfg(feature = "aptos")]
     aptos_api_key: Option<ApiKey>,
+    #[cfg(feature = "aptos")]
+    aptos_rate_limit: Option<RateLimit>,
+    #[cfg(feature = "amb")]
     amb_url: Option<String>,
+    #[cfg(feature = "amb")]
     amb_credentials: Option<AmbCredentials>,
+    #[cfg(feature = "amb")]
+    amb_rate_limit: Option<RateLimit>,
     concurrency: usize,
     transport: Transport,
-    aptos_rate_limit: Option<RateLimit>,
-    amb_rate_limit: Option<RateLimit>,
 }
 
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
+            #[cfg(feature = "aptos")]
             aptos_urls: BTreeMap::new(),
+            #[cfg(feature = "aptos")]
             aptos_api_key: ApiKey::from_env(),
+            #[cfg(feature = "aptos")]
+            aptos_rate_limit: None,
+            #[cfg(feature = "amb")]
             amb_url: None,
+            #[cfg(feature = "amb")]
             amb_credentials: None,
+            #[cfg(feature = "amb")]
+            amb_rate_limit: None,
             concurrency: DEFAULT_CONCURRENCY,
             transport: Transport::default(),
-            aptos_rate_limit: None,
-            amb_rate_limit: None,
         }
     }
 }
@@ -79,6 +101,7 @@ impl Default for ClientBuilder {
 impl ClientBuilder {
     /// Sends every Aptos network's queries to the node at `url` (including `/v1`): for a
     /// private node, a proxy, or the devnet.
+    #[cfg(feature = "aptos")]
     pub fn aptos_url(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
         for n in Network::ALL
@@ -91,12 +114,14 @@ impl ClientBuilder {
     }
 
     /// Sends one Aptos network's queries to the node at `url` (including `/v1`).
+    #[cfg(feature = "aptos")]
     pub fn aptos_network_url(mut self, network: Network, url: impl Into<String>) -> Self {
         self.aptos_urls.insert(network, url.into());
         self
     }
 
     /// The Aptos API key; by default the one in `APTOS_API_KEY`, if set.
+    #[cfg(feature = "aptos")]
     pub fn aptos_api_key(mut self, key: Option<ApiKey>) -> Self {
         self.aptos_api_key = key;
         self
@@ -104,6 +129,7 @@ impl ClientBuilder {
 
     /// Sends Bitcoin and Ethereum queries to this AMB Query endpoint instead of AWS's (a
     /// proxy, or the devnet).
+    #[cfg(feature = "amb")]
     pub fn amb_url(mut self, url: impl Into<String>) -> Self {
         self.amb_url = Some(url.into());
         self
@@ -111,6 +137,7 @@ impl ClientBuilder {
 
     /// AWS credentials for AMB; by default the standard AWS credential chain (environment,
     /// profiles, SSO, instance roles) is used, on first use.
+    #[cfg(feature = "amb")]
     pub fn amb_credentials(mut self, credentials: Option<AmbCredentials>) -> Self {
         self.amb_credentials = credentials;
         self
@@ -136,12 +163,14 @@ impl ClientBuilder {
 
     /// Requests per second to each Aptos node (by default 10 for the public endpoints without
     /// an API key, unlimited otherwise).
+    #[cfg(feature = "aptos")]
     pub fn aptos_rate_limit(mut self, limit: RateLimit) -> Self {
         self.aptos_rate_limit = Some(limit);
         self
     }
 
     /// Calls per second to AMB (by default 10 to AWS, unlimited to an endpoint override).
+    #[cfg(feature = "amb")]
     pub fn amb_rate_limit(mut self, limit: RateLimit) -> Self {
         self.amb_rate_limit = Some(limit);
         self
@@ -156,7 +185,9 @@ impl ClientBuilder {
 
     /// Builds the client. Fails on a malformed URL or key, naming it.
     pub fn build(self) -> Result<Client, Error> {
+        #[cfg(feature = "aptos")]
         let mut aptos = BTreeMap::new();
+        #[cfg(feature = "aptos")]
         for network in Network::ALL
             .into_iter()
             .filter(|n| n.chain() == Chain::Aptos)
@@ -173,6 +204,7 @@ impl ClientBuilder {
             );
             aptos.insert(network, AptosBackend::new(config)?);
         }
+        #[cfg(feature = "amb")]
         let amb = AmbBackend::new(
             AmbConfig::default()
                 .with_endpoint_url(self.amb_url)
@@ -184,7 +216,9 @@ impl ClientBuilder {
                 ),
         )?;
         Ok(Client {
+            #[cfg(feature = "aptos")]
             aptos,
+            #[cfg(feature = "amb")]
             amb,
             concurrency: self.concurrency,
         })

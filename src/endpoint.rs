@@ -52,6 +52,7 @@ pub(crate) fn check(
 }
 
 /// Whether two URLs share scheme, host and port: the only redirects tokbal follows.
+#[cfg(feature = "aptos")]
 pub(crate) fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
@@ -112,6 +113,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "aptos")]
     fn origins() {
         let u = |s: &str| reqwest::Url::parse(s).unwrap();
         assert!(same_origin(

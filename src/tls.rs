@@ -3,7 +3,10 @@
 use std::sync::Once;
 
 /// Installs ring as the process's rustls provider unless the application installed one.
-pub(crate) fn ensure_crypto_provider() {
+///
+/// tokbal calls this before it builds an HTTP client; an application that builds its own
+/// rustls clients beside tokbal's can call it too, and gets the same provider.
+pub fn ensure_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if rustls::crypto::CryptoProvider::get_default().is_none() {

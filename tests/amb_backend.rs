@@ -4,9 +4,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokbal::amb::AmbCredentials;
-use tokbal::devnet::{Devnet, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, ClientBuilder, ErrorKind, Network, Query};
+use tokbal_devnet::{Devnet, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 
 const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 const ETH: &str = "ETHEREUM_MAINNET";

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use tokbal::devnet::Devnet;
 use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, ErrorKind, Network, Query};
+use tokbal_devnet::Devnet;
 
 const APT: &str = "0x1::aptos_coin::AptosCoin";
 
@@ -257,6 +257,7 @@ async fn duplicates_cost_one_request_and_answer_every_slot() {
     }
 }
 
+#[cfg(feature = "amb")]
 #[tokio::test]
 async fn an_unreachable_amb_endpoint_spares_the_aptos_items() {
     let net = devnet().await;

@@ -4,9 +4,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokbal::aptos::{AptosBackend, AptosConfig};
-use tokbal::devnet::Devnet;
 use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, ErrorKind, Network, Query, Transport};
+use tokbal_devnet::Devnet;
 
 fn at_micros(us: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(us)

@@ -6,9 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use tokbal::amb::AmbCredentials;
-use tokbal::devnet::{Devnet, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, ClientBuilder, ErrorKind, Network, Query};
+use tokbal_devnet::{Devnet, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 
 const APT: &str = "0x1::aptos_coin::AptosCoin";
 const FA: &str = "0xfa";

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tokbal::amb::AmbCredentials;
 use tokbal::aptos::ApiKey;
-use tokbal::devnet::{Devnet, TEST_ACCESS_KEY_ID};
 use tokbal::retry::RetryPolicy;
 use tokbal::{At, Client, Query};
+use tokbal_devnet::{Devnet, TEST_ACCESS_KEY_ID};
 
 const API_KEY: &str = "aptoslabs_SEKRIT_api_key_5f3a";
 const AWS_SECRET: &str = "aws/SEKRIT/secret+access+key+7c1d";

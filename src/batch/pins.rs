@@ -1,17 +1,25 @@
 //! The moment each network of a batch is read at, decided once and shared by every unit.
 
+#[cfg(feature = "aptos")]
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+#[cfg(feature = "aptos")]
+use std::sync::Arc;
+use std::sync::Mutex;
+#[cfg(feature = "amb")]
 use std::time::SystemTime;
 
+#[cfg(any(feature = "aptos", feature = "amb"))]
 use tokio::sync::OnceCell;
 
+#[cfg(feature = "aptos")]
 use crate::error::Error;
 use crate::pin::{At, Snapshot};
+#[cfg(any(feature = "aptos", feature = "amb"))]
 use crate::query::Network;
 
 /// An Aptos network's pin: the version every read carries, and for a time pin whether the
 /// time was past the tip.
+#[cfg(feature = "aptos")]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AptosPin {
     pub version: u64,
@@ -19,12 +27,16 @@ pub(crate) struct AptosPin {
 }
 
 /// A network's pin, filled once by whichever unit gets there first.
+#[cfg(feature = "aptos")]
 type PinCell = Arc<OnceCell<Result<AptosPin, Error>>>;
 
 /// Shared by the units of one batch.
 pub(crate) struct Pins {
+    #[cfg_attr(not(any(feature = "aptos", feature = "amb")), allow(dead_code))]
     pub at: At,
+    #[cfg(feature = "aptos")]
     aptos: Mutex<HashMap<Network, PinCell>>,
+    #[cfg(feature = "amb")]
     pub amb: OnceCell<SystemTime>,
     snapshot: Mutex<Snapshot>,
 }
@@ -33,19 +45,23 @@ impl Pins {
     pub(crate) fn new(at: At) -> Self {
         Pins {
             at,
+            #[cfg(feature = "aptos")]
             aptos: Mutex::new(HashMap::new()),
+            #[cfg(feature = "amb")]
             amb: OnceCell::new(),
             snapshot: Mutex::new(Snapshot::default()),
         }
     }
 
     /// The cell holding `network`'s pin, filled by whichever unit gets there first.
+    #[cfg(feature = "aptos")]
     pub(crate) fn aptos_cell(&self, network: Network) -> PinCell {
         let mut cells = self.aptos.lock().unwrap_or_else(|e| e.into_inner());
         cells.entry(network).or_default().clone()
     }
 
     /// Records an Aptos pin in the snapshot.
+    #[cfg(feature = "aptos")]
     pub(crate) fn record_aptos(&self, network: Network, pin: AptosPin) {
         let mut s = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
         match self.at {
@@ -55,6 +71,7 @@ impl Pins {
     }
 
     /// Records the AMB instant for `network` in the snapshot.
+    #[cfg(feature = "amb")]
     pub(crate) fn record_instant(&self, network: Network, at: SystemTime) {
         let mut s = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
         s.pin_instant(network, at);

@@ -1,33 +1,48 @@
 //! Running one unit: resolving (or waiting for) its network's pin, then reading.
 
+#[cfg(feature = "amb")]
 use std::time::SystemTime;
 
-use super::pins::{AptosPin, Pins};
+#[cfg(feature = "aptos")]
+use super::pins::AptosPin;
+use super::pins::Pins;
 use super::units::Unit;
+#[cfg(feature = "amb")]
 use crate::amb::AmbBackend;
+#[cfg(feature = "aptos")]
 use crate::aptos::AptosBackend;
 use crate::balance::Balance;
 use crate::client::Client;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+#[cfg(any(feature = "aptos", feature = "amb"))]
+use crate::error::ErrorKind;
+#[cfg(any(feature = "aptos", feature = "amb"))]
 use crate::pin::At;
-use crate::query::{Backend, Owner, Query, Token};
+#[cfg(any(feature = "aptos", feature = "amb"))]
+use crate::query::{Backend, Query};
+#[cfg(feature = "aptos")]
+use crate::query::{Owner, Token};
 
 type Answered<T> = Vec<(T, Result<Balance, Error>)>;
 
 impl Client {
     pub(crate) async fn run_unit<T>(&self, pins: &Pins, unit: Unit<T>) -> Answered<T> {
+        let _ = pins; // unused when no back end is compiled in
         match unit {
+            #[cfg(feature = "aptos")]
             Unit::Aptos { tag, query, pinner } => {
                 vec![(tag, self.run_aptos(pins, &query, pinner).await)]
             }
             // Boxed: the AMB call's future (the SDK's orchestrator) is several KB, and inline
             // it would make every unit's future that large, Aptos reads included; the executor
             // moves each unit's future as it starts it.
+            #[cfg(feature = "amb")]
             Unit::Amb { items, pinner } => Box::pin(run_amb(&self.amb, pins, items, pinner)).await,
             Unit::Failed { tag, error } => vec![(tag, Err(error))],
         }
     }
 
+    #[cfg(feature = "aptos")]
     async fn run_aptos(&self, pins: &Pins, query: &Query, pinner: bool) -> Result<Balance, Error> {
         let network = query.network();
         let Some(backend) = self.aptos.get(&network) else {
@@ -87,6 +102,7 @@ impl Client {
     }
 }
 
+#[cfg(feature = "amb")]
 async fn run_amb<T>(
     amb: &AmbBackend,
     pins: &Pins,
@@ -157,6 +173,7 @@ async fn run_amb<T>(
         .collect()
 }
 
+#[cfg(feature = "aptos")]
 async fn read_aptos(
     backend: &AptosBackend,
     query: &Query,

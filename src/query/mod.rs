@@ -169,6 +169,37 @@ pub enum Backend {
     Amb,
 }
 
+impl Backend {
+    /// The cargo feature of the `tokbal` crate that compiles this back end in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Aptos => "aptos",
+            Backend::Amb => "amb",
+        }
+    }
+
+    /// Whether this build of tokbal has this back end (its cargo feature is on).
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Backend::Aptos => cfg!(feature = "aptos"),
+            Backend::Amb => cfg!(feature = "amb"),
+        }
+    }
+
+    /// The error for a query on `network` when this back end is compiled out.
+    pub(crate) fn not_compiled(self, network: Network) -> Error {
+        Error::new(
+            crate::error::ErrorKind::Unsupported,
+            format!(
+                "{network}: this build of tokbal has no {self} back end; enable the tokbal \
+                 crate's `{}` feature to read this network",
+                self.feature()
+            ),
+        )
+        .with_backend(self)
+    }
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

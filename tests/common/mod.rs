@@ -195,7 +195,12 @@ impl CannedServer {
 
 /// The recorded upstream bodies, when `../shared/upstream/aptos/goldens` is beside the crate.
 pub fn goldens_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/aptos/goldens");
+    // The workspace root's sibling, whichever crate of the workspace includes this file.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("../shared/upstream/aptos/goldens"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| PathBuf::from("../shared/upstream/aptos/goldens"));
     if dir.is_dir() {
         Some(dir)
     } else {

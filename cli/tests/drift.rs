@@ -2,15 +2,16 @@
 //! changed; deviations; reading files, YAML and JSON, over loopback HTTP; the command's exit
 //! status; and the slice against the real upstream descriptions in `../shared/upstream`.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-use tokbal::drift::{
-    self, compare_amb, compare_aptos, parse_description, Deviations, Finding, Kind, Severity,
-    Slices,
+use tokbal_drift as drift;
+use tokbal_drift::{
+    compare_amb, compare_aptos, parse_description, Deviations, Finding, Kind, Severity, Slices,
 };
 
 use common::{Canned, CannedServer};
@@ -1291,7 +1292,7 @@ async fn command_reads_a_description_over_loopback_http() {
 // ---------------------------------------------------------------- the real upstream
 
 fn upstream_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/upstream");
     if dir.join(drift::UPSTREAM_APTOS).is_file() && dir.join(drift::UPSTREAM_AMB).is_file() {
         Some(dir)
     } else {

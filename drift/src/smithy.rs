@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::common::{compare_limits, Dir, Limits};
 use super::{Api, Finding, Kind, Severity};
-use crate::amb::{kind_for_item_error, HANDLED_NETWORKS, MAX_ITEMS_PER_CALL};
-use crate::error::ErrorKind;
+use tokbal::amb::{kind_for_item_error, HANDLED_NETWORKS, MAX_ITEMS_PER_CALL};
+use tokbal::ErrorKind;
 
 const API: Api = Api::Amb;
 /// The list whose length limit is the batch size tokbal sends.

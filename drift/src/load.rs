@@ -9,7 +9,7 @@ use serde::de::{
 use serde_json::{Map, Number, Value};
 
 use super::{read_error, Api};
-use crate::error::{Error, ErrorKind};
+use tokbal::{Error, ErrorKind};
 
 /// The largest description read (the Aptos one is about 0.6 MB).
 const MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -147,7 +147,7 @@ async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
         let _ = shown.set_password(None);
         read_error(shown.as_str(), why)
     })?;
-    crate::tls::ensure_crypto_provider();
+    tokbal::tls::ensure_crypto_provider();
     let transport = |what: &str, e: reqwest::Error| {
         Error::new(ErrorKind::Transport, format!("cannot read {url}: {what}"))
             .with_source(e.without_url())
@@ -162,7 +162,7 @@ async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
         }
     });
     let client = reqwest::Client::builder()
-        .user_agent(crate::USER_AGENT)
+        .user_agent(tokbal::USER_AGENT)
         .timeout(FETCH_TIMEOUT)
         .redirect(redirects)
         .build()

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use tokbal::drift::{self, Api, Slices};
 use tokbal::Error;
+use tokbal_drift::{self as drift, Api, Slices};
 
 /// Nothing but deliberate deviations and informational findings.
 const EXIT_CLEAN: u8 = 0;

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 use tokbal::amb::AmbCredentials;
-use tokbal::devnet::{
+use tokbal::{At, Client, Error, ErrorKind, Network};
+use tokbal_devnet::{
     APT_COIN, DEMO_ALICE, DEMO_BTC_ADDRESS, DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT,
     DEMO_ETH_OWNER, DEMO_ETH_OWNER_2, DEMO_USDC_METADATA, TEST_ACCESS_KEY_ID,
     TEST_SECRET_ACCESS_KEY,
 };
-use tokbal::{At, Client, Error, ErrorKind, Network};
 
 use super::devnet::demo_builder;
 use super::{read_document, table, write_failed, EXIT_OK};

@@ -17,7 +17,7 @@
 //! - [`Severity::Deliberate`]: the difference is one recorded in `specs/deviations.json`.
 //!
 //! ```
-//! use tokbal::drift::{self, Slices};
+//! use tokbal_drift::{self as drift, Slices};
 //!
 //! let slices = Slices::bundled()?;
 //! // The slice against itself: nothing differs, so only the recorded deviations are
@@ -42,7 +42,7 @@ use serde_json::Value;
 
 pub use self::deviations::{glob_match, Deviation, Deviations, LeftOut, Matcher, OpenEnum};
 pub use self::load::{parse_description, read_source, read_upstream};
-use crate::error::{Error, ErrorKind};
+use tokbal::{Error, ErrorKind};
 
 /// Where the newest Aptos description lies inside an `--upstream` folder.
 pub const UPSTREAM_APTOS: &str = "aptos/aptos-openapi.yaml";
@@ -51,13 +51,14 @@ pub const UPSTREAM_AMB: &str = "amb/managedblockchain-query-2023-05-04.json";
 
 /// `specs/aptos.yaml` as compiled into this build.
 pub const BUNDLED_APTOS: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/aptos.yaml"));
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/aptos.yaml"));
 /// `specs/amb.json` as compiled into this build.
-pub const BUNDLED_AMB: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/amb.json"));
+pub const BUNDLED_AMB: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/amb.json"));
 /// `specs/deviations.json` as compiled into this build.
 pub const BUNDLED_DEVIATIONS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/specs/deviations.json"
+    "/../specs/deviations.json"
 ));
 
 /// How much a finding matters.

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use tokbal::devnet::Devnet;
+use tokbal_devnet::Devnet;
 
 const APT: &str = "0x1::aptos_coin::AptosCoin";
 
@@ -13,10 +13,10 @@ fn command() -> Command {
     c.env_remove("APTOS_API_KEY")
         .env_remove("TOKBAL_APTOS_URL")
         .env_remove("TOKBAL_AMB_URL")
-        .env("AWS_ACCESS_KEY_ID", tokbal::devnet::TEST_ACCESS_KEY_ID)
+        .env("AWS_ACCESS_KEY_ID", tokbal_devnet::TEST_ACCESS_KEY_ID)
         .env(
             "AWS_SECRET_ACCESS_KEY",
-            tokbal::devnet::TEST_SECRET_ACCESS_KEY,
+            tokbal_devnet::TEST_SECRET_ACCESS_KEY,
         )
         .env("AWS_EC2_METADATA_DISABLED", "true");
     c
@@ -236,8 +236,8 @@ async fn devnet_prints_its_urls_first_and_serves_them() {
             &amb_url,
             "--format",
             "json",
-            &format!("aptos:{}", tokbal::devnet::DEMO_ALICE),
-            &format!("ethereum:{}", tokbal::devnet::DEMO_ETH_OWNER),
+            &format!("aptos:{}", tokbal_devnet::DEMO_ALICE),
+            &format!("ethereum:{}", tokbal_devnet::DEMO_ETH_OWNER),
         ]),
         None,
     )

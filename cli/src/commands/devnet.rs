@@ -9,8 +9,8 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokbal::devnet::{Devnet, DevnetBuilder, APT_COIN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use tokbal::{Error, ErrorKind};
+use tokbal_devnet::{Devnet, DevnetBuilder, APT_COIN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 
 use super::EXIT_OK;
 

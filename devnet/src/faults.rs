@@ -125,7 +125,7 @@ impl State {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokbal::devnet::{FaultAction, Faults};
+/// use tokbal_devnet::{FaultAction, Faults};
 ///
 /// let faults = Faults::new(7);
 /// faults.throttle_next(1);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::{read_error, Api, Finding, Kind, Severity};
-use crate::error::Error;
+use tokbal::Error;
 
 /// Every deliberate difference between `specs/` and the published descriptions, per API.
 #[derive(Clone, Debug, Default, Deserialize)]

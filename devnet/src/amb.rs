@@ -823,7 +823,7 @@ struct Inner {
 /// from any thread while the server answers requests.
 ///
 /// ```
-/// use tokbal::devnet::{Devnet, DEMO_ETH_OWNER};
+/// use tokbal_devnet::{Devnet, DEMO_ETH_OWNER};
 ///
 /// let amb = Devnet::builder().build_amb_node();
 /// amb.set_balance("ETHEREUM_MAINNET", DEMO_ETH_OWNER, None, Some("eth"), 1_000, "5").unwrap();

@@ -6,7 +6,7 @@
 //! talks to an Aptos node or to AMB Query without a network:
 //!
 //! ```no_run
-//! use tokbal::devnet::{Devnet, APT_COIN};
+//! use tokbal_devnet::{Devnet, APT_COIN};
 //!
 //! # async fn example() -> std::io::Result<()> {
 //! let devnet = Devnet::builder().initial_blocks(100).start().await?;
@@ -24,7 +24,7 @@
 //! [`TEST_SECRET_ACCESS_KEY`] in region [`AMB_REGION`]:
 //!
 //! ```no_run
-//! use tokbal::devnet::{Devnet, DEMO_ETH_OWNER, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+//! use tokbal_devnet::{Devnet, DEMO_ETH_OWNER, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 //!
 //! # async fn example() -> std::io::Result<()> {
 //! let devnet = Devnet::builder().start().await?;

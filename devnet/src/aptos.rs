@@ -562,7 +562,7 @@ struct Inner {
 /// thread while the server answers requests.
 ///
 /// ```
-/// use tokbal::devnet::{Devnet, APT_COIN};
+/// use tokbal_devnet::{Devnet, APT_COIN};
 ///
 /// let node = Devnet::builder().initial_blocks(10).versions_per_block(3).build_aptos_node();
 /// assert_eq!(node.tip_version(), 29);

@@ -3,7 +3,7 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use tokbal::devnet::Devnet;
+use tokbal_devnet::Devnet;
 
 const APT: &str = "0x1::aptos_coin::AptosCoin";
 
@@ -17,10 +17,10 @@ async fn tokbal(args: Vec<String>) -> Output {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             // The devnet's test key pair, through the standard chain; never instance metadata.
-            .env("AWS_ACCESS_KEY_ID", tokbal::devnet::TEST_ACCESS_KEY_ID)
+            .env("AWS_ACCESS_KEY_ID", tokbal_devnet::TEST_ACCESS_KEY_ID)
             .env(
                 "AWS_SECRET_ACCESS_KEY",
-                tokbal::devnet::TEST_SECRET_ACCESS_KEY,
+                tokbal_devnet::TEST_SECRET_ACCESS_KEY,
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
@@ -241,4 +241,40 @@ async fn a_malformed_instant_fails_the_command_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid at \"yesterday\""), "{err}");
+}
+
+#[test]
+fn cli_numbers_that_are_negative_or_overflow_are_usage_errors() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tokbal"))
+            .args(args)
+            .env_remove("TOKBAL_APTOS_URL")
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["get", "--aptos-version", "-1", "aptos:0x1"][..],
+        &[
+            "get",
+            "--aptos-version",
+            "18446744073709551616",
+            "aptos:0x1",
+        ],
+        &["get", "--timeout", "-5", "aptos:0x1"],
+        &["get", "--timeout", "1e3", "aptos:0x1"],
+        &["batch", "--concurrency", "-2"],
+        &["get", "--format", "xml", "aptos:0x1"],
+        &[
+            "get",
+            "--aptos-version",
+            "1",
+            "--at",
+            "2026-01-01T00:00:00Z",
+            "aptos:0x1",
+        ],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
 }

@@ -128,8 +128,8 @@ fn client(dev_aptos: &str, dev_amb: &str) -> Client {
         .aptos_api_key(None)
         .amb_url(dev_amb)
         .amb_credentials(Some(tokbal::amb::AmbCredentials::new(
-            tokbal::devnet::TEST_ACCESS_KEY_ID,
-            tokbal::devnet::TEST_SECRET_ACCESS_KEY,
+            tokbal_devnet::TEST_ACCESS_KEY_ID,
+            tokbal_devnet::TEST_SECRET_ACCESS_KEY,
             None,
         )))
         .concurrency(CONCURRENCY)
@@ -715,7 +715,7 @@ type Scenario = fn(&mut Bench) -> Record;
 
 fn main() {
     // reqwest is built with rustls-no-provider: the plain loops need the provider tokbal uses.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokbal::tls::ensure_crypto_provider();
     if let Ok(url) = std::env::var(MEMORY_CHILD_ENV) {
         memory_child(url);
         return;

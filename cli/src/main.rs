@@ -1,6 +1,6 @@
 //! The `tokbal` command: token balances across chains, from the command line.
 
-mod cli;
+mod commands;
 
 use std::process::ExitCode;
 
@@ -8,12 +8,12 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match cli::run(args).await {
+    let args = commands::Cli::parse();
+    match commands::run(args).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tokbal: {e}");
-            ExitCode::from(cli::EXIT_FAILURE)
+            ExitCode::from(commands::EXIT_FAILURE)
         }
     }
 }

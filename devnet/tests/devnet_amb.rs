@@ -1,8 +1,6 @@
 //! The in-process AMB Query endpoint, exercised with the real `aws-sdk-managedblockchainquery`
 //! (and, for what the SDK cannot send, raw requests) over HTTP on 127.0.0.1 (offline).
 
-#![cfg(feature = "devnet")]
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_managedblockchainquery::config::retry::RetryConfig;
@@ -22,7 +20,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde_json::{json, Value};
-use tokbal::devnet::{
+use tokbal_devnet::{
     Devnet, DEMO_BTC_ADDRESS, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_TOKEN_ID, DEMO_ERC20_CONTRACT,
     DEMO_ERC721_CONTRACT, DEMO_ERC721_TOKEN_ID, DEMO_ETH_OWNER, DEMO_ETH_OWNER_2,
     TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,

@@ -1,14 +1,12 @@
 //! The in-process Aptos node, exercised over HTTP on 127.0.0.1 (offline).
 
-#![cfg(feature = "devnet")]
-
 use std::time::{Duration, Instant};
 
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokbal::devnet::{Devnet, DevnetBuilder, APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA};
+use tokbal_devnet::{Devnet, DevnetBuilder, APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA};
 
 const LEDGER_HEADERS: [&str; 7] = [
     "x-aptos-chain-id",
