@@ -115,7 +115,7 @@ async fn jsonl_streams_one_record_per_query_with_its_line() {
 }
 
 #[tokio::test]
-async fn json_csv_and_table_are_in_input_order_from_stdin() {
+async fn json_and_table_are_in_input_order_and_csv_rows_carry_their_line() {
     let net = seeded().await;
     let url = net.aptos_url();
     let out = run(
@@ -138,12 +138,14 @@ async fn json_csv_and_table_are_in_input_order_from_stdin() {
         Some(INPUT.into()),
     )
     .await;
+    // Streamed in completion order, each row with its line: sorted, the input order.
     let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<&str> = text.lines().collect();
+    let mut rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],
         "line,query,balance,ledger_version,at,last_updated,error_kind,error_code,error_message"
     );
+    rows[1..].sort_by_key(|r| r.split(',').next().unwrap().parse::<u64>().unwrap());
     assert!(rows[1].starts_with("2,aptos:0xa,10,"), "{text}");
     assert!(
         rows[2].starts_with("4,aptos:0xZZ,,,,,invalid_input,,"),
@@ -271,5 +273,61 @@ async fn demo_runs_offline_and_shows_every_kind_of_answer() {
         "# aptos: ledger version",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+}
+
+/// jsonl and csv print each result before the input has ended: a reader sees the first
+/// row while the writer still holds standard input open, so nothing is held back to the end.
+/// (With one request in flight, the engine asks for the next line only after that one.)
+#[tokio::test]
+async fn jsonl_and_csv_rows_arrive_before_the_input_ends() {
+    let net = seeded().await;
+    let url = net.aptos_url();
+    for (format, first_row) in [("jsonl", "{\"line\":1,"), ("csv", "1,aptos:0xa,10,")] {
+        let url = url.clone();
+        let (header, row) = tokio::task::spawn_blocking(move || {
+            let mut child = command()
+                .args(["batch", "-", "--aptos-url", &url, "--format", format])
+                .args(["--concurrency", "1"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "aptos:0xa").unwrap();
+            stdin.flush().unwrap();
+            // Lines are read on a thread of their own, so that a command that holds its rows
+            // back fails this test (after a generous wait) instead of hanging it.
+            let stdout = child.stdout.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    if tx.send(line.unwrap()).is_err() {
+                        break;
+                    }
+                }
+            });
+            let next = || {
+                rx.recv_timeout(std::time::Duration::from_secs(60))
+                    .expect("a row while standard input is still open")
+            };
+            let header = if format == "csv" {
+                next()
+            } else {
+                String::new()
+            };
+            // stdin is still open here: the row can only have come from streaming.
+            let row = next();
+            drop(stdin);
+            assert_eq!(child.wait().unwrap().code(), Some(0));
+            (header, row)
+        })
+        .await
+        .unwrap();
+        if format == "csv" {
+            assert!(header.starts_with("line,query,balance"), "{header}");
+        }
+        assert!(row.starts_with(first_row), "{format}: {row}");
     }
 }

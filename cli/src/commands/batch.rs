@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use tokbal::query::QueryLines;
 use tokbal::report::{BatchDocument, BatchRecord, ResultRecord};
 use tokbal::Error;
@@ -27,8 +27,9 @@ pub struct BatchArgs {
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = tokbal::DEFAULT_CONCURRENCY)]
     concurrency: usize,
-    /// Output format: jsonl streams one record per line as results complete; the others
-    /// print every result in input order at the end.
+    /// Output format: jsonl and csv stream one record per line as results complete, each
+    /// with its input line number; json and table print every result in input order at the
+    /// end.
     #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
     format: BatchFormat,
 }
@@ -39,7 +40,8 @@ enum BatchFormat {
     Jsonl,
     /// One JSON document, {"snapshot": ..., "results": [...]} in input order.
     Json,
-    /// Comma-separated values with a header row, in input order.
+    /// Comma-separated values: a header row, then one row per result in completion order,
+    /// each with its input line number (sort by `line` for input order).
     Csv,
     /// An aligned table for people, in input order.
     Table,
@@ -55,40 +57,26 @@ pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     let reader: Box<dyn BufRead + Send> = if args.input == "-" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let path = PathBuf::from(&args.input);
-        let file = File::open(&path).map_err(|e| {
-            Error::invalid_input("input", &args.input, format!("cannot open it: {e}"))
-        })?;
-        Box::new(BufReader::new(file))
+        Box::new(BufReader::new(open(&args.input)?))
     };
-
     let progress = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {pos} read, {per_sec} [{elapsed}]")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Some(bar)
+        Some(progress_for(&args.input).await?)
     } else {
         None
     };
 
     let mut results = client.balances_stream_tagged(QueryLines::new(reader), at);
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut kept = Vec::new();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut sink = match args.format {
+        BatchFormat::Jsonl => Sink::Jsonl(stdout),
+        BatchFormat::Csv => Sink::Csv(Box::new(CsvRows::start(stdout).map_err(write_failed)?)),
+        BatchFormat::Json | BatchFormat::Table => Sink::Kept(stdout, Vec::new()),
+    };
     let mut all_ok = true;
     while let Some(((line, text), result)) = results.next().await {
         all_ok &= result.is_ok();
         let record = BatchRecord::new(line, ResultRecord::new(text, &result));
-        if args.format == BatchFormat::Jsonl {
-            serde_json::to_writer(&mut stdout, &record)
-                .map_err(std::io::Error::from)
-                .map_err(write_failed)?;
-            writeln!(stdout).map_err(write_failed)?;
-            stdout.flush().map_err(write_failed)?;
-        } else {
-            kept.push(record);
-        }
+        sink.put(record).map_err(write_failed)?;
         if let Some(bar) = &progress {
             bar.inc(1);
         }
@@ -97,28 +85,96 @@ pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         bar.finish_and_clear();
     }
 
-    kept.sort_by_key(|r| r.line);
     let snapshot = results.snapshot();
-    match args.format {
-        BatchFormat::Jsonl => Ok(()),
-        BatchFormat::Json => {
-            let doc = BatchDocument::new(snapshot, kept);
-            serde_json::to_writer_pretty(&mut stdout, &doc)
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(stdout))
+    if let Sink::Kept(mut out, mut kept) = sink {
+        kept.sort_by_key(|r| r.line);
+        match args.format {
+            BatchFormat::Table => table::write_batch(&mut out, &snapshot, &kept),
+            _ => {
+                let doc = BatchDocument::new(snapshot, kept);
+                serde_json::to_writer_pretty(&mut out, &doc)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(out))
+            }
         }
-        BatchFormat::Table => table::write_batch(&mut stdout, &snapshot, &kept),
-        BatchFormat::Csv => write_csv(&mut stdout, &kept),
+        .and_then(|()| out.flush())
+        .map_err(write_failed)?;
     }
-    .map_err(write_failed)?;
-    stdout.flush().map_err(write_failed)?;
     Ok(exit_for(all_ok))
 }
 
-fn write_csv(out: &mut impl Write, records: &[BatchRecord]) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let io = |e: csv::Error| std::io::Error::other(e);
-    w.write_record([
+type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
+
+/// Where records go as they complete: straight out (jsonl, csv), or kept to be printed in
+/// input order at the end (json, table).
+enum Sink {
+    Jsonl(Stdout),
+    Csv(Box<CsvRows<Stdout>>),
+    Kept(Stdout, Vec<BatchRecord>),
+}
+
+impl Sink {
+    fn put(&mut self, record: BatchRecord) -> std::io::Result<()> {
+        match self {
+            Sink::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, &record)?;
+                writeln!(out)?;
+                out.flush()
+            }
+            Sink::Csv(rows) => rows.write(&record),
+            Sink::Kept(_, kept) => {
+                kept.push(record);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn open(input: &str) -> Result<File, Error> {
+    File::open(PathBuf::from(input))
+        .map_err(|e| Error::invalid_input("input", input, format!("cannot open it: {e}")))
+}
+
+/// The progress shown on a terminal: for a file, a bar over its queries (counted first: one
+/// pass over the file, cheap next to the reads) with a whole-number rate and an ETA; for
+/// standard input, whose length is unknown, a spinner with the count and the rate.
+async fn progress_for(input: &str) -> Result<ProgressBar, Error> {
+    let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.0}/s", state.per_sec());
+    };
+    let bar = if input == "-" {
+        ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {human_pos} read, {rate} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                .with_key("rate", rate),
+        )
+    } else {
+        let file = open(input)?;
+        let total = tokio::task::spawn_blocking(move || {
+            QueryLines::new(BufReader::new(file)).count() as u64
+        })
+        .await
+        .unwrap_or(0);
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {human_pos}/{human_len} queries, {rate}, {elapsed} elapsed, ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", rate),
+        )
+    };
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Ok(bar)
+}
+
+/// CSV rows written as results complete, each with its input line number, after one header
+/// row: no record is held, so memory stays that of the work in flight.
+struct CsvRows<W: Write> {
+    writer: csv::Writer<W>,
+}
+
+impl<W: Write> CsvRows<W> {
+    const HEADER: [&'static str; 9] = [
         "line",
         "query",
         "balance",
@@ -128,30 +184,39 @@ fn write_csv(out: &mut impl Write, records: &[BatchRecord]) -> std::io::Result<(
         "error_kind",
         "error_code",
         "error_message",
-    ])
-    .map_err(io)?;
-    for r in records {
+    ];
+
+    /// Writes the header row to `out`.
+    fn start(out: W) -> std::io::Result<Self> {
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(Self::HEADER).map_err(csv_io)?;
+        Ok(CsvRows { writer })
+    }
+
+    fn write(&mut self, r: &BatchRecord) -> std::io::Result<()> {
         let rec = &r.record;
         let (kind, code, message) = match &rec.error {
-            Some(e) => (
-                e.kind.as_str().to_string(),
-                e.code.clone().unwrap_or_default(),
-                e.message.clone(),
-            ),
-            None => Default::default(),
+            Some(e) => (e.kind.as_str(), e.code.as_deref(), e.message.as_str()),
+            None => ("", None, ""),
         };
-        w.write_record([
-            r.line.to_string(),
-            rec.query.clone(),
-            rec.balance.clone().unwrap_or_default(),
-            rec.ledger_version.clone().unwrap_or_default(),
-            rec.at.clone().unwrap_or_default(),
-            rec.last_updated.clone().unwrap_or_default(),
-            kind,
-            code,
-            message,
-        ])
-        .map_err(io)?;
+        self.writer
+            .write_record([
+                r.line.to_string().as_str(),
+                &rec.query,
+                rec.balance.as_deref().unwrap_or_default(),
+                rec.ledger_version.as_deref().unwrap_or_default(),
+                rec.at.as_deref().unwrap_or_default(),
+                rec.last_updated.as_deref().unwrap_or_default(),
+                kind,
+                code.unwrap_or_default(),
+                message,
+            ])
+            .map_err(csv_io)?;
+        // A row reaches a reader (a pipe, `tail -f`) as soon as it is complete.
+        self.writer.flush()
     }
-    w.flush()
+}
+
+fn csv_io(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e)
 }
