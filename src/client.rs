@@ -5,9 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[cfg(feature = "amb")]
+use std::sync::Arc;
+
+#[cfg(feature = "amb")]
 use crate::amb::{AmbBackend, AmbConfig, AmbCredentials};
 #[cfg(feature = "aptos")]
 use crate::aptos::{ApiKey, AptosBackend, AptosConfig};
+use crate::batch::Sources;
 use crate::error::Error;
 #[cfg(feature = "aptos")]
 use crate::query::{Chain, Network};
@@ -32,10 +36,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    #[cfg(feature = "aptos")]
-    pub(crate) aptos: BTreeMap<Network, AptosBackend>,
-    #[cfg(feature = "amb")]
-    pub(crate) amb: AmbBackend,
+    pub(crate) sources: Sources,
     pub(crate) concurrency: usize,
 }
 
@@ -43,18 +44,6 @@ impl Client {
     /// A builder with the public endpoints and the defaults.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
-    }
-
-    /// The Aptos back end serving `network`, if it is an Aptos network.
-    #[cfg(feature = "aptos")]
-    pub fn aptos(&self, network: Network) -> Option<&AptosBackend> {
-        self.aptos.get(&network)
-    }
-
-    /// The AMB back end, serving Bitcoin and Ethereum.
-    #[cfg(feature = "amb")]
-    pub fn amb(&self) -> &AmbBackend {
-        &self.amb
     }
 }
 
@@ -184,7 +173,12 @@ impl ClientBuilder {
     }
 
     /// Builds the client. Fails on a malformed URL or key, naming it.
+    ///
+    /// Each source compiled in registers here, with the networks it serves; a later
+    /// registration takes a network over from an earlier one.
     pub fn build(self) -> Result<Client, Error> {
+        #[allow(unused_mut)] // no source compiled in
+        let mut sources = Sources::default();
         #[cfg(feature = "aptos")]
         let mut aptos = BTreeMap::new();
         #[cfg(feature = "aptos")]
@@ -204,6 +198,12 @@ impl ClientBuilder {
             );
             aptos.insert(network, AptosBackend::new(config)?);
         }
+        #[cfg(feature = "aptos")]
+        {
+            let source = crate::aptos::AptosSource::new(aptos);
+            let networks = source.networks();
+            sources.add(std::sync::Arc::new(source), networks);
+        }
         #[cfg(feature = "amb")]
         let amb = AmbBackend::new(
             AmbConfig::default()
@@ -215,11 +215,10 @@ impl ClientBuilder {
                         .with_rate_limit(self.amb_rate_limit.clone()),
                 ),
         )?;
+        #[cfg(feature = "amb")]
+        sources.add(Arc::new(amb), crate::amb::HANDLED_NETWORKS.map(|(n, _)| n));
         Ok(Client {
-            #[cfg(feature = "aptos")]
-            aptos,
-            #[cfg(feature = "amb")]
-            amb,
+            sources,
             concurrency: self.concurrency,
         })
     }

@@ -61,6 +61,7 @@ pub mod query;
 pub mod report;
 pub mod retry;
 mod serde_util;
+mod source;
 pub mod time;
 pub mod tls;
 mod transport;

@@ -10,6 +10,7 @@
 mod errors;
 mod items;
 mod limit;
+mod source;
 
 use std::fmt;
 use std::time::SystemTime;

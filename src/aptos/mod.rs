@@ -9,6 +9,7 @@ pub mod generated;
 mod headers;
 mod hooks;
 mod pin;
+mod source;
 pub mod wire;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use self::errors::map_error;
 use self::generated::types;
 pub use self::headers::LedgerState;
 pub use self::pin::TimePin;
+pub(crate) use self::source::AptosSource;
 use self::wire::U64;
 use crate::error::{Error, ErrorKind};
 use crate::query::{AccountAddress, AssetType, Backend, Network};

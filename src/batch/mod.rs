@@ -3,7 +3,10 @@
 
 mod pins;
 mod run;
+mod sources;
 mod units;
+
+pub(crate) use self::sources::Sources;
 
 use std::collections::HashMap;
 use std::pin::Pin as StdPin;
@@ -186,7 +189,7 @@ impl Client {
     {
         let pins = Arc::new(Pins::new(at));
         let shared = pins.clone();
-        let inner = stream::iter(Units::new(queries.into_iter()))
+        let inner = stream::iter(Units::new(queries.into_iter(), &self.sources))
             .map(move |unit| {
                 let pins = shared.clone();
                 async move { self.run_unit(&pins, unit).await }
@@ -243,9 +246,10 @@ mod tests {
         }
 
         #[test]
-        fn units_carry_every_query_once_in_chunks_of_at_most_ten(
+        fn units_carry_every_query_once_in_groups_no_larger_than_their_source_allows(
             picks in prop::collection::vec(0usize..15, 0..300)
         ) {
+            let client = Client::builder().build().unwrap();
             let pool = pool();
             let input: Vec<(usize, Result<Query, Error>)> = picks
                 .iter()
@@ -256,14 +260,12 @@ mod tests {
                 })
                 .collect();
             let mut tags = Vec::new();
-            for unit in units::Units::new(input.into_iter()) {
+            for unit in units::Units::new(input.into_iter(), &client.sources) {
                 match unit {
-                    #[cfg(feature = "aptos")]
-                    units::Unit::Aptos { tag, .. } => tags.push(tag),
                     units::Unit::Failed { tag, .. } => tags.push(tag),
-                    #[cfg(feature = "amb")]
-                    units::Unit::Amb { items, .. } => {
-                        prop_assert!(!items.is_empty() && items.len() <= 10);
+                    units::Unit::Group { key, items, .. } => {
+                        let max = client.sources.get(key.0).unwrap().max_group();
+                        prop_assert!(!items.is_empty() && items.len() <= max);
                         tags.extend(items.iter().map(|(t, _)| *t));
                     }
                 }

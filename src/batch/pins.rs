@@ -1,43 +1,23 @@
-//! The moment each network of a batch is read at, decided once and shared by every unit.
+//! The moment each pin scope of a batch is read at, decided once and shared by every unit.
 
-#[cfg(feature = "aptos")]
 use std::collections::HashMap;
-#[cfg(feature = "aptos")]
-use std::sync::Arc;
-use std::sync::Mutex;
-#[cfg(feature = "amb")]
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
 
-#[cfg(any(feature = "aptos", feature = "amb"))]
 use tokio::sync::OnceCell;
 
-#[cfg(feature = "aptos")]
+use super::units::PinKey;
 use crate::error::Error;
 use crate::pin::{At, Snapshot};
-#[cfg(any(feature = "aptos", feature = "amb"))]
 use crate::query::Network;
+use crate::source::Pin;
 
-/// An Aptos network's pin: the version every read carries, and for a time pin whether the
-/// time was past the tip.
-#[cfg(feature = "aptos")]
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AptosPin {
-    pub version: u64,
-    pub at_tip: bool,
-}
-
-/// A network's pin, filled once by whichever unit gets there first.
-#[cfg(feature = "aptos")]
-type PinCell = Arc<OnceCell<Result<AptosPin, Error>>>;
+/// A scope's pin, filled once by whichever unit gets there first.
+pub(crate) type PinCell = Arc<OnceCell<Result<Pin, Error>>>;
 
 /// Shared by the units of one batch.
 pub(crate) struct Pins {
-    #[cfg_attr(not(any(feature = "aptos", feature = "amb")), allow(dead_code))]
     pub at: At,
-    #[cfg(feature = "aptos")]
-    aptos: Mutex<HashMap<Network, PinCell>>,
-    #[cfg(feature = "amb")]
-    pub amb: OnceCell<SystemTime>,
+    cells: Mutex<HashMap<PinKey, PinCell>>,
     snapshot: Mutex<Snapshot>,
 }
 
@@ -45,36 +25,21 @@ impl Pins {
     pub(crate) fn new(at: At) -> Self {
         Pins {
             at,
-            #[cfg(feature = "aptos")]
-            aptos: Mutex::new(HashMap::new()),
-            #[cfg(feature = "amb")]
-            amb: OnceCell::new(),
+            cells: Mutex::new(HashMap::new()),
             snapshot: Mutex::new(Snapshot::default()),
         }
     }
 
-    /// The cell holding `network`'s pin, filled by whichever unit gets there first.
-    #[cfg(feature = "aptos")]
-    pub(crate) fn aptos_cell(&self, network: Network) -> PinCell {
-        let mut cells = self.aptos.lock().unwrap_or_else(|e| e.into_inner());
-        cells.entry(network).or_default().clone()
+    /// The cell holding `key`'s pin, filled by whichever unit gets there first.
+    pub(crate) fn cell(&self, key: PinKey) -> PinCell {
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        cells.entry(key).or_default().clone()
     }
 
-    /// Records an Aptos pin in the snapshot.
-    #[cfg(feature = "aptos")]
-    pub(crate) fn record_aptos(&self, network: Network, pin: AptosPin) {
+    /// Records that `network` was read at `pin`.
+    pub(crate) fn record(&self, network: Network, pin: &Pin) {
         let mut s = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
-        match self.at {
-            At::Time(t) => s.pin_aptos_time(network, pin.version, t, pin.at_tip),
-            At::Latest | At::AptosVersion(_) => s.pin_aptos(network, pin.version),
-        }
-    }
-
-    /// Records the AMB instant for `network` in the snapshot.
-    #[cfg(feature = "amb")]
-    pub(crate) fn record_instant(&self, network: Network, at: SystemTime) {
-        let mut s = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
-        s.pin_instant(network, at);
+        pin.record(&mut s, network, &self.at);
     }
 
     /// The snapshot so far (complete once every unit has finished).

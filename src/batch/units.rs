@@ -1,31 +1,26 @@
-//! Turning a lazy sequence of queries into units of work: one Aptos read, or one AMB call of
-//! up to 10 items. Only the AMB chunk being filled is held; everything else is pulled on demand.
+//! Turning a lazy sequence of queries into units of work: each source says how many queries
+//! one request carries (one Aptos read; ten AMB items; K calls in one `eth_call`), and queries
+//! of one pin scope fill a group until it is full. Only the groups being filled are held;
+//! everything else is pulled on demand.
 
-#[cfg(feature = "aptos")]
-use std::collections::HashSet;
-
-#[cfg(feature = "amb")]
-use crate::amb::MAX_ITEMS_PER_CALL;
+use super::sources::Sources;
 use crate::error::Error;
-#[cfg(any(feature = "aptos", feature = "amb"))]
-use crate::query::Backend;
-#[cfg(feature = "aptos")]
-use crate::query::Network;
-use crate::query::Query;
+use crate::query::{Network, Query};
+use crate::source::Scope;
+
+/// Where a group's pin lives: its source (by index in [`Sources`]) and its scope.
+pub(crate) type PinKey = (usize, Scope);
 
 /// One request's worth of work, each query with its caller's tag. `pinner` marks the first
-/// unit of its network (for AMB, of all AMB networks): under `At::Latest` its answer fixes the
-/// moment the others read at. A query that failed before the engine saw it is passed through.
+/// unit of its pin scope: under a pin the source can fix by reading, its answer fixes the
+/// moment the others read at. A query that failed before the engine saw it, or that no
+/// source of this build serves, is passed through.
 #[derive(Debug)]
 pub(crate) enum Unit<T> {
-    #[cfg(feature = "aptos")]
-    Aptos {
-        tag: T,
-        query: Query,
-        pinner: bool,
-    },
-    #[cfg(feature = "amb")]
-    Amb {
+    Group {
+        key: PinKey,
+        /// The network of the group's first query (every query of a group shares its pin).
+        network: Network,
         items: Vec<(T, Query)>,
         pinner: bool,
     },
@@ -35,57 +30,87 @@ pub(crate) enum Unit<T> {
     },
 }
 
-/// The units for `queries`, in input order (an AMB chunk is emitted when full, or at the end).
-pub(crate) struct Units<T, I> {
+/// A group being filled.
+struct Pending<T> {
+    key: PinKey,
+    items: Vec<(T, Query)>,
+}
+
+/// The units for `queries`, in input order (a group is emitted when full, or at the end).
+pub(crate) struct Units<'s, T, I> {
     queries: I,
-    /// The tags travel with the queries; without AMB no unit holds them between calls.
-    #[cfg(not(feature = "amb"))]
-    tag: std::marker::PhantomData<fn() -> T>,
-    #[cfg(feature = "amb")]
-    pending_amb: Vec<(T, Query)>,
-    #[cfg(feature = "aptos")]
-    aptos_seen: HashSet<Network>,
-    #[cfg(feature = "amb")]
-    amb_seen: bool,
+    sources: &'s Sources,
+    /// The groups being filled: one per pin scope met so far, so a handful.
+    pending: Vec<Pending<T>>,
+    /// Pin scopes that already emitted a unit.
+    pinned: Vec<PinKey>,
     done: bool,
 }
 
-impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<T, I> {
-    pub(crate) fn new(queries: I) -> Self {
+impl<'s, T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<'s, T, I> {
+    pub(crate) fn new(queries: I, sources: &'s Sources) -> Self {
         Units {
             queries,
-            #[cfg(not(feature = "amb"))]
-            tag: std::marker::PhantomData,
-            #[cfg(feature = "amb")]
-            pending_amb: Vec::new(),
-            #[cfg(feature = "aptos")]
-            aptos_seen: HashSet::new(),
-            #[cfg(feature = "amb")]
-            amb_seen: false,
+            sources,
+            pending: Vec::new(),
+            pinned: Vec::new(),
             done: false,
         }
     }
 
-    #[cfg(feature = "amb")]
-    fn amb_unit(&mut self) -> Unit<T> {
-        let pinner = !self.amb_seen;
-        self.amb_seen = true;
-        Unit::Amb {
-            items: std::mem::take(&mut self.pending_amb),
+    /// Adds one query; returns a unit when one is ready.
+    fn push(&mut self, tag: T, query: Query) -> Option<Unit<T>> {
+        let (index, source) = match self.sources.for_network(query.network()) {
+            Ok(found) => found,
+            Err(error) => return Some(Unit::Failed { tag, error }),
+        };
+        let key = (index, source.scope(query.network()));
+        let max = source.max_group().max(1);
+        let at = match self.pending.iter().position(|p| p.key == key) {
+            Some(at) => at,
+            None => {
+                self.pending.push(Pending {
+                    key,
+                    items: Vec::with_capacity(max.min(1024)),
+                });
+                self.pending.len() - 1
+            }
+        };
+        self.pending[at].items.push((tag, query));
+        // Full groups only, the pinning one included: requests = ceil(queries / max).
+        (self.pending[at].items.len() >= max).then(|| {
+            let full = self.pending.swap_remove(at);
+            self.unit(full)
+        })
+    }
+
+    fn unit(&mut self, group: Pending<T>) -> Unit<T> {
+        let pinner = !self.pinned.contains(&group.key);
+        if pinner {
+            self.pinned.push(group.key);
+        }
+        let network = group
+            .items
+            .first()
+            .map(|(_, q)| q.network())
+            .unwrap_or(Network::AptosMainnet);
+        Unit::Group {
+            key: group.key,
+            network,
+            items: group.items,
             pinner,
         }
     }
 }
 
-impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Iterator for Units<T, I> {
+impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Iterator for Units<'_, T, I> {
     type Item = Unit<T>;
 
     fn next(&mut self) -> Option<Unit<T>> {
-        loop {
-            let next = if self.done { None } else { self.queries.next() };
-            let Some((tag, query)) = next else {
+        while !self.done {
+            let Some((tag, query)) = self.queries.next() else {
                 self.done = true;
-                return self.flush();
+                break;
             };
             let unit = match query {
                 Ok(query) => self.push(tag, query),
@@ -95,48 +120,24 @@ impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Iterator for Units<T, I> 
                 return unit;
             }
         }
-    }
-}
-
-impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<T, I> {
-    /// Adds one query; returns a unit when one is ready.
-    fn push(&mut self, tag: T, query: Query) -> Option<Unit<T>> {
-        match query.backend() {
-            #[cfg(feature = "aptos")]
-            Backend::Aptos => {
-                let pinner = self.aptos_seen.insert(query.network());
-                Some(Unit::Aptos { tag, query, pinner })
-            }
-            #[cfg(feature = "amb")]
-            Backend::Amb => {
-                // Full chunks only, the pinning one included: calls = ceil(items / 10).
-                self.pending_amb.push((tag, query));
-                (self.pending_amb.len() == MAX_ITEMS_PER_CALL).then(|| self.amb_unit())
-            }
-            #[allow(unreachable_patterns)] // every back end compiled in
-            backend => {
-                let error = backend.not_compiled(query.network());
-                Some(Unit::Failed { tag, error })
-            }
+        // The partly filled groups left at the end, in the order they were opened.
+        if self.pending.is_empty() {
+            None
+        } else {
+            let group = self.pending.remove(0);
+            Some(self.unit(group))
         }
-    }
-
-    /// The partly filled unit left at the end of the input, if any.
-    fn flush(&mut self) -> Option<Unit<T>> {
-        #[cfg(feature = "amb")]
-        if !self.pending_amb.is_empty() {
-            return Some(self.amb_unit());
-        }
-        None
     }
 }
 
 #[cfg(all(test, feature = "aptos", feature = "amb"))]
 mod tests {
     use super::*;
+    use crate::Client;
 
     #[test]
-    fn chunks_amb_items_and_marks_pinners() {
+    fn groups_amb_items_by_ten_and_marks_pinners() {
+        let client = Client::builder().build().unwrap();
         let eth = |i: u8| -> Query {
             format!("ethereum:0x{:040x}", u32::from(i) + 1)
                 .parse()
@@ -146,12 +147,15 @@ mod tests {
         input.insert(5, "aptos:0x1".parse());
         input.insert(9, "aptos:0x2".parse());
         input.insert(12, "aptos:0xZZ".parse());
-        let units: Vec<Unit<usize>> = Units::new(input.into_iter().enumerate()).collect();
+        let units: Vec<Unit<usize>> =
+            Units::new(input.into_iter().enumerate(), &client.sources).collect();
         let shape: Vec<(char, usize, bool)> = units
             .iter()
             .map(|u| match u {
-                Unit::Aptos { pinner, .. } => ('a', 1, *pinner),
-                Unit::Amb { items, pinner } => ('e', items.len(), *pinner),
+                Unit::Group {
+                    key, items, pinner, ..
+                } if key.1 == Scope::Source => ('e', items.len(), *pinner),
+                Unit::Group { items, pinner, .. } => ('a', items.len(), *pinner),
                 Unit::Failed { .. } => ('x', 1, false),
             })
             .collect();

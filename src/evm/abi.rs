@@ -1,0 +1,53 @@
+//! The contract interfaces tokbal calls on EVM chains, declared once with `sol!`: the
+//! contracts' ABI is the specification, and the encoders and decoders are generated from it.
+//!
+//! The devnet's EVM half decodes the same calldata with these same declarations (it includes
+//! this file), so the two sides cannot disagree about a selector or a layout.
+
+use alloy_sol_types::sol;
+
+sol! {
+    /// Multicall3, deployed at `0xcA11bde05977b3631167028862bE2a173976CA11` on most EVM
+    /// chains: many read-only calls in one `eth_call`.
+    interface IMulticall3 {
+        /// One call of an `aggregate3` batch.
+        struct Call3 {
+            address target;
+            bool allowFailure;
+            bytes callData;
+        }
+
+        /// What one call of an `aggregate3` batch returned.
+        struct Result {
+            bool success;
+            bytes returnData;
+        }
+
+        /// Runs every call; with `allowFailure` a failed call is reported, not fatal.
+        function aggregate3(Call3[] calldata calls) external payable returns (Result[] memory returnData);
+
+        /// The native balance of `addr`.
+        function getEthBalance(address addr) external view returns (uint256 balance);
+    }
+
+    /// ERC-20 tokens and ERC-721 collections: how many an owner holds.
+    interface IBalanceOf {
+        /// Tokens (ERC-20) or items (ERC-721) held by `owner`.
+        function balanceOf(address owner) external view returns (uint256);
+    }
+
+    /// ERC-721: who holds one item.
+    interface IERC721 {
+        /// The holder of item `tokenId`; reverts when it does not exist.
+        function ownerOf(uint256 tokenId) external view returns (address);
+    }
+
+    /// ERC-1155: how many of one id an owner holds.
+    interface IERC1155 {
+        /// Units of token `id` held by `account`.
+        function balanceOf(address account, uint256 id) external view returns (uint256);
+    }
+}
+
+/// The standard revert payload `Error(string)` and panic payload `Panic(uint256)`.
+pub(crate) use alloy_sol_types::{Panic as RevertPanic, Revert as RevertReason};

@@ -1,0 +1,83 @@
+//! What every source gives the engine: how its queries group into requests, how a network is
+//! pinned, and how a group is read at a pin. The engine (`batch/`) knows no source by name;
+//! a source is one folder under `src/` plus one line in [`ClientBuilder::build`](crate::ClientBuilder::build).
+
+use std::any::Any;
+use std::time::SystemTime;
+
+use futures::future::BoxFuture;
+
+use crate::balance::Balance;
+use crate::error::Error;
+use crate::pin::{At, Snapshot};
+use crate::query::{Backend, Network, Query};
+
+/// The moment one network (or one pin scope) is read at, in the terms of its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Pin {
+    /// An Aptos ledger version; `at_tip` when a time pin was past the node's latest version.
+    Version { version: u64, at_tip: bool },
+    /// An instant (AMB reads at a time, not at a block).
+    #[cfg_attr(not(feature = "amb"), allow(dead_code))]
+    Instant(SystemTime),
+}
+
+impl Pin {
+    /// Writes this pin into `snapshot` as what `network` was read at.
+    pub(crate) fn record(&self, snapshot: &mut Snapshot, network: Network, at: &At) {
+        match (self, at) {
+            (Pin::Version { version, at_tip }, At::Time(t)) => {
+                snapshot.pin_aptos_time(network, *version, *t, *at_tip)
+            }
+            (Pin::Version { version, .. }, _) => snapshot.pin_aptos(network, *version),
+            (Pin::Instant(t), _) => snapshot.pin_instant(network, *t),
+        }
+    }
+}
+
+/// Which networks share one pin: each network its own, or every network of the source (AMB
+/// reads all of its networks at one instant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Scope {
+    /// One pin for this network.
+    Network(Network),
+    /// One pin for every network of the source.
+    #[cfg_attr(not(feature = "amb"), allow(dead_code))]
+    Source,
+}
+
+/// What reading one group returned: one result per query, in order, and, for a read made
+/// without a pin, the pin the answer itself fixes (if it does).
+pub(crate) struct Read {
+    pub results: Vec<Result<Balance, Error>>,
+    pub pin: Option<Pin>,
+}
+
+/// A source of balances, as the engine sees it. (`Any`, so that a client can hand out the
+/// typed back end behind a source.)
+pub(crate) trait Source: Any + Send + Sync {
+    /// Which source this is (for errors and routing).
+    fn backend(&self) -> Backend;
+
+    /// The most queries one request carries (1 for one read per request).
+    fn max_group(&self) -> usize;
+
+    /// Which networks share `network`'s pin.
+    fn scope(&self, network: Network) -> Scope {
+        Scope::Network(network)
+    }
+
+    /// Whether, under `at`, the first read of a scope may go out without a pin and fix it
+    /// from its own answer, at no extra request.
+    fn pins_by_reading(&self, at: &At) -> bool {
+        let _ = at;
+        false
+    }
+
+    /// Resolves `network`'s pin for `at` (the latest state, a time, a given block, ...).
+    fn pin<'a>(&'a self, network: Network, at: &'a At) -> BoxFuture<'a, Result<Pin, Error>>;
+
+    /// Reads `queries` (all of one scope, at most `max_group`) at `pin`, or without a pin
+    /// when the source pins by reading. Returns exactly one result per query, in order.
+    fn read<'a>(&'a self, queries: &'a [Query], pin: Option<&'a Pin>) -> BoxFuture<'a, Read>;
+}
