@@ -1,6 +1,7 @@
 //! The spec-drift check: every kind of finding, from a copy of our own slice with one thing
-//! changed; deviations; reading files, YAML and JSON, over loopback HTTP; the command's exit
-//! status; and the slice against the real upstream descriptions in `../shared/upstream`.
+//! changed (Aptos OpenAPI, AMB Smithy, EVM OpenRPC); deviations; reading files, YAML and
+//! JSON, over loopback HTTP; the command's exit status; and the slices against the real
+//! upstream descriptions in `../shared/upstream`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -11,7 +12,8 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 use tokbal_drift as drift;
 use tokbal_drift::{
-    compare_amb, compare_aptos, parse_description, Deviations, Finding, Kind, Severity, Slices,
+    compare_amb, compare_aptos, compare_evm, parse_description, Deviations, Finding, Kind,
+    Severity, Slices,
 };
 
 use common::{Canned, CannedServer};
@@ -119,17 +121,19 @@ fn each_slice_against_itself_has_no_findings() {
         &[],
     );
     assert_exactly(&compare_amb(&s.amb, &s.amb, &Deviations::default()), &[]);
+    assert_exactly(&compare_evm(&s.evm, &s.evm, &Deviations::default()), &[]);
 }
 
 #[test]
 fn against_itself_every_recorded_deviation_is_reported_as_not_seen() {
     let s = slices();
-    let report = drift::check(&s, Some(&s.aptos), Some(&s.amb));
+    let report = drift::check(&s, Some(&s.aptos), Some(&s.amb), Some(&s.evm));
     let expected: usize = s
         .deviations
         .aptos
         .iter()
         .chain(&s.deviations.amb)
+        .chain(&s.deviations.evm)
         .flat_map(|d| &d.matches)
         .filter(|m| !m.optional)
         .count();
@@ -1107,6 +1111,582 @@ fn a_new_service_operation_is_reported_unless_left_out() {
     assert_eq!(f[0].upstream, "GetNewThing");
 }
 
+// ---------------------------------------------------------------- EVM: methods
+
+/// Our EVM slice against a copy of it changed by `change`, without deviations.
+fn evm_drift(change: impl FnOnce(&mut Value)) -> Vec<Finding> {
+    let ours = slices().evm;
+    let mut up = ours.clone();
+    change(&mut up);
+    compare_evm(&ours, &up, &Deviations::default())
+}
+
+/// As [`evm_drift`], with our slice changed too.
+fn evm_drift_both(
+    ours_change: impl Fn(&mut Value),
+    change: impl FnOnce(&mut Value),
+) -> Vec<Finding> {
+    let mut ours = slices().evm;
+    ours_change(&mut ours);
+    let mut up = ours.clone();
+    change(&mut up);
+    compare_evm(&ours, &up, &Deviations::default())
+}
+
+/// With the recorded deviations; the "not seen" reports of deviations left out.
+fn evm_drift_deviations(change: impl FnOnce(&mut Value)) -> Vec<Finding> {
+    let s = slices();
+    let mut up = s.evm.clone();
+    change(&mut up);
+    compare_evm(&s.evm, &up, &s.deviations)
+        .into_iter()
+        .filter(|f| f.kind != Kind::DeviationUnobserved)
+        .collect()
+}
+
+/// The method `name` of an OpenRPC document.
+fn method<'v>(v: &'v mut Value, name: &str) -> &'v mut Value {
+    v["methods"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no method {name}"))
+}
+
+/// The parameter list of the method `name`.
+fn rpc_params<'v>(v: &'v mut Value, name: &str) -> &'v mut Vec<Value> {
+    method(v, name)["params"].as_array_mut().unwrap()
+}
+
+/// The parameter `param` of the method `name`.
+fn rpc_param<'v>(v: &'v mut Value, name: &str, param: &str) -> &'v mut Value {
+    rpc_params(v, name)
+        .iter_mut()
+        .find(|p| p["name"] == param)
+        .unwrap_or_else(|| panic!("no parameter {param} in {name}"))
+}
+
+/// The component schema `name`.
+fn rpc_schema<'v>(v: &'v mut Value, name: &str) -> &'v mut Value {
+    at(v, &format!("/components/schemas/{name}"))
+}
+
+fn remove_method(v: &mut Value, name: &str) -> Value {
+    let list = v["methods"].as_array_mut().unwrap();
+    let i = list.iter().position(|m| m["name"] == name).unwrap();
+    list.remove(i)
+}
+
+#[test]
+fn evm_removed_method_is_breaking() {
+    let f = evm_drift(|up| {
+        remove_method(up, "eth_getCode");
+    });
+    assert_exactly(&f, &[(OperationRemoved, Breaking, "eth_getCode")]);
+    // Gone, and a new method that takes other parameters: not a rename.
+    let f = evm_drift(|up| {
+        let mut m = remove_method(up, "eth_chainId");
+        m["name"] = json!("eth_networkId");
+        m["params"] =
+            json!([{"name": "Verbose", "required": false, "schema": {"type": "boolean"}}]);
+        up["methods"].as_array_mut().unwrap().push(m);
+    });
+    assert_exactly(
+        &f,
+        &[
+            (OperationRemoved, Breaking, "eth_chainId"),
+            (OperationAdded, Informational, "eth_networkId"),
+        ],
+    );
+}
+
+#[test]
+fn evm_renamed_method_is_breaking() {
+    let f = evm_drift(|up| {
+        method(up, "eth_getCode")["name"] = json!("eth_getContractCode");
+    });
+    assert_exactly(&f, &[(OperationRenamed, Breaking, "eth_getCode")]);
+    assert_eq!(
+        (f[0].upstream.as_str(), f[0].ours.as_str()),
+        ("eth_getContractCode", "eth_getCode")
+    );
+}
+
+#[test]
+fn evm_a_new_upstream_method_is_reported_unless_left_out() {
+    let f = evm_drift_deviations(|up| {
+        let mut proof = method(up, "eth_getBalance").clone();
+        proof["name"] = json!("eth_getProof");
+        let mut brand_new = method(up, "eth_chainId").clone();
+        brand_new["name"] = json!("eth_brandNew");
+        up["methods"]
+            .as_array_mut()
+            .unwrap()
+            .extend([proof, brand_new]);
+    });
+    let f: Vec<Finding> = f.into_iter().filter(|f| f.severity != Deliberate).collect();
+    assert_exactly(&f, &[(OperationAdded, Informational, "eth_brandNew")]);
+}
+
+#[test]
+fn evm_deprecated_method_is_informational() {
+    let f = evm_drift(|up| method(up, "eth_getBlockByHash")["deprecated"] = json!(true));
+    assert_exactly(&f, &[(Deprecated, Informational, "eth_getBlockByHash")]);
+}
+
+#[test]
+fn evm_new_api_version_is_informational() {
+    let f = evm_drift(|up| *at(up, "/info/version") = json!("1.0.0"));
+    assert_exactly(&f, &[(ApiVersion, Informational, "info.version")]);
+}
+
+#[test]
+fn evm_param_structure_by_name_only_is_breaking() {
+    // tokbal sends parameters by position.
+    let f = evm_drift(|up| method(up, "eth_getBalance")["paramStructure"] = json!("by-name"));
+    assert_exactly(&f, &[(ParamStructure, Breaking, "eth_getBalance")]);
+    assert_eq!(
+        (f[0].upstream.as_str(), f[0].ours.as_str()),
+        ("by-name", "either")
+    );
+    let f = evm_drift(|up| method(up, "eth_getBalance")["paramStructure"] = json!("by-position"));
+    assert_exactly(&f, &[(ParamStructure, Informational, "eth_getBalance")]);
+}
+
+#[test]
+fn evm_result_gone_is_breaking() {
+    let f = evm_drift(|up| {
+        method(up, "eth_blockNumber")
+            .as_object_mut()
+            .unwrap()
+            .remove("result");
+    });
+    assert_exactly(&f, &[(MethodResult, Breaking, "eth_blockNumber result")]);
+}
+
+#[test]
+fn evm_error_codes_added_and_removed_are_informational() {
+    let f = evm_drift(|up| {
+        method(up, "eth_call")["errors"] = json!([{"code": -32000, "message": "header not found"}]);
+    });
+    assert_exactly(
+        &f,
+        &[
+            (ErrorRemoved, Informational, "eth_call errors"),
+            (ErrorAdded, Informational, "eth_call errors"),
+        ],
+    );
+    let removed = f.iter().find(|f| f.kind == ErrorRemoved).unwrap();
+    assert_eq!(removed.ours, "3");
+    // The revert data tokbal decodes: no longer hex bytes.
+    let f = evm_drift(|up| {
+        method(up, "eth_call")["errors"][0]["data"] = json!({"type": "object"});
+    });
+    assert_exactly(&f, &[(Type, Breaking, "eth_call error 3 data")]);
+}
+
+// ---------------------------------------------------------------- EVM: parameters
+
+#[test]
+fn evm_added_parameter_is_informational_when_optional_and_breaking_when_required() {
+    for (required, severity) in [(false, Informational), (true, Breaking)] {
+        let f = evm_drift(|up| {
+            rpc_params(up, "eth_call").push(json!({"name": "State overrides",
+                "required": required, "schema": {"type": "object"}}));
+        });
+        assert_exactly(
+            &f,
+            &[(
+                ParameterAdded,
+                severity,
+                "eth_call parameter State overrides",
+            )],
+        );
+    }
+}
+
+#[test]
+fn evm_removed_parameter_is_breaking() {
+    let f = evm_drift(|up| {
+        rpc_params(up, "eth_getBalance").retain(|p| p["name"] != "Block");
+    });
+    assert_exactly(
+        &f,
+        &[(ParameterRemoved, Breaking, "eth_getBalance parameter Block")],
+    );
+}
+
+#[test]
+fn evm_renamed_parameter_is_breaking() {
+    let f = evm_drift(|up| {
+        rpc_param(up, "eth_getBalance", "Address")["name"] = json!("Account");
+    });
+    assert_exactly(
+        &f,
+        &[(
+            ParameterRenamed,
+            Breaking,
+            "eth_getBalance parameter Address",
+        )],
+    );
+    assert_eq!(
+        (f[0].upstream.as_str(), f[0].ours.as_str()),
+        ("Account", "Address")
+    );
+}
+
+#[test]
+fn evm_parameter_required_ness_by_direction() {
+    // Upstream now requires what tokbal may leave out: breaking.
+    let f = evm_drift(|up| rpc_param(up, "eth_getBalance", "Block")["required"] = json!(true));
+    assert_exactly(
+        &f,
+        &[(
+            ParameterRequired,
+            Breaking,
+            "eth_getBalance parameter Block",
+        )],
+    );
+    assert_eq!(
+        (f[0].upstream.as_str(), f[0].ours.as_str()),
+        ("required", "optional")
+    );
+    // Upstream made optional what tokbal sends anyway: informational.
+    let f = evm_drift(|up| {
+        rpc_param(up, "eth_getBlockByNumber", "Hydrated transactions")["required"] = json!(false)
+    });
+    assert_exactly(
+        &f,
+        &[(
+            ParameterRequired,
+            Informational,
+            "eth_getBlockByNumber parameter Hydrated transactions",
+        )],
+    );
+}
+
+#[test]
+fn evm_a_parameter_at_another_position_is_breaking() {
+    // An optional parameter upstream inserts before Block moves Block to the third place.
+    let f = evm_drift(|up| {
+        rpc_params(up, "eth_call").insert(
+            1,
+            json!({"name": "Block overrides", "required": false, "schema": {"type": "object"}}),
+        );
+    });
+    assert_exactly(
+        &f,
+        &[
+            (
+                ParameterAdded,
+                Informational,
+                "eth_call parameter Block overrides",
+            ),
+            (ParameterPosition, Breaking, "eth_call parameter Block"),
+        ],
+    );
+    let moved = f.iter().find(|f| f.kind == ParameterPosition).unwrap();
+    assert_eq!(
+        (moved.upstream.as_str(), moved.ours.as_str()),
+        ("position 3", "position 2")
+    );
+    // Parameters swapped.
+    let f = evm_drift(|up| rpc_params(up, "eth_getCode").swap(0, 1));
+    assert_exactly(
+        &f,
+        &[
+            (ParameterPosition, Breaking, "eth_getCode parameter Address"),
+            (ParameterPosition, Breaking, "eth_getCode parameter Block"),
+        ],
+    );
+    // Sent by name, the order does not matter.
+    let by_name = |v: &mut Value| method(v, "eth_getCode")["paramStructure"] = json!("by-name");
+    let f = evm_drift_both(by_name, |up| rpc_params(up, "eth_getCode").swap(0, 1));
+    assert_exactly(&f, &[]);
+}
+
+#[test]
+fn evm_parameter_type_change_is_breaking() {
+    let f = evm_drift(|up| {
+        rpc_param(up, "eth_getBlockByNumber", "Hydrated transactions")["schema"] =
+            json!({"type": "string"});
+    });
+    assert_exactly(
+        &f,
+        &[(
+            Type,
+            Breaking,
+            "eth_getBlockByNumber parameter Hydrated transactions",
+        )],
+    );
+    assert_eq!(
+        (f[0].upstream.as_str(), f[0].ours.as_str()),
+        ("string", "boolean")
+    );
+}
+
+#[test]
+fn evm_a_tighter_pattern_on_what_tokbal_sends_is_breaking() {
+    let f = evm_drift(|up| rpc_schema(up, "address")["pattern"] = json!("^0x[0-9a-f]{40}$"));
+    assert_exactly(&f, &[(Constraint, Breaking, "schema address")]);
+    assert_eq!(f[0].what, "pattern changed");
+}
+
+#[test]
+fn evm_block_tags_removed_are_breaking_and_added_informational() {
+    let f = evm_drift(|up| {
+        rpc_schema(up, "BlockTag")["enum"] = json!(["earliest", "finalized", "latest", "pending"]);
+    });
+    assert_exactly(&f, &[(EnumValueRemoved, Breaking, "schema BlockTag")]);
+    assert_eq!(f[0].ours, "safe");
+    let f = evm_drift(|up| {
+        rpc_schema(up, "BlockTag")["enum"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("justified"));
+    });
+    assert_exactly(&f, &[(EnumValueAdded, Informational, "schema BlockTag")]);
+    assert_eq!(f[0].upstream, "justified");
+}
+
+#[test]
+fn evm_block_alternatives_removed_are_breaking_and_added_informational() {
+    // tokbal sends blocks by number or tag: a form upstream drops breaks it.
+    let f = evm_drift(|up| {
+        rpc_schema(up, "BlockNumberOrTag")["oneOf"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a["$ref"] != "#/components/schemas/BlockTag");
+    });
+    assert_exactly(
+        &f,
+        &[(
+            AlternativeRemoved,
+            Breaking,
+            "schema BlockNumberOrTag alternative BlockTag",
+        )],
+    );
+    // A new form upstream takes: informational.
+    let f = evm_drift(|up| {
+        rpc_schema(up, "BlockNumberOrTag")["oneOf"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "object", "properties": {"blockNumber": {"$ref": "#/components/schemas/uint"}}}));
+    });
+    assert_exactly(
+        &f,
+        &[(
+            AlternativeAdded,
+            Informational,
+            "schema BlockNumberOrTag alternative object",
+        )],
+    );
+}
+
+// ---------------------------------------------------------------- EVM: results and schemas
+
+#[test]
+fn evm_a_new_form_of_an_answer_is_breaking_and_a_dropped_one_informational() {
+    let f = evm_drift(|up| {
+        for name in ["eth_getBlockByNumber", "eth_getBlockByHash"] {
+            method(up, name)["result"]["schema"]["oneOf"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"$ref": "#/components/schemas/hash32"}));
+        }
+    });
+    assert_exactly(
+        &f,
+        &[
+            (
+                AlternativeAdded,
+                Breaking,
+                "eth_getBlockByNumber result alternative hash32",
+            ),
+            (
+                AlternativeAdded,
+                Breaking,
+                "eth_getBlockByHash result alternative hash32",
+            ),
+        ],
+    );
+    let f = evm_drift(|up| {
+        method(up, "eth_getBlockByHash")["result"]["schema"]["oneOf"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+    });
+    assert_exactly(
+        &f,
+        &[(
+            AlternativeRemoved,
+            Informational,
+            "eth_getBlockByHash result alternative notFound",
+        )],
+    );
+    // A single schema becoming a choice: composition.
+    let f = evm_drift(|up| {
+        method(up, "eth_chainId")["result"]["schema"] = json!({"oneOf": [
+            {"$ref": "#/components/schemas/uint"}, {"$ref": "#/components/schemas/notFound"}]});
+    });
+    assert_exactly(&f, &[(Composition, Breaking, "eth_chainId result")]);
+}
+
+#[test]
+fn evm_a_block_field_tokbal_reads_removed_or_retyped_is_breaking() {
+    let f = evm_drift(|up| {
+        let block = rpc_schema(up, "Block");
+        block["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("timestamp");
+        block["required"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r != "timestamp");
+    });
+    assert_exactly(&f, &[(PropertyRemoved, Breaking, "schema Block.timestamp")]);
+    let f = evm_drift(|up| {
+        rpc_schema(up, "Block")["properties"]["number"] = json!({"type": "integer"});
+    });
+    assert_exactly(&f, &[(Type, Breaking, "schema Block.number")]);
+    // Upstream may now leave out a field tokbal reads.
+    let f = evm_drift(|up| {
+        rpc_schema(up, "Block")["required"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|r| r != "parentHash");
+    });
+    assert_exactly(
+        &f,
+        &[(PropertyRequired, Breaking, "schema Block.parentHash")],
+    );
+}
+
+#[test]
+fn evm_partial_schemas_ignore_what_tokbal_does_not_use() {
+    // Block lists only what tokbal reads: a field upstream adds is none of its business...
+    let add_miner = |up: &mut Value| {
+        rpc_schema(up, "Block")["properties"]["miner"] =
+            json!({"$ref": "#/components/schemas/address"});
+    };
+    assert_exactly(&evm_drift(add_miner), &[]);
+    // ...while a whole schema reports it.
+    let whole = |v: &mut Value| {
+        rpc_schema(v, "Block")
+            .as_object_mut()
+            .unwrap()
+            .remove("x-tokbal-partial");
+    };
+    let f = evm_drift_both(whole, add_miner);
+    assert_exactly(&f, &[(PropertyAdded, Informational, "schema Block.miner")]);
+    // GenericTransaction lists only what tokbal sends: an optional field upstream adds is
+    // nothing, a required one is breaking.
+    for (required, expected) in [
+        (false, vec![]),
+        (
+            true,
+            vec![(PropertyAdded, Breaking, "schema GenericTransaction.chainId")],
+        ),
+    ] {
+        let f = evm_drift(|up| {
+            let tx = rpc_schema(up, "GenericTransaction");
+            tx["properties"]["chainId"] = json!({"$ref": "#/components/schemas/uint"});
+            if required {
+                tx["required"] = json!(["chainId"]);
+            }
+        });
+        assert_exactly(&f, &expected);
+    }
+}
+
+#[test]
+fn evm_unresolvable_reference_is_breaking() {
+    let f = evm_drift(|up| {
+        rpc_param(up, "eth_getBalance", "Address")["schema"] =
+            json!({"$ref": "#/components/schemas/nope"});
+    });
+    assert_exactly(
+        &f,
+        &[(UnresolvedRef, Breaking, "eth_getBalance parameter Address")],
+    );
+}
+
+#[test]
+fn evm_references_are_followed_not_compared() {
+    // Upstream refers to content descriptors and a method through components, and inlines
+    // schemas our slice refers to: same meaning, no drift.
+    let f = evm_drift(|up| {
+        let address = rpc_param(up, "eth_getBalance", "Address").clone();
+        let balance = method(up, "eth_getBalance")["result"].clone();
+        up["components"]["contentDescriptors"] = json!({"Address": address, "Balance": balance});
+        *rpc_param(up, "eth_getBalance", "Address") =
+            json!({"$ref": "#/components/contentDescriptors/Address"});
+        method(up, "eth_getBalance")["result"] =
+            json!({"$ref": "#/components/contentDescriptors/Balance"});
+        let code = remove_method(up, "eth_getCode");
+        up["components"]["methods"] = json!({"eth_getCode": code});
+        up["methods"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"$ref": "#/components/methods/eth_getCode"}));
+        let hash32 = rpc_schema(up, "hash32").clone();
+        rpc_param(up, "eth_getBlockByHash", "Block hash")["schema"] = hash32;
+        // notFound inlined in the block answer: matched with ours by its type.
+        method(up, "eth_getBlockByNumber")["result"]["schema"]["oneOf"][0] =
+            json!({"title": "Not Found (null)", "type": "null"});
+    });
+    assert_exactly(&f, &[]);
+}
+
+// ---------------------------------------------------------------- EVM: deviations
+
+/// An upstream-like description: our slice without the EIP-1898 form of the block.
+fn without_eip_1898(up: &mut Value) {
+    rpc_schema(up, "BlockNumberOrTagOrHash")["anyOf"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["$ref"] != "#/components/schemas/Eip1898BlockHash");
+    obj(up, "/components/schemas").remove("Eip1898BlockHash");
+}
+
+#[test]
+fn evm_the_eip_1898_block_form_is_a_recorded_deviation() {
+    const AT: &str = "schema BlockNumberOrTagOrHash alternative Eip1898BlockHash";
+    // Breaking without the record: tokbal sends a form the description does not list.
+    let raw = evm_drift(without_eip_1898);
+    assert_exactly(&raw, &[(AlternativeRemoved, Breaking, AT)]);
+    let with = evm_drift_deviations(without_eip_1898);
+    assert_exactly(&with, &[(AlternativeRemoved, Deliberate, AT)]);
+    assert_eq!(with[0].deviation.as_deref(), Some("eip-1898-block"));
+    assert!(
+        with[0].note.contains("otherwise breaking"),
+        "{}",
+        with[0].note
+    );
+    // Upstream taking the object form one day: the deviation is reported as no longer seen.
+    let s = slices();
+    let f = compare_evm(&s.evm, &s.evm, &s.deviations);
+    assert_exactly(&f, &[(DeviationUnobserved, Informational, AT)]);
+    assert_eq!(f[0].deviation.as_deref(), Some("eip-1898-block"));
+}
+
+#[test]
+fn evm_deviations_have_their_own_section_and_unique_ids() {
+    let s = slices();
+    assert!(s.deviations.evm.iter().any(|d| d.id == "eip-1898-block"));
+    assert!(s
+        .deviations
+        .left_out
+        .evm
+        .contains(&"eth_getProof".to_string()));
+    let repeated = r#"{"aptos":[{"id":"x","what":"","upstream":"","ours":"","reason":"","match":[{"kind":"type","location":"a"}]}],
+        "evm":[{"id":"x","what":"","upstream":"","ours":"","reason":"","match":[{"kind":"alternative_removed","location":"b"}]}]}"#;
+    let e = Deviations::parse(repeated).unwrap_err();
+    assert!(e.to_string().contains("repeated"), "{e}");
+}
+
 // ---------------------------------------------------------------- reading descriptions
 
 #[test]
@@ -1138,9 +1718,18 @@ fn malformed_inputs_are_errors_not_panics() {
     assert!(Slices::from_texts(
         drift::BUNDLED_AMB,
         drift::BUNDLED_AMB,
+        drift::BUNDLED_EVM,
         drift::BUNDLED_DEVIATIONS
     )
     .is_err());
+    let e = Slices::from_texts(
+        drift::BUNDLED_APTOS,
+        drift::BUNDLED_AMB,
+        drift::BUNDLED_APTOS,
+        drift::BUNDLED_DEVIATIONS,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("specs/evm.json"), "{e}");
     // Deeply nested or odd documents compare without panicking.
     let mut odd = json!({"openapi": "3.0.0", "paths": {"/": {"get": {"operationId": "get_ledger_info",
         "parameters": "nope", "responses": {"200": {"$ref": "#/no/where"}}}}}});
@@ -1152,6 +1741,14 @@ fn malformed_inputs_are_errors_not_panics() {
         &json!({"smithy": "2.0", "shapes": {"x": 1}}),
         &s.deviations,
     );
+    for odd in [
+        json!({"openrpc": "1.4.1", "methods": "nope"}),
+        json!({"openrpc": "1.4.1", "methods": [7, {"name": 3}, {"$ref": "#/no/where"},
+            {"name": "eth_call", "params": [{"$ref": "#/nope"}, 1], "result": 2, "errors": {}}]}),
+    ] {
+        let _ = compare_evm(&s.evm, &odd, &s.deviations);
+        let _ = compare_evm(&odd, &s.evm, &s.deviations);
+    }
 }
 
 // ---------------------------------------------------------------- the command
@@ -1289,11 +1886,105 @@ async fn command_reads_a_description_over_loopback_http() {
     assert_eq!(server.served(), 2);
 }
 
+/// Our EVM slice with the Address parameter of eth_getBalance renamed, as JSON.
+fn drifted_evm_json() -> String {
+    let mut up = slices().evm;
+    rpc_param(&mut up, "eth_getBalance", "Address")["name"] = json!("Account");
+    serde_json::to_string_pretty(&up).unwrap()
+}
+
+#[test]
+fn command_compares_the_evm_slice_with_evm() {
+    let drifted = scratch("drifted-evm.json");
+    std::fs::write(&drifted, drifted_evm_json()).unwrap();
+    let out = tokbal(&["spec-drift", "--evm", drifted.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let breaking: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("breaking"))
+        .collect();
+    assert_eq!(breaking.len(), 1, "{stdout}");
+    assert!(
+        breaking[0].starts_with("breaking      evm   eth_getBalance parameter Address: parameter renamed (upstream Account, ours Address)"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("(against evm "), "{stderr}");
+
+    // Our own slice: only the deviation it records, reported as not seen.
+    let same = scratch("same-evm.json");
+    std::fs::write(&same, drift::BUNDLED_EVM).unwrap();
+    let out = tokbal(&["spec-drift", "--evm", same.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("informational evm   schema BlockNumberOrTagOrHash alternative Eip1898BlockHash: deviation eip-1898-block"), "{stdout}");
+
+    // The Aptos slice given as the EVM description, and a file that is not there.
+    let aptos = scratch("aptos-as-evm.yaml");
+    std::fs::write(&aptos, drift::BUNDLED_APTOS).unwrap();
+    let out = tokbal(&["spec-drift", "--evm", aptos.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an OpenRPC document"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let missing = scratch("no-such-evm.json");
+    let out = tokbal(&["spec-drift", "--evm", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-evm.json"));
+}
+
+#[test]
+fn command_exits_2_when_the_upstream_folder_lacks_the_evm_description() {
+    let dir = scratch("upstream-without-evm");
+    for (rel, text) in [
+        (drift::UPSTREAM_APTOS, drift::BUNDLED_APTOS),
+        (drift::UPSTREAM_AMB, drift::BUNDLED_AMB),
+    ] {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = tokbal(&["spec-drift", "--upstream", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the evm description is absent"), "{stderr}");
+    assert!(stderr.contains(drift::UPSTREAM_EVM), "{stderr}");
+    assert!(stderr.contains("--evm FILE|URL"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // Named with --evm instead: the folder's two and the named one are compared.
+    let evm = scratch("evm-beside.json");
+    std::fs::write(&evm, drift::BUNDLED_EVM).unwrap();
+    let out = tokbal(&[
+        "spec-drift",
+        "--upstream",
+        dir.to_str().unwrap(),
+        "--evm",
+        evm.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("aptos ") && stderr.contains("amb ") && stderr.contains("evm "),
+        "{stderr}"
+    );
+}
+
 // ---------------------------------------------------------------- the real upstream
 
 fn upstream_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/upstream");
-    if dir.join(drift::UPSTREAM_APTOS).is_file() && dir.join(drift::UPSTREAM_AMB).is_file() {
+    let present = [
+        drift::UPSTREAM_APTOS,
+        drift::UPSTREAM_AMB,
+        drift::UPSTREAM_EVM,
+    ]
+    .iter()
+    .all(|rel| dir.join(rel).is_file());
+    if present {
         Some(dir)
     } else {
         eprintln!("skipped: {} is absent", dir.display());
@@ -1317,17 +2008,24 @@ fn the_slices_have_no_breaking_drift_against_the_newest_upstream() {
         &s,
         Some(&read(&dir.join(drift::UPSTREAM_APTOS))),
         Some(&read(&dir.join(drift::UPSTREAM_AMB))),
+        Some(&read(&dir.join(drift::UPSTREAM_EVM))),
     );
     assert!(!report.has_breaking(), "{}", report.to_text());
     assert_eq!(report.count(Informational), 0, "{}", report.to_text());
-    // Every recorded Aptos deviation shows, and nothing else.
+    // Every recorded deviation shows, and nothing else.
     let seen: std::collections::BTreeSet<&str> = report
         .findings
         .iter()
         .filter_map(|f| f.deviation.as_deref())
         .collect();
-    let recorded: std::collections::BTreeSet<&str> =
-        s.deviations.aptos.iter().map(|d| d.id.as_str()).collect();
+    let recorded: std::collections::BTreeSet<&str> = s
+        .deviations
+        .aptos
+        .iter()
+        .chain(&s.deviations.amb)
+        .chain(&s.deviations.evm)
+        .map(|d| d.id.as_str())
+        .collect();
     assert_eq!(seen, recorded);
 }
 
@@ -1395,6 +2093,91 @@ fn the_2025_07_31_description_shows_what_changed_since() {
     );
 }
 
+/// `../shared/upstream/evm/NAME`, parsed; `None` (with a note) when it is absent.
+fn upstream_evm(name: &str) -> Option<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/upstream/evm")
+        .join(name);
+    if path.is_file() {
+        Some(read(&path))
+    } else {
+        eprintln!("skipped: {} is absent", path.display());
+        None
+    }
+}
+
+const EIP_1898_AT: &str = "schema BlockNumberOrTagOrHash alternative Eip1898BlockHash";
+
+#[test]
+fn the_evm_slice_against_the_newest_upstream_shows_only_its_deviation() {
+    let Some(up) = upstream_evm("execution-apis-openrpc.json") else {
+        return;
+    };
+    let s = slices();
+    // Raw, the one difference is the EIP-1898 form; with the record it is deliberate, and
+    // every other upstream method is recorded as left out.
+    assert_exactly(
+        &compare_evm(&s.evm, &up, &Deviations::default())
+            .into_iter()
+            .filter(|f| f.kind != OperationAdded)
+            .collect::<Vec<_>>(),
+        &[(AlternativeRemoved, Breaking, EIP_1898_AT)],
+    );
+    let f = compare_evm(&s.evm, &up, &s.deviations);
+    assert_exactly(&f, &[(AlternativeRemoved, Deliberate, EIP_1898_AT)]);
+}
+
+#[test]
+fn the_v1_0_0_beta_7_description_shows_what_changed_since() {
+    let Some(up) = upstream_evm("execution-apis-openrpc-v1.0.0-beta.7.json") else {
+        return;
+    };
+    let s = slices();
+    let f = compare_evm(&s.evm, &up, &s.deviations);
+    // Then, eth_getBalance and eth_getCode required the block, which the slice (as main
+    // does now) lets tokbal leave out: a node following beta.7 may refuse such a call.
+    assert_exactly(
+        &f,
+        &[
+            (
+                ParameterRequired,
+                Breaking,
+                "eth_getBalance parameter Block",
+            ),
+            (ParameterRequired, Breaking, "eth_getCode parameter Block"),
+            (ApiVersion, Informational, "info.version"),
+            (AlternativeRemoved, Deliberate, EIP_1898_AT),
+        ],
+    );
+    for x in f.iter().filter(|x| x.kind == ParameterRequired) {
+        assert_eq!(
+            (x.upstream.as_str(), x.ours.as_str()),
+            ("required", "optional")
+        );
+    }
+    let version = f.iter().find(|x| x.kind == ApiVersion).unwrap();
+    assert_eq!(version.upstream, "1.0.0-beta.7");
+}
+
+#[test]
+fn the_command_against_v1_0_0_beta_7_exits_1() {
+    let Some(dir) = upstream_dir() else { return };
+    let old = dir.join("evm/execution-apis-openrpc-v1.0.0-beta.7.json");
+    if !old.is_file() {
+        eprintln!("skipped: {} is absent", old.display());
+        return;
+    }
+    let out = tokbal(&["spec-drift", "--evm", old.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("breaking      evm   eth_getBalance parameter Block: required-ness changed (upstream required, ours optional)"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("2 breaking, 1 informational, 1 deliberate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every JSON pointer inside `v`.
 fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
@@ -1433,6 +2216,7 @@ fn any_node_replaced_by_anything_never_panics() {
             compare_aptos as fn(&Value, &Value, &Deviations) -> Vec<Finding>,
         ),
         (&s.amb, compare_amb),
+        (&s.evm, compare_evm),
     ] {
         let mut all = Vec::new();
         pointers(ours, String::new(), &mut all);

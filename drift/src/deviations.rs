@@ -20,6 +20,9 @@ pub struct Deviations {
     /// Deviations of `specs/amb.json`.
     #[serde(default)]
     pub amb: Vec<Deviation>,
+    /// Deviations of `specs/evm.json`.
+    #[serde(default)]
+    pub evm: Vec<Deviation>,
     /// The upstream operations the slices knowingly leave out.
     #[serde(default)]
     pub left_out: LeftOut,
@@ -37,6 +40,9 @@ pub struct LeftOut {
     /// AMB operation names (the part of the shape id after `#`).
     #[serde(default)]
     pub amb: Vec<String>,
+    /// JSON-RPC method names.
+    #[serde(default)]
+    pub evm: Vec<String>,
 }
 
 /// One deliberate difference.
@@ -97,7 +103,7 @@ impl Deviations {
         let d: Deviations =
             serde_json::from_str(text).map_err(|e| read_error(origin, format!("bad JSON: {e}")))?;
         let mut ids = BTreeSet::new();
-        for dev in d.aptos.iter().chain(&d.amb) {
+        for dev in d.aptos.iter().chain(&d.amb).chain(&d.evm) {
             if dev.id.is_empty() || !ids.insert(dev.id.as_str()) {
                 return Err(read_error(
                     origin,
@@ -122,6 +128,7 @@ impl Deviations {
         match api {
             Api::Aptos => &self.aptos,
             Api::Amb => &self.amb,
+            Api::Evm => &self.evm,
         }
     }
 
@@ -130,6 +137,7 @@ impl Deviations {
         match api {
             Api::Aptos => &self.left_out.aptos,
             Api::Amb => &self.left_out.amb,
+            Api::Evm => &self.left_out.evm,
         }
     }
 

@@ -1,12 +1,14 @@
 //! The spec-drift check: holds the API slices in `specs/` against the published descriptions.
 //!
-//! tokbal is built from two slices: `specs/aptos.yaml` (OpenAPI 3, from which `build.rs`
-//! generates the Aptos client) and `specs/amb.json` (the Smithy model of AWS Managed
-//! Blockchain Query as far as the wrapper relies on it). When upstream publishes a new
-//! description, this check compares it with the slice *semantically*: operations, HTTP
-//! bindings, parameters, status codes, media types, headers, schema properties, types,
-//! required-ness, enums and constraints, never the text. Each difference is a [`Finding`]
-//! with a [`Severity`]:
+//! tokbal is built from three slices: `specs/aptos.yaml` (OpenAPI 3, from which `build.rs`
+//! generates the Aptos client), `specs/amb.json` (the Smithy model of AWS Managed
+//! Blockchain Query as far as the wrapper relies on it) and `specs/evm.json` (the OpenRPC
+//! description of the Ethereum JSON-RPC methods the EVM source calls). When upstream
+//! publishes a new description, this check compares it with the slice *semantically*:
+//! operations and methods, HTTP bindings, parameters (and, for JSON-RPC, their positions),
+//! status codes, media types, headers, results, schema properties, types, `oneOf`/`anyOf`
+//! alternatives, required-ness, enums and constraints, never the text. Each difference is a
+//! [`Finding`] with a [`Severity`]:
 //!
 //! - [`Severity::Breaking`]: `specs/` (and then the wrappers) must change: something the
 //!   slice uses is gone or different, upstream now rejects what tokbal sends or may omit what
@@ -22,7 +24,12 @@
 //! let slices = Slices::bundled()?;
 //! // The slice against itself: nothing differs, so only the recorded deviations are
 //! // reported (as not seen), and nothing is breaking.
-//! let report = drift::check(&slices, Some(&slices.aptos), Some(&slices.amb));
+//! let report = drift::check(
+//!     &slices,
+//!     Some(&slices.aptos),
+//!     Some(&slices.amb),
+//!     Some(&slices.evm),
+//! );
 //! assert!(!report.has_breaking());
 //! assert_eq!(report.exit_code(), 0);
 //! # Ok::<(), tokbal::Error>(())
@@ -32,6 +39,8 @@ mod common;
 mod deviations;
 mod load;
 mod openapi;
+mod openrpc;
+mod schema;
 mod smithy;
 
 use std::collections::BTreeMap;
@@ -48,6 +57,9 @@ use tokbal::{Error, ErrorKind};
 pub const UPSTREAM_APTOS: &str = "aptos/aptos-openapi.yaml";
 /// Where the AMB Query Smithy model lies inside an `--upstream` folder.
 pub const UPSTREAM_AMB: &str = "amb/managedblockchain-query-2023-05-04.json";
+/// Where the newest Ethereum JSON-RPC (OpenRPC) description lies inside an `--upstream`
+/// folder.
+pub const UPSTREAM_EVM: &str = "evm/execution-apis-openrpc.json";
 
 /// `specs/aptos.yaml` as compiled into this build.
 pub const BUNDLED_APTOS: &str =
@@ -55,6 +67,9 @@ pub const BUNDLED_APTOS: &str =
 /// `specs/amb.json` as compiled into this build.
 pub const BUNDLED_AMB: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/amb.json"));
+/// `specs/evm.json` as compiled into this build.
+pub const BUNDLED_EVM: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/evm.json"));
 /// `specs/deviations.json` as compiled into this build.
 pub const BUNDLED_DEVIATIONS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -107,14 +122,18 @@ pub enum Api {
     Aptos,
     /// AWS Managed Blockchain Query: `specs/amb.json` against the published Smithy model.
     Amb,
+    /// Ethereum JSON-RPC: `specs/evm.json` against the published OpenRPC description
+    /// (ethereum/execution-apis).
+    Evm,
 }
 
 impl Api {
-    /// `aptos` or `amb`.
+    /// `aptos`, `amb` or `evm`.
     pub fn as_str(self) -> &'static str {
         match self {
             Api::Aptos => "aptos",
             Api::Amb => "amb",
+            Api::Evm => "evm",
         }
     }
 }
@@ -163,14 +182,16 @@ kinds! {
     ApiVersion = "api_version",
     /// The server URL differs (`servers`); breaking when its path (the `/v1`) differs.
     ServerUrl = "server_url",
-    /// An operation of the slice is gone upstream.
+    /// An operation (a JSON-RPC method) of the slice is gone upstream.
     OperationRemoved = "operation_removed",
-    /// Upstream has an operation that is neither in the slice nor recorded as left out
-    /// (`left_out` in `specs/deviations.json`).
+    /// Upstream has an operation (a JSON-RPC method) that is neither in the slice nor
+    /// recorded as left out (`left_out` in `specs/deviations.json`).
     OperationAdded = "operation_added",
     /// An operation of the slice has another method or path upstream.
     OperationMoved = "operation_moved",
-    /// The method and path of an operation carry another operationId upstream.
+    /// The method and path of an operation carry another operationId upstream; or a
+    /// JSON-RPC method of the slice is gone and one new upstream has the same parameters
+    /// and result (breaking there: the name is what tokbal sends).
     OperationRenamed = "operation_renamed",
     /// Upstream marks something the slice uses as deprecated.
     Deprecated = "deprecated",
@@ -182,10 +203,17 @@ kinds! {
     ParameterRenamed = "parameter_renamed",
     /// A parameter moved (`in: query` to `in: header`, ...).
     ParameterLocation = "parameter_location",
+    /// A JSON-RPC parameter sits at another position (tokbal sends parameters by
+    /// position).
+    ParameterPosition = "parameter_position",
     /// A parameter's required-ness differs.
     ParameterRequired = "parameter_required",
+    /// A JSON-RPC method's `paramStructure` (by-position, by-name, either) differs.
+    ParamStructure = "param_structure",
     /// A request body appeared, disappeared or changed required-ness.
     RequestBody = "request_body",
+    /// A JSON-RPC method's result appeared or disappeared.
+    MethodResult = "method_result",
     /// A status code the slice lists is gone upstream.
     StatusRemoved = "status_removed",
     /// Upstream lists a status code the slice does not.
@@ -206,8 +234,13 @@ kinds! {
     Format = "format",
     /// Nullability differs.
     Nullable = "nullable",
-    /// `oneOf` / `anyOf` differ.
+    /// `oneOf` / `anyOf` differ: one side has a single schema, or `oneOf` where the other
+    /// has `anyOf`.
     Composition = "composition",
+    /// An alternative of a `oneOf` / `anyOf` of the slice is not upstream.
+    AlternativeRemoved = "alternative_removed",
+    /// Upstream has an alternative in a `oneOf` / `anyOf` that the slice does not.
+    AlternativeAdded = "alternative_added",
     /// A length, range, item-count or pattern constraint differs.
     Constraint = "constraint",
     /// An enum (or a value the slice's open string is known to take) gained a value upstream.
@@ -248,9 +281,11 @@ kinds! {
     /// Another trait the wrapper relies on differs (error fault, retryable, timestamp format,
     /// JSON name, read-only).
     Trait = "trait",
-    /// An exception the slice lists for the operation is not upstream.
+    /// An exception (a JSON-RPC error code) the slice lists for the operation is not
+    /// upstream.
     ErrorRemoved = "error_removed",
-    /// The operation can raise an exception upstream that the slice does not list.
+    /// The operation can raise an exception (a JSON-RPC error code) upstream that the slice
+    /// does not list.
     ErrorAdded = "error_added",
     /// A matcher of `specs/deviations.json` matched nothing: upstream no longer differs there.
     DeviationUnobserved = "deviation_unobserved",
@@ -442,6 +477,8 @@ pub struct Slices {
     pub aptos: Value,
     /// `specs/amb.json`, parsed.
     pub amb: Value,
+    /// `specs/evm.json`, parsed.
+    pub evm: Value,
     /// `specs/deviations.json`, parsed.
     pub deviations: Deviations,
 }
@@ -449,24 +486,32 @@ pub struct Slices {
 impl Slices {
     /// The slices this build was compiled from.
     pub fn bundled() -> Result<Slices, Error> {
-        Slices::from_texts(BUNDLED_APTOS, BUNDLED_AMB, BUNDLED_DEVIATIONS)
+        Slices::from_texts(BUNDLED_APTOS, BUNDLED_AMB, BUNDLED_EVM, BUNDLED_DEVIATIONS)
     }
 
     /// Slices from their texts (YAML or JSON), e.g. from another checkout's `specs/`.
-    pub fn from_texts(aptos: &str, amb: &str, deviations: &str) -> Result<Slices, Error> {
+    pub fn from_texts(
+        aptos: &str,
+        amb: &str,
+        evm: &str,
+        deviations: &str,
+    ) -> Result<Slices, Error> {
         let aptos = parse_description(aptos, "specs/aptos.yaml")?;
         load::expect_openapi(&aptos, "specs/aptos.yaml")?;
         let amb = parse_description(amb, "specs/amb.json")?;
         load::expect_smithy(&amb, "specs/amb.json")?;
+        let evm = parse_description(evm, "specs/evm.json")?;
+        load::expect_openrpc(&evm, "specs/evm.json")?;
         let deviations = Deviations::parse(deviations)?;
         Ok(Slices {
             aptos,
             amb,
+            evm,
             deviations,
         })
     }
 
-    /// Reads `DIR/aptos.yaml`, `DIR/amb.json` and `DIR/deviations.json`.
+    /// Reads `DIR/aptos.yaml`, `DIR/amb.json`, `DIR/evm.json` and `DIR/deviations.json`.
     pub fn load(dir: &std::path::Path) -> Result<Slices, Error> {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -476,6 +521,7 @@ impl Slices {
         Slices::from_texts(
             &read("aptos.yaml")?,
             &read("amb.json")?,
+            &read("evm.json")?,
             &read("deviations.json")?,
         )
     }
@@ -496,14 +542,29 @@ pub fn compare_amb(ours: &Value, upstream: &Value, deviations: &Deviations) -> V
     finish(Api::Amb, raw, deviations)
 }
 
+/// Compares our EVM slice with an upstream OpenRPC description (ethereum/execution-apis);
+/// deviations as for [`compare_aptos`].
+pub fn compare_evm(ours: &Value, upstream: &Value, deviations: &Deviations) -> Vec<Finding> {
+    let raw = openrpc::compare(ours, upstream, deviations);
+    finish(Api::Evm, raw, deviations)
+}
+
 /// Checks the slices against whichever upstream descriptions are given.
-pub fn check(slices: &Slices, aptos: Option<&Value>, amb: Option<&Value>) -> Report {
+pub fn check(
+    slices: &Slices,
+    aptos: Option<&Value>,
+    amb: Option<&Value>,
+    evm: Option<&Value>,
+) -> Report {
     let mut findings = Vec::new();
     if let Some(up) = aptos {
         findings.extend(compare_aptos(&slices.aptos, up, &slices.deviations));
     }
     if let Some(up) = amb {
         findings.extend(compare_amb(&slices.amb, up, &slices.deviations));
+    }
+    if let Some(up) = evm {
+        findings.extend(compare_evm(&slices.evm, up, &slices.deviations));
     }
     sort(&mut findings);
     Report { findings }

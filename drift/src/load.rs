@@ -36,13 +36,14 @@ pub async fn read_source(source: &str) -> Result<String, Error> {
 
 /// Reads and parses the upstream description of `api` from `source` (file or URL), and
 /// checks that it is the right kind of document (OpenAPI 3 for Aptos, a Smithy JSON AST for
-/// AMB).
+/// AMB, OpenRPC for EVM).
 pub async fn read_upstream(api: Api, source: &str) -> Result<Value, Error> {
     let text = read_source(source).await?;
     let value = parse_description(&text, source)?;
     match api {
         Api::Aptos => expect_openapi(&value, source)?,
         Api::Amb => expect_smithy(&value, source)?,
+        Api::Evm => expect_openrpc(&value, source)?,
     }
     Ok(value)
 }
@@ -72,6 +73,8 @@ pub(crate) fn expect_openapi(doc: &Value, origin: &str) -> Result<(), Error> {
             "a Swagger 2 description; OpenAPI 3 is needed".to_string()
         } else if doc.get("smithy").is_some() {
             "a Smithy model, not an OpenAPI description".to_string()
+        } else if doc.get("openrpc").is_some() {
+            "an OpenRPC document, not an OpenAPI description".to_string()
         } else {
             "not an OpenAPI 3 description (no \"openapi: 3.x\")".to_string()
         };
@@ -88,6 +91,8 @@ pub(crate) fn expect_smithy(doc: &Value, origin: &str) -> Result<(), Error> {
     if doc.get("smithy").and_then(Value::as_str).is_none() {
         let what = if doc.get("openapi").is_some() {
             "an OpenAPI description, not a Smithy model"
+        } else if doc.get("openrpc").is_some() {
+            "an OpenRPC document, not a Smithy model"
         } else {
             "not a Smithy JSON AST (no \"smithy\" version)"
         };
@@ -95,6 +100,28 @@ pub(crate) fn expect_smithy(doc: &Value, origin: &str) -> Result<(), Error> {
     }
     if !doc.get("shapes").is_some_and(Value::is_object) {
         return Err(read_error(origin, "the Smithy model has no shapes"));
+    }
+    Ok(())
+}
+
+/// Fails unless `doc` looks like an OpenRPC 1.x document.
+pub(crate) fn expect_openrpc(doc: &Value, origin: &str) -> Result<(), Error> {
+    let version = doc
+        .get("openrpc")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !version.starts_with("1.") {
+        let what = if doc.get("openapi").is_some() || doc.get("swagger").is_some() {
+            "an OpenAPI description, not an OpenRPC document"
+        } else if doc.get("smithy").is_some() {
+            "a Smithy model, not an OpenRPC document"
+        } else {
+            "not an OpenRPC 1.x document (no \"openrpc\": \"1.x\")"
+        };
+        return Err(read_error(origin, what));
+    }
+    if !doc.get("methods").is_some_and(Value::is_array) {
+        return Err(read_error(origin, "the OpenRPC document has no methods"));
     }
     Ok(())
 }
