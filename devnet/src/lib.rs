@@ -1,9 +1,10 @@
 //! In-process test servers on 127.0.0.1: an Aptos full node (the REST API slice tokbal
-//! uses) and an AWS Managed Blockchain Query endpoint (`BatchGetTokenBalance`, restJson1
-//! with SigV4), each with fault injection and request counters.
+//! uses), an EVM node (the JSON-RPC slice: blocks, balances, `eth_call` with Multicall3 and
+//! token contracts) and an AWS Managed Blockchain Query endpoint (`BatchGetTokenBalance`,
+//! restJson1 with SigV4), each with fault injection and request counters.
 //!
 //! Used by tokbal's own tests, by `tokbal demo`, and by anyone who wants to test code that
-//! talks to an Aptos node or to AMB Query without a network:
+//! talks to an Aptos node, an EVM node or AMB Query without a network:
 //!
 //! ```no_run
 //! use tokbal_devnet::{Devnet, APT_COIN};
@@ -37,12 +38,31 @@
 //! # }
 //! ```
 //!
+//! The EVM half answers JSON-RPC 2.0 `POST`s (single requests and batches) at
+//! [`Devnet::evm_url`]; see the [`evm`] module for its methods, errors and faults:
+//!
+//! ```no_run
+//! use tokbal_devnet::{Devnet, DEMO_ERC20_CONTRACT, DEMO_ETH_OWNER};
+//! use ruint::aliases::U256;
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let devnet = Devnet::builder().evm_chain_id(8453).start().await?;
+//! let evm = devnet.evm();
+//! evm.set_erc20_balance(DEMO_ERC20_CONTRACT, DEMO_ETH_OWNER, U256::from(10)).unwrap();
+//! evm.mine(1); // writes take effect at the next block
+//! let url = devnet.evm_url(); // "http://127.0.0.1:PORT"
+//! // ... eth_call Multicall3's aggregate3 at `url`, pinned to a block ...
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The servers run on tokio tasks of the runtime that called [`DevnetBuilder::start`] and
 //! stop when the [`Devnet`] is dropped or [`Devnet::shutdown`] is awaited. They only ever
 //! bind the loopback address.
 
 pub mod amb;
 pub mod aptos;
+pub mod evm;
 pub mod faults;
 
 use std::io;
@@ -63,12 +83,19 @@ pub use aptos::{
     canonical_address, canonical_asset_type, AptosNode, BlockInfo, LedgerInfo, RequestCounts,
     APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
 };
+pub use evm::{
+    seed_erc20_amount, seed_holder_address, seed_native_amount, BatchLimitStyle, EvmBlock, EvmNode,
+    EvmRequestCounts, EvmSeenCall, ThrottleStyle, TokenStandard, DEMO_ERC1155_ID, DEMO_ERC721_ID,
+    EIP7825_GAS_CAP, EVM_PANICKING_CONTRACT, EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT,
+    MULTICALL3_ADDRESS, REVERT_REASON, SEED_HOLDER_BASE, SHORT_RETURN_DATA,
+};
 pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
 
 use aptos::{duration_us, now_us, AptosConfig};
+use evm::{duration_ms, EvmConfig};
 
-/// An owner, asset type, network, token id or balance that an [`AptosNode`] or [`AmbNode`]
-/// method refuses.
+/// An owner, asset type, network, token id, balance or block that an [`AptosNode`],
+/// [`EvmNode`] or [`AmbNode`] method refuses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidInput(pub(crate) String);
 
@@ -105,6 +132,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// half's.
 const AMB_FAULT_SEED_SALT: u64 = 0x0a3b_0a3b_0a3b_0a3b;
 
+/// Mixed into the fault seed of the EVM half, so that its ratios differ from the others'.
+const EVM_FAULT_SEED_SALT: u64 = 0x0e7a_0e7a_0e7a_0e7a;
+
 /// Smallest auto-advance period accepted.
 const MIN_AUTO_ADVANCE: Duration = Duration::from_millis(1);
 
@@ -119,14 +149,17 @@ enum Genesis {
 
 /// Settings for a [`Devnet`]; obtained from [`Devnet::builder`].
 ///
-/// Defaults: any free ports, chain id 4, 1,000 blocks, 250 ms between blocks with seeded
-/// jitter, 2 to 5 versions per block, genesis at 2026-01-01T00:00:00Z, no balances, no
-/// faults, no auto-advance.
+/// Defaults: any free ports, genesis at 2026-01-01T00:00:00Z, no balances, no faults, no
+/// auto-advance; for Aptos, chain id 4, 1,000 blocks, 250 ms between blocks with seeded
+/// jitter, 2 to 5 versions per block; for the EVM node, chain id 1, 2,000 blocks 12 s
+/// apart, Multicall3 from block 0, `finalized` 64 and `safe` 32 blocks below the tip.
 #[derive(Clone, Debug)]
 pub struct DevnetBuilder {
     port: u16,
     amb_port: u16,
+    evm_port: u16,
     aptos: AptosConfig,
+    evm: EvmConfig,
     genesis: Genesis,
     demo_data: bool,
     auto_advance: Option<Duration>,
@@ -138,7 +171,9 @@ impl Default for DevnetBuilder {
         DevnetBuilder {
             port: 0,
             amb_port: 0,
+            evm_port: 0,
             aptos: AptosConfig::default(),
+            evm: EvmConfig::default(),
             genesis: Genesis::Fixed(aptos::DEFAULT_GENESIS_TIMESTAMP_US),
             demo_data: false,
             auto_advance: None,
@@ -160,7 +195,13 @@ impl DevnetBuilder {
         self
     }
 
-    /// The chain id the node reports (default 4).
+    /// The port the EVM node listens on (on 127.0.0.1); 0, the default, picks a free one.
+    pub fn evm_port(mut self, port: u16) -> Self {
+        self.evm_port = port;
+        self
+    }
+
+    /// The chain id the Aptos node reports (default 4).
     pub fn chain_id(mut self, chain_id: u8) -> Self {
         self.aptos.chain_id = chain_id;
         self
@@ -200,8 +241,8 @@ impl DevnetBuilder {
         self
     }
 
-    /// Seed for block sizes, timestamp jitter, block hashes and (unless
-    /// [`DevnetBuilder::fault_seed`] is given) fault ratios.
+    /// Seed for block sizes, timestamp jitter, Aptos block hashes, the order of EVM batch
+    /// answers and (unless [`DevnetBuilder::fault_seed`] is given) fault ratios.
     pub fn seed(mut self, seed: u64) -> Self {
         self.aptos.seed = seed;
         self
@@ -213,7 +254,9 @@ impl DevnetBuilder {
         self
     }
 
-    /// Timestamp of block 0, microseconds since the Unix epoch (default 2026-01-01T00:00:00Z).
+    /// Timestamp of block 0, microseconds since the Unix epoch (default 2026-01-01T00:00:00Z),
+    /// for the Aptos node and (unless [`DevnetBuilder::evm_genesis_timestamp`] is given) the
+    /// EVM node.
     pub fn genesis_timestamp_us(mut self, timestamp_us: u64) -> Self {
         self.genesis = Genesis::Fixed(timestamp_us);
         self
@@ -221,7 +264,9 @@ impl DevnetBuilder {
 
     /// Places genesis so that the initial tip block is made at the wall-clock time the node
     /// is built (useful with [`DevnetBuilder::auto_advance`] for a node that passes
-    /// `/-/healthy?duration_secs=N`). Not deterministic, unlike the default.
+    /// `/-/healthy?duration_secs=N`); the EVM node's too, unless
+    /// [`DevnetBuilder::evm_genesis_timestamp`] is given. Not deterministic, unlike the
+    /// default.
     pub fn genesis_at_now(mut self) -> Self {
         self.genesis = Genesis::Now;
         self
@@ -230,6 +275,67 @@ impl DevnetBuilder {
     /// Blocks per epoch (default 28,800); the epoch reported is `1 + height / this`.
     pub fn blocks_per_epoch(mut self, blocks: u64) -> Self {
         self.aptos.blocks_per_epoch = blocks.max(1);
+        self
+    }
+
+    /// The chain id the EVM node reports (default 1).
+    pub fn evm_chain_id(mut self, chain_id: u64) -> Self {
+        self.evm.chain_id = chain_id;
+        self
+    }
+
+    /// How many blocks the EVM chain has at start (at least 1; default 2,000). Blocks are
+    /// computed, not stored, so 3 * 10^8 costs no more than 10.
+    pub fn evm_initial_blocks(mut self, blocks: u64) -> Self {
+        self.evm.initial_blocks = blocks.max(1);
+        self
+    }
+
+    /// Time between EVM blocks (default 12 s; at least 1 ms). Below a second, several
+    /// blocks share a timestamp (whole seconds), as on L2s.
+    pub fn evm_block_interval(mut self, interval: Duration) -> Self {
+        self.evm.interval_ms = duration_ms(interval).max(1);
+        self
+    }
+
+    /// Whether EVM block times get a seeded jitter of less than half the interval (default
+    /// off: block `n` is made at exactly `genesis + n * interval`). With it, the spacing is
+    /// irregular but block times still increase (by at least 1 ms) and timestamps never
+    /// decrease.
+    pub fn evm_block_jitter(mut self, on: bool) -> Self {
+        self.evm.jitter = on;
+        self
+    }
+
+    /// Timestamp of EVM block 0, seconds since the Unix epoch (default: the devnet's
+    /// genesis, see [`DevnetBuilder::genesis_timestamp_us`]).
+    pub fn evm_genesis_timestamp(mut self, timestamp_secs: u64) -> Self {
+        self.evm.genesis_ms = Some(timestamp_secs.saturating_mul(1000));
+        self
+    }
+
+    /// How far below the tip the `finalized` tag is (default 64 blocks).
+    pub fn evm_finalized_depth(mut self, blocks: u64) -> Self {
+        self.evm.finalized_depth = blocks;
+        self
+    }
+
+    /// How far below the tip the `safe` tag is (default 32 blocks).
+    pub fn evm_safe_depth(mut self, blocks: u64) -> Self {
+        self.evm.safe_depth = blocks;
+        self
+    }
+
+    /// Deploys Multicall3 at [`MULTICALL3_ADDRESS`] from `block` (default: from block 0).
+    pub fn evm_multicall3_at(mut self, block: u64) -> Self {
+        self.evm.multicall3 = Some(block);
+        self
+    }
+
+    /// An EVM chain without Multicall3 (calls to its address answer `"0x"`, as calls to any
+    /// address without code).
+    pub fn evm_without_multicall3(mut self) -> Self {
+        self.evm.multicall3 = None;
         self
     }
 
@@ -278,6 +384,20 @@ impl DevnetBuilder {
     /// | [`DEMO_ETH_OWNER_2`] | ERC-1155 [`DEMO_ERC1155_CONTRACT`] #[`DEMO_ERC1155_TOKEN_ID`] | G + 2.5h | 250 |
     /// | [`DEMO_BTC_ADDRESS`] | BTC | G | 150000000 |
     /// | [`DEMO_BTC_ADDRESS`] | BTC | G + 3h | 98765432 |
+    ///
+    /// And the EVM node with the same Ethereum history, each change at the first block
+    /// made at or after its instant (with the default 12 s blocks from G, `G + x` is block
+    /// `x / 12 s`, and the demo instant G + 1h45m is block 525), the three contracts
+    /// deployed at block 0, the ERC-721 token being [`DEMO_ERC721_ID`] (1337) and the
+    /// ERC-1155 token [`DEMO_ERC1155_ID`] (7), plus one EVM-only change (AMB answers 0
+    /// for it):
+    ///
+    /// | owner | token | at | balance |
+    /// |---|---|---|---|
+    /// | [`DEMO_ETH_OWNER`] | ERC-1155 [`DEMO_ERC1155_CONTRACT`] #7 | G + 1h15m | 12 |
+    ///
+    /// At the demo instant, [`DEMO_ETH_OWNER`] holds 4.2 ETH, 2^128 + 1 of the ERC-20 and
+    /// 12 of the ERC-1155 token; [`DEMO_ETH_OWNER_2`] holds the ERC-721 token.
     pub fn with_demo_data(mut self) -> Self {
         self.demo_data = true;
         self
@@ -316,15 +436,40 @@ impl DevnetBuilder {
         node
     }
 
+    /// Builds the EVM chain without serving it (demo data included when
+    /// [`DevnetBuilder::with_demo_data`] was called).
+    pub fn build_evm_node(&self) -> EvmNode {
+        let genesis_ms = match self.genesis {
+            Genesis::Fixed(us) => us / 1000,
+            Genesis::Now => {
+                let blocks = self.evm.initial_blocks.max(1) - 1;
+                let span = blocks.saturating_mul(self.evm.interval_ms);
+                (now_us() / 1000).saturating_sub(span)
+            }
+        };
+        let fault_seed = self
+            .fault_seed
+            .unwrap_or(self.aptos.seed ^ 0xfa17_5eed_0000_0000)
+            ^ EVM_FAULT_SEED_SALT;
+        let node = EvmNode::new(&self.evm, genesis_ms, self.aptos.seed, fault_seed);
+        if self.demo_data {
+            node.seed_demo_data();
+        }
+        node
+    }
+
     /// Binds 127.0.0.1 (one port for each half) and starts serving. Must be called inside
     /// a tokio runtime.
     pub async fn start(self) -> io::Result<Devnet> {
         let node = self.build_aptos_node();
         let amb = self.build_amb_node();
+        let evm = self.build_evm_node();
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
         let aptos_addr = listener.local_addr()?;
         let amb_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.amb_port)).await?;
         let amb_addr = amb_listener.local_addr()?;
+        let evm_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.evm_port)).await?;
+        let evm_addr = evm_listener.local_addr()?;
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
 
@@ -343,6 +488,15 @@ impl DevnetBuilder {
             let _ = serve(
                 amb_listener,
                 amb::router(serve_amb, serve_cancel.clone()),
+                serve_cancel,
+            )
+            .await;
+        }));
+        let (serve_evm, serve_cancel) = (evm.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = serve(
+                evm_listener,
+                evm::router(serve_evm, serve_cancel.clone()),
                 serve_cancel,
             )
             .await;
@@ -368,6 +522,8 @@ impl DevnetBuilder {
             aptos_addr,
             amb,
             amb_addr,
+            evm,
+            evm_addr,
             cancel,
             tasks,
         })
@@ -382,6 +538,8 @@ pub struct Devnet {
     aptos_addr: SocketAddr,
     amb: AmbNode,
     amb_addr: SocketAddr,
+    evm: EvmNode,
+    evm_addr: SocketAddr,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -426,6 +584,22 @@ impl Devnet {
     /// The AMB ledger, its accepted keys, fault switches and request counters.
     pub fn amb(&self) -> &AmbNode {
         &self.amb
+    }
+
+    /// URL of the EVM node's JSON-RPC endpoint, `http://127.0.0.1:PORT` (any path is
+    /// answered the same).
+    pub fn evm_url(&self) -> String {
+        format!("http://{}", self.evm_addr)
+    }
+
+    /// Address the EVM node listens on.
+    pub fn evm_addr(&self) -> SocketAddr {
+        self.evm_addr
+    }
+
+    /// The EVM chain, its state, fault switches, protocol knobs and request counters.
+    pub fn evm(&self) -> &EvmNode {
+        &self.evm
     }
 
     /// Stops the servers and waits (up to a few seconds for in-flight answers) until they

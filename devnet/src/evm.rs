@@ -1,0 +1,797 @@
+//! An in-process EVM node: the JSON-RPC 2.0 slice tokbal speaks to Ethereum and every EVM
+//! chain, over HTTP `POST` (any path), single requests and batches.
+//!
+//! [`EvmNode`] holds a synthetic chain (computed blocks, forks), state with history (native
+//! balances, ERC-20, ERC-721 and ERC-1155 contracts, Multicall3), the [`Faults`] switches,
+//! a few protocol knobs and request counters. The HTTP server that answers for it is
+//! started by [`Devnet`](super::Devnet) on its own port.
+//!
+//! # Methods
+//!
+//! | method | params | result |
+//! |---|---|---|
+//! | `eth_chainId` | none | hex quantity |
+//! | `eth_blockNumber` | none | hex quantity (the tip, or a lagging replica's tip) |
+//! | `eth_getBlockByNumber` | block number or tag, `full` (bool, required) | block object, or `null` past the tip |
+//! | `eth_getBlockByHash` | 32-byte hash, `full` (bool, required) | block object, or `null` for an unknown hash |
+//! | `eth_getBalance` | address, block (required) | hex quantity |
+//! | `eth_getCode` | address, block (required) | hex data (`"0x"` without code) |
+//! | `eth_call` | `{to, data or input, gas?, from?, value?, ...}`, block (optional, default `latest`) | hex data |
+//!
+//! A block object has every field of a post-London header (`number`, `hash`,
+//! `parentHash`, `timestamp`, `nonce`, `sha3Uncles`, `logsBloom`, `transactionsRoot`,
+//! `stateRoot`, `receiptsRoot`, `miner`, `difficulty`, `extraData`, `size`, `gasLimit`,
+//! `gasUsed`, `baseFeePerGas`, `mixHash`), with `transactions` and `uncles` always `[]`.
+//!
+//! A block parameter is a hex quantity (`"0x1b4"`, no leading zeros), a tag (`latest`,
+//! `pending` = `latest`, `safe` = tip - [`DEFAULT_SAFE_DEPTH`], `finalized` = tip -
+//! [`DEFAULT_FINALIZED_DEPTH`], `earliest` = 0; both depths configurable), a bare 32-byte
+//! hash (a 66-character string), or an EIP-1898 object `{"blockHash": "0x..",
+//! "requireCanonical": bool}` / `{"blockNumber": "0x.." or tag}`. Every hash the node
+//! knows is canonical (hashes replaced by a reorg are unknown), so `requireCanonical`
+//! changes nothing. `eth_getBlockByNumber` takes a number or tag only.
+//!
+//! # `eth_call`
+//!
+//! Contracts are not EVM code but answer their functions from the state at the block read,
+//! decoding calldata and encoding answers with the `sol!` declarations of tokbal's
+//! `src/evm/abi.rs`:
+//!
+//! | code at `to` | answers |
+//! |---|---|
+//! | none | `"0x"` to anything (as a node does for an account without code) |
+//! | ERC-20 | `balanceOf(address)` |
+//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder) |
+//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts) |
+//! | Multicall3 at [`MULTICALL3_ADDRESS`] | `aggregate3((address,bool,bytes)[])` (each inner call runs against the same block; a failed call gives `success = false` and its revert data, or makes the whole call revert with `Multicall3: call failed` when its `allowFailure` is false), `getEthBalance(address)` |
+//! | [`EVM_REVERTING_CONTRACT`] | reverts every call with `Error("tokbal devnet: reverted")` |
+//! | [`EVM_SHORT_RETURN_CONTRACT`] | returns the 4 bytes [`SHORT_RETURN_DATA`] to every call |
+//! | [`EVM_PANICKING_CONTRACT`] | reverts every call with `Panic(0x01)` |
+//!
+//! Any other selector, or calldata that does not decode (dirty address words included),
+//! reverts with empty data. A direct call that reverts is answered with a JSON-RPC error:
+//! code 3, message `execution reverted: <reason>` (`<reason>` the `Error(string)` text, or
+//! geth's panic text such as `assert(false)`), `data` the revert payload as hex; a revert
+//! without data is code -32000 `execution reverted` without `data`, as geth answers.
+//!
+//! # Errors
+//!
+//! | when | code | message |
+//! |---|---|---|
+//! | body is not JSON | -32700 | `parse error` |
+//! | not a request object, `jsonrpc` not `"2.0"`, `method` not a string, `id` neither string, number nor null | -32600 | `invalid request` (with the reason) |
+//! | empty batch | -32600 | `empty batch` |
+//! | batch larger than the limit ([`EvmNode::set_max_batch_size`], default [`DEFAULT_MAX_BATCH_SIZE`]) | -32600 | `batch too large` (rendered per [`BatchLimitStyle`]) |
+//! | unknown method | -32601 | `the method <m> does not exist/is not available` |
+//! | a parameter missing or malformed, too many | -32602 | `missing value for required argument <i> (<name>)`, `invalid argument <i> (<name>): <why>`, `too many arguments, want at most <n>` |
+//! | a block number past the (apparent) tip, for state methods | -32000 | `header not found` |
+//! | a block hash the node does not know | -32000 | `block not found` |
+//! | state read below [`EvmNode::prune_before`] | 4444 | `missing trie node` |
+//! | `eth_call` with `gas` above 2^24 (EIP-7825) | -32000 | `gas limit too high` |
+//! | `eth_call` without `to` | -32000 | `contract creation is not supported by the devnet` |
+//! | throttled, [`ThrottleStyle::JsonRpc`] | -32005 | `rate limit exceeded` (`data: {"backoff_seconds": N}`) |
+//!
+//! Every answer echoes its request's `id` as a JSON value (strings and integers exactly;
+//! other numbers as the double they parse to). Requests without `id` are notifications and
+//! get no answer (a body of notifications only gets an empty 200). Batch answers come in a
+//! seeded order that differs from the request order whenever a batch has two or more
+//! answers ([`EvmNode::set_shuffle_batches`]), so that clients must match answers by `id`.
+//!
+//! # HTTP
+//!
+//! Any path is accepted (providers put keys in the path). Another method than `POST` is
+//! answered 405, a `Content-Type` other than `application/json` (or missing) 415, a body
+//! over [`MAX_BODY_BYTES`] 413, all in plain text. Every JSON-RPC answer, errors included,
+//! is a 200 with `application/json`, except as below.
+//!
+//! # Faults
+//!
+//! The [`Faults`] switches are decided once per HTTP request: latency delays the answer;
+//! throttling answers 429 with `Retry-After` and the JSON-RPC error -32005 as the body (or,
+//! with [`ThrottleStyle::JsonRpc`], a 200 whose every answer is that error); an injected
+//! failure answers its status in plain text (a 429 with `Retry-After`); a drop sends the
+//! head and half of the normal body, then cuts the connection; a lag of `n` makes the node
+//! act as a replica `n` blocks behind: its tip is `tip - n`, blocks above it answer `null`
+//! or `header not found`, and their hashes `block not found`.
+//!
+//! # Chain model
+//!
+//! Blocks are never stored. Block `n` is made at `genesis + n * interval` (milliseconds),
+//! plus a seeded jitter of less than half the interval when asked, its timestamp the whole
+//! seconds of that (so sub-second blocks share seconds, as on L2s); [`EvmNode::mine_at`]
+//! places a block at a given second and later blocks follow from there. Block hashes are
+//! `keccak256(chain_id ‖ number ‖ generation)` with three big-endian u64s, the generation
+//! 0 until [`EvmNode::reorg`] gives the replaced blocks a new one. A hash is known to the
+//! node when it handed it out (as a `hash` or `parentHash`, or through
+//! [`EvmNode::block`]; the last 65,536 are remembered) or when it is the hash of one of the
+//! last 256 blocks, and only if it is still the hash of its block.
+//!
+//! State is kept as histories of changes by block: a read at block `N` sees exactly the
+//! changes effective at or before `N`. The `set_*` methods never change a mined block:
+//! they take effect at the tip + 1 (visible once it is mined, see [`EvmNode::mine`]); the
+//! `set_*_at` methods write at any block, past ones included, for tests that build a
+//! history. Seeded holders ([`EvmNode::seed_native_holders`],
+//! [`EvmNode::seed_erc20_holders`]) hold their amounts from genesis, computed when read.
+
+mod balances;
+mod chain;
+mod demo;
+mod exec;
+mod http;
+mod rpc;
+mod state;
+
+/// The contract interfaces, shared with tokbal's client so the two cannot disagree.
+#[path = "../../src/evm/abi.rs"]
+mod abi;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use alloy_primitives::{Address, U256};
+
+use super::faults::{mix64, Faults};
+use super::InvalidInput;
+use chain::Chain;
+use state::{Code, State};
+
+pub(crate) use http::router;
+
+/// Chain id the EVM node reports unless told otherwise (1, Ethereum mainnet).
+pub const DEFAULT_EVM_CHAIN_ID: u64 = 1;
+/// Default time between EVM blocks (Ethereum's slot).
+pub const DEFAULT_EVM_BLOCK_INTERVAL: Duration = Duration::from_secs(12);
+/// Default number of EVM blocks at start (0..=1,999: 6 h 40 min of 12 s blocks from the
+/// genesis, enough to hold every instant of the demo data).
+pub const DEFAULT_EVM_INITIAL_BLOCKS: u64 = 2_000;
+/// Default depth of the `finalized` tag below the tip (two epochs of 32 slots).
+pub const DEFAULT_FINALIZED_DEPTH: u64 = 64;
+/// Default depth of the `safe` tag below the tip.
+pub const DEFAULT_SAFE_DEPTH: u64 = 32;
+/// Default largest batch the node answers (geth's `BatchRequestLimit`).
+pub const DEFAULT_MAX_BATCH_SIZE: usize = 1_000;
+/// Largest request body the node reads (geth's); larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+/// Largest `gas` an `eth_call` may ask for (EIP-7825's transaction gas cap, 2^24).
+pub const EIP7825_GAS_CAP: u64 = 1 << 24;
+/// How many calls [`EvmNode::seen_calls`] keeps (the most recent ones).
+pub const SEEN_RPC_CALLS_LIMIT: usize = 10_000;
+/// Longest `params` text [`EvmNode::seen_calls`] keeps for one call, in bytes.
+pub const SEEN_PARAMS_MAX_LEN: usize = 8 * 1024;
+
+/// Multicall3's address on most EVM chains (and on the devnet unless removed).
+pub const MULTICALL3_ADDRESS: &str = "0xcA11bde05977b3631167028862bE2a173976CA11";
+/// A contract whose every function reverts with `Error(`[`REVERT_REASON`]`)`.
+pub const EVM_REVERTING_CONTRACT: &str = "0xbad0bad0bad0bad0bad0bad0bad0bad0bad0bad0";
+/// A contract whose every function returns the 4 bytes [`SHORT_RETURN_DATA`] (too short
+/// for a `uint256` or an `address`).
+pub const EVM_SHORT_RETURN_CONTRACT: &str = "0x5407005407005407005407005407005407005407";
+/// A contract whose every function reverts with `Panic(0x01)` (`assert(false)`).
+pub const EVM_PANICKING_CONTRACT: &str = "0x9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c";
+/// The reason [`EVM_REVERTING_CONTRACT`] reverts with.
+pub const REVERT_REASON: &str = "tokbal devnet: reverted";
+/// What [`EVM_SHORT_RETURN_CONTRACT`] returns.
+pub const SHORT_RETURN_DATA: [u8; 4] = [0xde, 0xad, 0xbe, 0xef];
+
+/// First seeded holder's number: holder `i` is the address whose 160-bit big-endian value
+/// is `SEED_HOLDER_BASE + i` (the CLI's `--seed-*` base, clear of precompiles and the demo
+/// accounts).
+pub const SEED_HOLDER_BASE: u64 = 0x1_0000_0000;
+/// Seeded native balances are `SEED_NATIVE_AMOUNT_BASE + i` wei.
+pub const SEED_NATIVE_AMOUNT_BASE: u64 = 1_000_000;
+/// Seeded ERC-20 balances are `SEED_ERC20_AMOUNT_BASE + i` (one token of 18 decimals, plus
+/// `i`).
+pub const SEED_ERC20_AMOUNT_BASE: u64 = 1_000_000_000_000_000_000;
+
+/// The demo ERC-721 token, 1337 ([`DEMO_ERC721_TOKEN_ID`](super::DEMO_ERC721_TOKEN_ID) as a
+/// number).
+pub const DEMO_ERC721_ID: U256 = U256::from_limbs([1337, 0, 0, 0]);
+/// The demo ERC-1155 token, 7 ([`DEMO_ERC1155_TOKEN_ID`](super::DEMO_ERC1155_TOKEN_ID) as a
+/// number).
+pub const DEMO_ERC1155_ID: U256 = U256::from_limbs([7, 0, 0, 0]);
+
+/// Mixed into the seed of the batch order.
+const SHUFFLE_SALT: u64 = 0x5bff_1e00_ba7c_0000;
+
+// ---------------------------------------------------------------------------------------
+// Configuration and public value types
+// ---------------------------------------------------------------------------------------
+
+/// Settings of a synthetic EVM chain, filled in by [`DevnetBuilder`](super::DevnetBuilder).
+#[derive(Clone, Debug)]
+pub(crate) struct EvmConfig {
+    pub(crate) chain_id: u64,
+    /// Genesis in milliseconds since the Unix epoch; `None` follows the devnet's genesis.
+    pub(crate) genesis_ms: Option<u64>,
+    pub(crate) interval_ms: u64,
+    pub(crate) jitter: bool,
+    pub(crate) initial_blocks: u64,
+    pub(crate) finalized_depth: u64,
+    pub(crate) safe_depth: u64,
+    /// Block Multicall3 is deployed at, or `None` for a chain without it.
+    pub(crate) multicall3: Option<u64>,
+}
+
+impl Default for EvmConfig {
+    fn default() -> Self {
+        EvmConfig {
+            chain_id: DEFAULT_EVM_CHAIN_ID,
+            genesis_ms: None,
+            interval_ms: duration_ms(DEFAULT_EVM_BLOCK_INTERVAL),
+            jitter: false,
+            initial_blocks: DEFAULT_EVM_INITIAL_BLOCKS,
+            finalized_depth: DEFAULT_FINALIZED_DEPTH,
+            safe_depth: DEFAULT_SAFE_DEPTH,
+            multicall3: Some(0),
+        }
+    }
+}
+
+/// A duration in whole milliseconds, saturating at `u64::MAX`.
+pub(crate) fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One block of the EVM chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmBlock {
+    /// Block number, starting at 0.
+    pub number: u64,
+    /// Block hash: `0x` and 64 lower-case hex digits.
+    pub hash: String,
+    /// The previous block's hash (zeros for genesis).
+    pub parent_hash: String,
+    /// Block timestamp, seconds since the Unix epoch.
+    pub timestamp: u64,
+}
+
+/// A token standard, for [`EvmNode::deploy_at`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenStandard {
+    /// ERC-20: `balanceOf(address)`.
+    Erc20,
+    /// ERC-721: `balanceOf(address)`, `ownerOf(uint256)`.
+    Erc721,
+    /// ERC-1155: `balanceOf(address,uint256)`.
+    Erc1155,
+}
+
+impl TokenStandard {
+    fn code(self) -> Code {
+        match self {
+            TokenStandard::Erc20 => Code::Erc20,
+            TokenStandard::Erc721 => Code::Erc721,
+            TokenStandard::Erc1155 => Code::Erc1155,
+        }
+    }
+}
+
+/// How a throttled request is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ThrottleStyle {
+    /// HTTP 429 with `Retry-After`, the body a JSON-RPC error -32005 with `id` null (as
+    /// most providers' gateways answer). The default.
+    #[default]
+    Http429,
+    /// HTTP 200 in which every request gets the JSON-RPC error -32005 `rate limit
+    /// exceeded` with its own `id` and `data: {"backoff_seconds": N}` (as Infura answers).
+    JsonRpc,
+}
+
+/// How a batch above the size limit is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchLimitStyle {
+    /// HTTP 200 with one error object (not an array), `id` null, code -32600 `batch too
+    /// large`. The default.
+    #[default]
+    SingleError,
+    /// HTTP 200 with an array holding one such error, whose `id` is the first request's
+    /// (what geth answers).
+    GethArray,
+    /// HTTP 413 with a plain-text body (what some providers' gateways answer).
+    Http413,
+}
+
+/// How many requests the EVM node has received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvmRequestCounts {
+    /// HTTP requests, whatever their path, body or outcome (faults included).
+    pub http: u64,
+    /// HTTP requests whose body is a JSON array (a batch), whatever its size.
+    pub batches: u64,
+    /// Request objects with a string `method`, single or in batches (faulted and refused
+    /// ones included); the sum of the per-method counts below.
+    pub calls: u64,
+    /// `eth_chainId` calls.
+    pub chain_id: u64,
+    /// `eth_blockNumber` calls.
+    pub block_number: u64,
+    /// `eth_getBlockByNumber` calls.
+    pub get_block_by_number: u64,
+    /// `eth_getBlockByHash` calls.
+    pub get_block_by_hash: u64,
+    /// `eth_getBalance` calls.
+    pub get_balance: u64,
+    /// `eth_getCode` calls.
+    pub get_code: u64,
+    /// `eth_call` calls.
+    pub call: u64,
+    /// Calls of any other method.
+    pub unknown_method: u64,
+    /// Bodies that are not JSON and items that are not request objects.
+    pub invalid: u64,
+    /// Inner calls Multicall3's `aggregate3` ran (nested ones included).
+    pub inner_calls: u64,
+}
+
+/// One JSON-RPC call as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmSeenCall {
+    /// The method name.
+    pub method: String,
+    /// The `params` member as compact JSON (`[]` when absent), cut at
+    /// [`SEEN_PARAMS_MAX_LEN`] bytes.
+    pub params: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses, seeded holders
+// ---------------------------------------------------------------------------------------
+
+/// Parses an address as the node's setters take it: `0x` and 40 hex digits, any case (no
+/// checksum check).
+fn parse_address(s: &str) -> Result<Address, InvalidInput> {
+    let bad = || {
+        InvalidInput(format!(
+            "invalid EVM address {s:?}: want 0x and 40 hex digits"
+        ))
+    };
+    let hex = s.strip_prefix("0x").ok_or_else(bad)?;
+    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    hex.parse::<Address>().map_err(|_| bad())
+}
+
+/// `0x` and 40 lower-case hex digits.
+pub(crate) fn address_string(a: &Address) -> String {
+    format!("0x{}", hex_string(a.as_slice()))
+}
+
+/// Lower-case hex digits of `bytes`, without prefix.
+fn hex_string(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// The address of seeded holder `i`: `SEED_HOLDER_BASE + i` as 40 hex digits (lower case).
+///
+/// ```
+/// assert_eq!(
+///     tokbal_devnet::seed_holder_address(5),
+///     "0x0000000000000000000000000000000100000005"
+/// );
+/// ```
+pub fn seed_holder_address(i: u64) -> String {
+    let value = u128::from(SEED_HOLDER_BASE) + u128::from(i);
+    format!("0x{value:040x}")
+}
+
+/// Seeded holder `i`'s native balance: `SEED_NATIVE_AMOUNT_BASE + i` wei.
+pub fn seed_native_amount(i: u64) -> U256 {
+    U256::from(SEED_NATIVE_AMOUNT_BASE) + U256::from(i)
+}
+
+/// Seeded holder `i`'s ERC-20 balance: `SEED_ERC20_AMOUNT_BASE + i`.
+pub fn seed_erc20_amount(i: u64) -> U256 {
+    U256::from(SEED_ERC20_AMOUNT_BASE) + U256::from(i)
+}
+
+// ---------------------------------------------------------------------------------------
+// The node
+// ---------------------------------------------------------------------------------------
+
+/// The chain and its state, behind one lock so that a request reads one consistent view.
+#[derive(Debug)]
+struct Ledger {
+    chain: Chain,
+    state: State,
+    /// Oldest block whose state is kept.
+    oldest_state: u64,
+}
+
+/// Protocol switches, read once per request.
+#[derive(Clone, Copy, Debug)]
+struct Knobs {
+    throttle_style: ThrottleStyle,
+    max_batch: Option<usize>,
+    batch_limit_style: BatchLimitStyle,
+    shuffle: bool,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    http: AtomicU64,
+    batches: AtomicU64,
+    calls: AtomicU64,
+    chain_id: AtomicU64,
+    block_number: AtomicU64,
+    get_block_by_number: AtomicU64,
+    get_block_by_hash: AtomicU64,
+    get_balance: AtomicU64,
+    get_code: AtomicU64,
+    call: AtomicU64,
+    unknown_method: AtomicU64,
+    invalid: AtomicU64,
+    inner_calls: AtomicU64,
+}
+
+impl Counters {
+    fn all(&self) -> [&AtomicU64; 13] {
+        [
+            &self.http,
+            &self.batches,
+            &self.calls,
+            &self.chain_id,
+            &self.block_number,
+            &self.get_block_by_number,
+            &self.get_block_by_hash,
+            &self.get_balance,
+            &self.get_code,
+            &self.call,
+            &self.unknown_method,
+            &self.invalid,
+            &self.inner_calls,
+        ]
+    }
+
+    /// The counter of `method`.
+    fn method(&self, method: &str) -> &AtomicU64 {
+        match method {
+            "eth_chainId" => &self.chain_id,
+            "eth_blockNumber" => &self.block_number,
+            "eth_getBlockByNumber" => &self.get_block_by_number,
+            "eth_getBlockByHash" => &self.get_block_by_hash,
+            "eth_getBalance" => &self.get_balance,
+            "eth_getCode" => &self.get_code,
+            "eth_call" => &self.call,
+            _ => &self.unknown_method,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    finalized_depth: u64,
+    safe_depth: u64,
+    shuffle_seed: u64,
+    ledger: Mutex<Ledger>,
+    knobs: Mutex<Knobs>,
+    faults: Faults,
+    counters: Counters,
+    seen: Mutex<VecDeque<EvmSeenCall>>,
+}
+
+/// Handle to a synthetic EVM chain: its blocks, state, fault switches, protocol knobs and
+/// request counters. Cheap to clone (all clones share the same state) and safe to use from
+/// any thread while the server answers requests.
+///
+/// ```
+/// use tokbal_devnet::Devnet;
+/// use ruint::aliases::U256;
+///
+/// let node = Devnet::builder().evm_initial_blocks(10).build_evm_node();
+/// assert_eq!(node.tip(), 9);
+/// let owner = "0x00000000000000000000000000000000000000aa";
+/// let block = node.set_native_balance(owner, U256::from(500)).unwrap();
+/// assert_eq!(block, 10, "writes take effect at the tip + 1");
+/// assert_eq!(node.native_balance(owner, None).unwrap(), U256::ZERO);
+/// node.mine(1);
+/// assert_eq!(node.native_balance(owner, None).unwrap(), U256::from(500));
+/// assert_eq!(node.native_balance(owner, Some(9)).unwrap(), U256::ZERO);
+/// ```
+#[derive(Clone, Debug)]
+pub struct EvmNode {
+    inner: Arc<Inner>,
+}
+
+impl EvmNode {
+    pub(crate) fn new(cfg: &EvmConfig, genesis_ms: u64, seed: u64, fault_seed: u64) -> EvmNode {
+        let chain = Chain::new(
+            cfg.chain_id,
+            cfg.genesis_ms.unwrap_or(genesis_ms),
+            cfg.interval_ms,
+            cfg.jitter,
+            seed,
+            cfg.initial_blocks,
+        );
+        EvmNode {
+            inner: Arc::new(Inner {
+                finalized_depth: cfg.finalized_depth,
+                safe_depth: cfg.safe_depth,
+                shuffle_seed: mix64(seed ^ SHUFFLE_SALT),
+                ledger: Mutex::new(Ledger {
+                    chain,
+                    state: State::new(cfg.multicall3),
+                    oldest_state: 0,
+                }),
+                knobs: Mutex::new(Knobs {
+                    throttle_style: ThrottleStyle::default(),
+                    max_batch: Some(DEFAULT_MAX_BATCH_SIZE),
+                    batch_limit_style: BatchLimitStyle::default(),
+                    shuffle: true,
+                }),
+                faults: Faults::new(fault_seed),
+                counters: Counters::default(),
+                seen: Mutex::new(VecDeque::new()),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ledger> {
+        // A panic elsewhere while holding the lock leaves plain data behind: keep going.
+        self.inner.ledger.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn knobs_lock(&self) -> MutexGuard<'_, Knobs> {
+        self.inner.knobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn knobs(&self) -> Knobs {
+        *self.knobs_lock()
+    }
+
+    /// The chain id the node reports.
+    pub fn chain_id(&self) -> u64 {
+        self.lock().chain.chain_id
+    }
+
+    /// The number of the tip block.
+    pub fn tip(&self) -> u64 {
+        self.lock().chain.tip
+    }
+
+    /// The block the `finalized` tag names now (without any lag fault).
+    pub fn finalized(&self) -> u64 {
+        self.tip().saturating_sub(self.inner.finalized_depth)
+    }
+
+    /// The block the `safe` tag names now (without any lag fault).
+    pub fn safe(&self) -> u64 {
+        self.tip().saturating_sub(self.inner.safe_depth)
+    }
+
+    /// Block `n` on the current fork. Blocks are computed, not stored, so this answers for
+    /// any number, including blocks past the tip (which will look like this once mined,
+    /// unless [`EvmNode::mine_at`] or [`EvmNode::reorg`] changes them first).
+    pub fn block(&self, n: u64) -> EvmBlock {
+        let mut l = self.lock();
+        let (hash, parent) = l.chain.remember_with_parent(n);
+        EvmBlock {
+            number: n,
+            hash: format!("{hash:#x}"),
+            parent_hash: format!("{parent:#x}"),
+            timestamp: l.chain.timestamp(n),
+        }
+    }
+
+    /// The last block (up to the tip) whose timestamp is at or before `timestamp` (seconds),
+    /// or `None` when that is before genesis.
+    pub fn block_at_time(&self, timestamp: u64) -> Option<u64> {
+        let l = self.lock();
+        l.chain.last_at_or_before(timestamp, l.chain.tip)
+    }
+
+    /// Mines `blocks` blocks on the schedule; returns the new tip.
+    pub fn mine(&self, blocks: u64) -> u64 {
+        self.lock().chain.mine(blocks)
+    }
+
+    /// Mines one block made at `timestamp` (seconds since the Unix epoch, not before the
+    /// tip's: equal is allowed, as on chains with sub-second blocks); later blocks follow
+    /// the interval from it. Returns the new block's number.
+    pub fn mine_at(&self, timestamp: u64) -> Result<u64, InvalidInput> {
+        self.lock().chain.mine_at(timestamp).map_err(InvalidInput)
+    }
+
+    /// Replaces the last `depth` blocks (never genesis) with blocks of the same numbers and
+    /// timestamps but new hashes; the replaced hashes become unknown to the node. The state
+    /// is unchanged (use the `set_*_at` methods to change what the new blocks hold).
+    /// Returns the first replaced block, or `None` when nothing was replaced.
+    pub fn reorg(&self, depth: u64) -> Option<u64> {
+        self.lock().chain.reorg(depth)
+    }
+
+    /// Prunes the state of every block before `block` (clamped to the tip): `eth_call`,
+    /// `eth_getBalance` and `eth_getCode` there answer 4444 `missing trie node`; headers
+    /// stay. May also move the oldest kept block back down.
+    pub fn prune_before(&self, block: u64) {
+        let mut l = self.lock();
+        l.oldest_state = block.min(l.chain.tip);
+    }
+
+    /// The oldest block whose state is kept (0 until [`EvmNode::prune_before`]).
+    pub fn oldest_state_block(&self) -> u64 {
+        self.lock().oldest_state
+    }
+
+    /// Deploys (or removes, with `None`) Multicall3 at [`MULTICALL3_ADDRESS`] from `block`.
+    pub fn set_multicall3(&self, block: Option<u64>) {
+        self.lock().state.set_multicall3(block);
+    }
+
+    /// Whether `address` has code at `block` (the tip when `None`).
+    pub fn has_code(&self, address: &str, block: Option<u64>) -> Result<bool, InvalidInput> {
+        let a = parse_address(address)?;
+        let l = self.lock();
+        Ok(l.state.code_at(&a, block.unwrap_or(l.chain.tip)).is_some())
+    }
+
+    /// The fault switches, read once per HTTP request.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// How throttled requests are answered (default [`ThrottleStyle::Http429`]).
+    pub fn set_throttle_style(&self, style: ThrottleStyle) {
+        self.knobs_lock().throttle_style = style;
+    }
+
+    /// The largest batch answered (default [`DEFAULT_MAX_BATCH_SIZE`]; `None`: no limit
+    /// but the body size).
+    pub fn set_max_batch_size(&self, max: Option<usize>) {
+        self.knobs_lock().max_batch = max;
+    }
+
+    /// How a batch above the limit is answered (default [`BatchLimitStyle::SingleError`]).
+    pub fn set_batch_limit_style(&self, style: BatchLimitStyle) {
+        self.knobs_lock().batch_limit_style = style;
+    }
+
+    /// Whether batch answers come in a seeded order unlike the requests' (default on) or
+    /// in request order.
+    pub fn set_shuffle_batches(&self, on: bool) {
+        self.knobs_lock().shuffle = on;
+    }
+
+    /// How many requests the node has received.
+    pub fn requests(&self) -> EvmRequestCounts {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EvmRequestCounts {
+            http: get(&c.http),
+            batches: get(&c.batches),
+            calls: get(&c.calls),
+            chain_id: get(&c.chain_id),
+            block_number: get(&c.block_number),
+            get_block_by_number: get(&c.get_block_by_number),
+            get_block_by_hash: get(&c.get_block_by_hash),
+            get_balance: get(&c.get_balance),
+            get_code: get(&c.get_code),
+            call: get(&c.call),
+            unknown_method: get(&c.unknown_method),
+            invalid: get(&c.invalid),
+            inner_calls: get(&c.inner_calls),
+        }
+    }
+
+    /// The most recent calls (method and params), oldest first, at most
+    /// [`SEEN_RPC_CALLS_LIMIT`] of them.
+    pub fn seen_calls(&self) -> Vec<EvmSeenCall> {
+        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.iter().cloned().collect()
+    }
+
+    /// Sets the request counters back to zero and forgets the seen calls.
+    pub fn reset_requests(&self) {
+        for a in self.inner.counters.all() {
+            a.store(0, Ordering::Relaxed);
+        }
+        self.inner
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Records one call as received.
+    fn record_call(&self, method: &str, params: Option<&serde_json::Value>) {
+        let c = &self.inner.counters;
+        c.calls.fetch_add(1, Ordering::Relaxed);
+        c.method(method).fetch_add(1, Ordering::Relaxed);
+        let params = params.map_or_else(
+            || "[]".to_owned(),
+            |p| compact_json_cut(p, SEEN_PARAMS_MAX_LEN),
+        );
+        let mut seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= SEEN_RPC_CALLS_LIMIT {
+            seen.pop_front();
+        }
+        seen.push_back(EvmSeenCall {
+            method: method.to_owned(),
+            params,
+        });
+    }
+}
+
+/// A writer that keeps the first `limit` bytes and refuses the rest.
+struct Capped {
+    out: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = self.limit - self.out.len();
+        if room == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let n = buf.len().min(room);
+        self.out.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `value` as compact JSON, cut at `limit` bytes (on a character boundary) without ever
+/// writing the rest: a call's params may be megabytes of calldata.
+fn compact_json_cut(value: &serde_json::Value, limit: usize) -> String {
+    let mut w = Capped {
+        out: Vec::new(),
+        limit,
+    };
+    // Running out of room is the expected way for a long value to end.
+    let _ = serde_json::to_writer(&mut w, value);
+    match String::from_utf8(w.out) {
+        Ok(s) => s,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_cut_without_being_written_whole() {
+        let v = serde_json::json!(["é".repeat(10), "x".repeat(100)]);
+        assert_eq!(compact_json_cut(&v, 1_000), v.to_string());
+        let cut = compact_json_cut(&v, 6);
+        assert_eq!(cut, "[\"éé");
+        assert!(v.to_string().starts_with(&cut));
+        assert_eq!(compact_json_cut(&v, 0), "");
+    }
+
+    #[test]
+    fn addresses_parse_strictly() {
+        let a = parse_address("0xcA11bde05977b3631167028862bE2a173976CA11").unwrap();
+        assert_eq!(
+            address_string(&a),
+            "0xca11bde05977b3631167028862be2a173976ca11"
+        );
+        for bad in [
+            "",
+            "0x",
+            "ca11bde05977b3631167028862be2a173976ca11",
+            "0xca11bde05977b3631167028862be2a173976ca1",
+            "0xca11bde05977b3631167028862be2a173976ca111",
+            "0xga11bde05977b3631167028862be2a173976ca11",
+            "0X ca11bde05977b3631167028862be2a173976ca1",
+        ] {
+            assert!(parse_address(bad).is_err(), "{bad:?}");
+        }
+    }
+}

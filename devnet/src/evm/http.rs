@@ -1,0 +1,396 @@
+//! The EVM node's HTTP side: one handler for every path, reading a JSON-RPC body (a
+//! request or a batch), applying the fault switches, and answering under one lock of the
+//! ledger so that a whole batch sees the same tip.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::rpc::{response, Item, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR};
+use super::{BatchLimitStyle, EvmNode, Knobs, ThrottleStyle, MAX_BODY_BYTES};
+use crate::faults::{cut_body, FaultAction, SplitMix64};
+
+/// The media types geth accepts for a JSON-RPC body.
+const ACCEPTED_CONTENT_TYPES: [&str; 3] = [
+    "application/json",
+    "application/json-rpc",
+    "application/jsonrequest",
+];
+
+/// A body, sorted out.
+#[derive(Debug)]
+enum Parsed {
+    /// Not JSON at all.
+    NotJson,
+    /// One JSON value (answered as one request, valid or not).
+    Single(Item),
+    /// A JSON array (a batch), each element sorted out.
+    Batch(Vec<Item>),
+}
+
+fn parse_body(bytes: &[u8]) -> Parsed {
+    match serde_json::from_slice::<Value>(bytes) {
+        Err(_) => Parsed::NotJson,
+        Ok(Value::Array(items)) => Parsed::Batch(items.into_iter().map(Item::parse).collect()),
+        Ok(v) => Parsed::Single(Item::parse(v)),
+    }
+}
+
+/// An answer before it becomes a response.
+struct Answer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn json(value: &Value) -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            content_type: "application/json",
+            body: value.to_string().into_bytes(),
+            retry_after: None,
+        }
+    }
+
+    /// A 200 without body: every request was a notification.
+    fn empty() -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            content_type: "application/json",
+            body: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// An error object with `id` null, alone.
+    fn error(error: RpcError) -> Answer {
+        Answer::json(&response(&Value::Null, Err(error)))
+    }
+
+    fn text(status: StatusCode, message: &str) -> Answer {
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: message.as_bytes().to_vec(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 with `Retry-After`, the JSON-RPC error -32005 as the body.
+    fn throttled(retry_after_secs: u64) -> Answer {
+        let mut a = Answer::error(rate_limited(retry_after_secs));
+        a.status = StatusCode::TOO_MANY_REQUESTS;
+        a.retry_after = Some(retry_after_secs);
+        a
+    }
+
+    fn injected_failure(status: u16, retry_after_secs: u64) -> Answer {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Answer::throttled(retry_after_secs);
+        }
+        let reason = status.canonical_reason().unwrap_or("Error");
+        Answer::text(status, &format!("{reason} (injected fault)"))
+    }
+
+    fn into_response(self, drop_mid_body: bool) -> Response {
+        let body = if drop_mid_body {
+            cut_body(self.body)
+        } else {
+            Body::from(self.body)
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = self.status;
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+/// The JSON-RPC error of a throttled request.
+fn rate_limited(retry_after_secs: u64) -> RpcError {
+    RpcError {
+        code: LIMIT_EXCEEDED,
+        message: "rate limit exceeded".into(),
+        data: Some(json!({ "backoff_seconds": retry_after_secs })),
+    }
+}
+
+/// Whether the request says its body is JSON.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or("").trim();
+    ACCEPTED_CONTENT_TYPES
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(media))
+}
+
+/// A seeded order of `n` answers, never the identity when `n >= 2`.
+fn batch_order(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = SplitMix64::new(seed ^ n as u64);
+    for i in (1..n).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    if n >= 2 && order.iter().enumerate().all(|(i, v)| i == *v) {
+        order.reverse();
+    }
+    order
+}
+
+impl EvmNode {
+    /// Counts the calls and invalid items of a body, and remembers the calls.
+    fn record(&self, parsed: &Parsed) {
+        let c = &self.inner.counters;
+        let items: &[Item] = match parsed {
+            Parsed::NotJson => {
+                c.invalid.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Parsed::Single(item) => std::slice::from_ref(item),
+            Parsed::Batch(items) => {
+                c.batches.fetch_add(1, Ordering::Relaxed);
+                items
+            }
+        };
+        for item in items {
+            match item {
+                Item::Call { method, params, .. } => self.record_call(method, params.as_ref()),
+                Item::Invalid { .. } => {
+                    c.invalid.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Puts a batch's answers in the seeded order (when shuffling is on).
+    fn order(&self, mut answers: Vec<Value>, knobs: &Knobs) -> Vec<Value> {
+        if !knobs.shuffle {
+            return answers;
+        }
+        let order = batch_order(answers.len(), self.inner.shuffle_seed);
+        let mut slots: Vec<Option<Value>> = answers.drain(..).map(Some).collect();
+        order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+            .collect()
+    }
+
+    /// The answer to every request of a throttled body, with [`ThrottleStyle::JsonRpc`].
+    fn throttled_in_band(&self, parsed: &Parsed, knobs: &Knobs, secs: u64) -> Answer {
+        let one = |item: &Item| match item {
+            Item::Call { id: None, .. } => None,
+            Item::Call { id: Some(id), .. } | Item::Invalid { id, .. } => {
+                Some(response(id, Err(rate_limited(secs))))
+            }
+        };
+        match parsed {
+            Parsed::NotJson => Answer::error(rate_limited(secs)),
+            Parsed::Single(item) => one(item).map_or_else(Answer::empty, |v| Answer::json(&v)),
+            Parsed::Batch(items) if items.is_empty() => Answer::error(rate_limited(secs)),
+            Parsed::Batch(items) => {
+                let answers: Vec<Value> = items.iter().filter_map(one).collect();
+                if answers.is_empty() {
+                    return Answer::empty();
+                }
+                Answer::json(&Value::Array(self.order(answers, knobs)))
+            }
+        }
+    }
+
+    /// The answer to a batch above the size limit.
+    fn batch_too_large(items: &[Item], style: BatchLimitStyle) -> Answer {
+        let error = RpcError::new(INVALID_REQUEST, "batch too large");
+        match style {
+            BatchLimitStyle::SingleError => Answer::error(error),
+            BatchLimitStyle::GethArray => {
+                let id = items
+                    .iter()
+                    .find_map(|i| match i {
+                        Item::Call { id: Some(id), .. } => Some(id.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or(Value::Null);
+                Answer::json(&json!([response(&id, Err(error))]))
+            }
+            BatchLimitStyle::Http413 => {
+                Answer::text(StatusCode::PAYLOAD_TOO_LARGE, "batch too large")
+            }
+        }
+    }
+
+    /// Answers a body normally, as a replica `lag` blocks behind.
+    fn answer(&self, parsed: Parsed, knobs: &Knobs, lag: u64) -> Answer {
+        let items = match parsed {
+            Parsed::NotJson => return Answer::error(RpcError::new(PARSE_ERROR, "parse error")),
+            Parsed::Batch(items) if items.is_empty() => {
+                return Answer::error(RpcError::new(INVALID_REQUEST, "empty batch"))
+            }
+            Parsed::Batch(items) if knobs.max_batch.is_some_and(|m| items.len() > m) => {
+                return EvmNode::batch_too_large(&items, knobs.batch_limit_style)
+            }
+            Parsed::Single(item) => {
+                let answers = self.answer_items(vec![item], lag);
+                return answers
+                    .into_iter()
+                    .next()
+                    .map_or_else(Answer::empty, |v| Answer::json(&v));
+            }
+            Parsed::Batch(items) => items,
+        };
+        let answers = self.answer_items(items, lag);
+        if answers.is_empty() {
+            return Answer::empty();
+        }
+        Answer::json(&Value::Array(self.order(answers, knobs)))
+    }
+
+    /// Answers each item (notifications get none) under one lock of the ledger.
+    fn answer_items(&self, items: Vec<Item>, lag: u64) -> Vec<Value> {
+        let mut ledger = self.lock();
+        let tip = ledger.chain.tip.saturating_sub(lag);
+        let mut view = View {
+            ledger: &mut ledger,
+            tip,
+            finalized_depth: self.inner.finalized_depth,
+            safe_depth: self.inner.safe_depth,
+            inner_calls: 0,
+        };
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Item::Invalid { id, error } => answers.push(response(&id, Err(error))),
+                Item::Call { id, method, params } => {
+                    let result = view.dispatch(&method, params.as_ref());
+                    if let Some(id) = id {
+                        answers.push(response(&id, result));
+                    }
+                }
+            }
+        }
+        self.inner
+            .counters
+            .inner_calls
+            .fetch_add(view.inner_calls, Ordering::Relaxed);
+        answers
+    }
+}
+
+/// Shared by the handler: the node and the server's shutdown signal.
+#[derive(Clone)]
+struct ServerState {
+    node: EvmNode,
+    cancel: CancellationToken,
+}
+
+async fn handle(State(st): State<ServerState>, req: Request) -> Response {
+    let node = &st.node;
+    node.inner.counters.http.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+    if parts.method != Method::POST {
+        return Answer::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            .into_response(false);
+    }
+    if !is_json(&parts.headers) {
+        return Answer::text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid content type, only application/json is supported",
+        )
+        .into_response(false);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return Answer::text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("content length too large (max {MAX_BODY_BYTES} bytes)"),
+        )
+        .into_response(false);
+    };
+    let parsed = parse_body(&bytes);
+    node.record(&parsed);
+    let knobs = node.knobs();
+
+    let decision = node.faults().decide();
+    if !decision.delay.is_zero() {
+        tokio::select! {
+            _ = crate::faults::precise_sleep(decision.delay) => {}
+            _ = st.cancel.cancelled() => {
+                return Answer::text(StatusCode::SERVICE_UNAVAILABLE, "the devnet is shutting down")
+                    .into_response(false);
+            }
+        }
+    }
+    let answer = match decision.action {
+        Some(FaultAction::Throttle { retry_after_secs }) => match knobs.throttle_style {
+            ThrottleStyle::Http429 => Answer::throttled(retry_after_secs),
+            ThrottleStyle::JsonRpc => node.throttled_in_band(&parsed, &knobs, retry_after_secs),
+        },
+        Some(FaultAction::Fail { status }) => {
+            Answer::injected_failure(status, node.faults().retry_after_secs())
+        }
+        Some(FaultAction::Drop) | None => node.answer(parsed, &knobs, decision.lag),
+    };
+    answer.into_response(decision.action == Some(FaultAction::Drop))
+}
+
+/// The axum router answering for `node` (every path and method goes through one handler).
+pub(crate) fn router(node: EvmNode, cancel: CancellationToken) -> Router {
+    Router::new()
+        .fallback(handle)
+        .with_state(ServerState { node, cancel })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_order_is_a_seeded_permutation() {
+        for n in 0..50 {
+            let order = batch_order(n, 7);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+            if n >= 2 {
+                assert!(order.iter().enumerate().any(|(i, v)| i != *v), "n = {n}");
+            }
+            assert_eq!(order, batch_order(n, 7));
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json(&h));
+        for (value, ok) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/json-rpc", true),
+            ("text/plain", false),
+            ("application/jsonx", false),
+        ] {
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            assert_eq!(is_json(&h), ok, "{value}");
+        }
+    }
+}
