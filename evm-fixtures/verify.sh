@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Smoke test for the EVM fixtures: starts anvil (from node_modules) on a free
+# loopback port, deploys Multicall3 from its canonical pre-signed transaction,
+# deploys each artifact in artifacts/ and checks balances and failure modes via
+# eth_call, then stops anvil. Talks to 127.0.0.1 only.
+#
+# Needs: `npm ci` done in this folder, curl, jq.
+# Usage: bash verify.sh        (or: npm run verify)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+
+ANVIL="${ANVIL:-$HERE/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}"
+ART="$HERE/artifacts"
+MC3="$HERE/multicall3/deploy.json"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+for tool in curl jq; do
+  command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y $tool)"
+done
+[[ -x "$ANVIL" ]] || fail "anvil not found at $ANVIL (run npm ci in $HERE)"
+
+echo "$("$ANVIL" --version | head -1)"
+
+# --- (a) start anvil on 127.0.0.1, port chosen by the OS -------------------
+LOG="$(mktemp)"
+"$ANVIL" --host 127.0.0.1 --port 0 >"$LOG" 2>&1 &
+ANVIL_PID=$!
+cleanup() {
+  if kill -0 "$ANVIL_PID" 2>/dev/null; then
+    kill "$ANVIL_PID" 2>/dev/null || true
+    wait "$ANVIL_PID" 2>/dev/null || true
+  fi
+  rm -f "$LOG"
+}
+trap cleanup EXIT
+
+PORT=""
+for _ in $(seq 1 300); do  # up to 30 s
+  PORT="$(grep -oE 'Listening on 127\.0\.0\.1:[0-9]+' "$LOG" | head -n1 | sed 's/.*://')" || true
+  [[ -n "$PORT" ]] && break
+  kill -0 "$ANVIL_PID" 2>/dev/null || { cat "$LOG" >&2; fail "anvil exited early"; }
+  sleep 0.1
+done
+[[ -n "$PORT" ]] || { cat "$LOG" >&2; fail "anvil did not print 'Listening on 127.0.0.1:PORT'"; }
+URL="http://127.0.0.1:$PORT"
+ok "anvil pid $ANVIL_PID listening on $URL"
+
+# JSON-RPC helpers. rpc prints the whole response; call prints .result or fails.
+rpc() {
+  local body
+  body="$(jq -cn --arg m "$1" --argjson p "$2" '{jsonrpc:"2.0",id:1,method:$m,params:$p}')"
+  curl -sS --fail --noproxy '*' --max-time 30 \
+    -H 'Content-Type: application/json' --data "$body" "$URL"
+}
+call() {
+  local resp
+  resp="$(rpc "$1" "$2")"
+  if jq -e 'has("error")' <<<"$resp" >/dev/null; then
+    fail "$1 returned error: $(jq -c .error <<<"$resp")"
+  fi
+  jq -r '.result' <<<"$resp"
+}
+# Left-pads a hex value (with or without 0x) to a 32-byte ABI word.
+word() { local h="${1#0x}"; h="${h,,}"; printf '%64s' "$h" | tr ' ' 0; }
+# Waits for a mined receipt (anvil automines, so normally immediate) and checks status 0x1.
+receipt() {
+  local r=""
+  for _ in $(seq 1 50); do
+    r="$(call eth_getTransactionReceipt "[\"$1\"]")"
+    [[ "$r" != "null" ]] && break
+    sleep 0.1
+  done
+  [[ "$r" != "null" ]] || fail "no receipt for $1"
+  [[ "$(jq -r .status <<<"$r")" == "0x1" ]] || fail "tx $1 failed: $r"
+  echo "$r"
+}
+# Deploys artifacts/<Name>.json from the first dev account; prints the address.
+deploy() {
+  local code hash
+  code="$(jq -r .bytecode "$ART/$1.json")"
+  hash="$(call eth_sendTransaction "[{\"from\":\"$FROM\",\"data\":\"$code\"}]")"
+  receipt "$hash" | jq -r .contractAddress
+}
+# Sends a state-changing call from the first dev account and waits for success.
+send() {
+  local hash
+  hash="$(call eth_sendTransaction "[{\"from\":\"$FROM\",\"to\":\"$1\",\"data\":\"$2\"}]")"
+  receipt "$hash" >/dev/null
+}
+ethcall() { call eth_call "[{\"to\":\"$1\",\"data\":\"$2\"},\"latest\"]"; }
+
+CHAIN_ID="$(call eth_chainId '[]')"
+[[ "$CHAIN_ID" == "0x7a69" ]] || fail "unexpected chain id $CHAIN_ID"
+ok "chain id $CHAIN_ID (31337)"
+
+# --- (b) Multicall3 via its pre-signed (pre-EIP-155) deployment tx ---------
+DEPLOYER="$(jq -r .deployer "$MC3")"
+FUNDING="$(jq -r .funding_wei "$MC3")"
+SIGNED_TX="$(jq -r .signed_tx "$MC3")"
+MC3_ADDR="$(jq -r .address "$MC3")"
+call anvil_setBalance "[\"$DEPLOYER\",\"$FUNDING\"]" >/dev/null
+TXHASH="$(call eth_sendRawTransaction "[\"$SIGNED_TX\"]")"
+RCPT="$(receipt "$TXHASH")"
+[[ "$(jq -r '.contractAddress | ascii_downcase' <<<"$RCPT")" == "${MC3_ADDR,,}" ]] \
+  || fail "Multicall3 landed at $(jq -r .contractAddress <<<"$RCPT"), expected $MC3_ADDR"
+[[ "$(jq -r '.from | ascii_downcase' <<<"$RCPT")" == "${DEPLOYER,,}" ]] || fail "unexpected sender"
+CODE="$(call eth_getCode "[\"$MC3_ADDR\",\"latest\"]")"
+[[ "$CODE" != "0x" && ${#CODE} -gt 2 ]] || fail "no code at $MC3_ADDR"
+ok "Multicall3 at $MC3_ADDR: $(( (${#CODE} - 2) / 2 )) bytes of code, gas used $(( $(jq -r .gasUsed <<<"$RCPT") ))"
+GOT="$(ethcall "$MC3_ADDR" 0x3408e470)"  # getChainId()
+[[ "$GOT" == "0x$(word "$CHAIN_ID")" ]] || fail "Multicall3.getChainId() returned $GOT"
+ok "Multicall3.getChainId() = $CHAIN_ID"
+
+# --- (c) TestERC20: deploy, mint 2^200, read balanceOf ----------------------
+FROM="$(call eth_accounts '[]' | jq -r '.[0]')"
+HOLDER=0x1111111111111111111111111111111111111111
+TWO_POW_200="1$(printf '0%.0s' $(seq 1 50))"  # hex: 1 followed by 50 zeros
+ERC20="$(deploy TestERC20)"
+ok "TestERC20 deployed at $ERC20 by $FROM"
+send "$ERC20" "0x40c10f19$(word "$HOLDER")$(word "$TWO_POW_200")"  # mint(address,uint256)
+GOT="$(ethcall "$ERC20" "0x70a08231$(word "$HOLDER")")"            # balanceOf(address)
+[[ "$GOT" == "0x$(word "$TWO_POW_200")" ]] || fail "TestERC20.balanceOf = $GOT"
+ok "TestERC20.balanceOf(holder) = 2^200 = $GOT"
+
+# --- extra: the other artifacts ---------------------------------------------
+ERC721="$(deploy TestERC721)"
+send "$ERC721" "0x40c10f19$(word "$HOLDER")$(word 2a)"               # mint(holder, 42)
+GOT="$(ethcall "$ERC721" "0x70a08231$(word "$HOLDER")")"
+[[ "$GOT" == "0x$(word 1)" ]] || fail "TestERC721.balanceOf after mint = $GOT"
+send "$ERC721" "0x42966c68$(word 2a)"                                # burn(42)
+GOT="$(ethcall "$ERC721" "0x70a08231$(word "$HOLDER")")"
+[[ "$GOT" == "0x$(word 0)" ]] || fail "TestERC721.balanceOf after burn = $GOT"
+ok "TestERC721 at $ERC721: mint -> balance 1, burn -> balance 0"
+
+ERC1155="$(deploy TestERC1155)"
+send "$ERC1155" "0x156e29f6$(word "$HOLDER")$(word 7)$(word "$TWO_POW_200")"  # mint(holder, 7, 2^200)
+GOT="$(ethcall "$ERC1155" "0x00fdd58e$(word "$HOLDER")$(word 7)")"           # balanceOf(address,uint256)
+[[ "$GOT" == "0x$(word "$TWO_POW_200")" ]] || fail "TestERC1155.balanceOf = $GOT"
+ok "TestERC1155 at $ERC1155: balanceOf(holder, 7) = 2^200"
+
+REVERTING="$(deploy Reverting)"
+RESP="$(rpc eth_call "[{\"to\":\"$REVERTING\",\"data\":\"0x70a08231$(word "$HOLDER")\"},\"latest\"]")"
+jq -e '.error.data | startswith("0x08c379a0")' <<<"$RESP" >/dev/null \
+  || fail "Reverting.balanceOf did not revert with Error(string): $RESP"
+jq -e '.error.message | contains("tokbal: balanceOf reverted")' <<<"$RESP" >/dev/null \
+  || fail "unexpected revert message: $RESP"
+ok "Reverting at $REVERTING: eth_call error $(jq -c '.error | {code, message}' <<<"$RESP")"
+
+SHORT="$(deploy ShortReturn)"
+GOT="$(ethcall "$SHORT" "0x70a08231$(word "$HOLDER")")"
+[[ "$GOT" == "0xdeadbeef" ]] || fail "ShortReturn.balanceOf returned $GOT"
+ok "ShortReturn at $SHORT: balanceOf returns 4 bytes $GOT"
+
+# --- (d) stop anvil ----------------------------------------------------------
+kill "$ANVIL_PID"
+wait "$ANVIL_PID" 2>/dev/null || true
+ok "anvil stopped"
+echo "verify.sh: all checks passed"

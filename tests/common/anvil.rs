@@ -1,0 +1,591 @@
+//! A local anvil node for the EVM tests, driven over raw JSON-RPC.
+//!
+//! Include it with `#[path = "common/anvil.rs"] mod anvil;` in a test target that has
+//! `required-features = ["evm"]`, then:
+//!
+//! ```ignore
+//! let Some(node) = Anvil::start().await else { return };
+//! ```
+//!
+//! # Finding anvil
+//!
+//! `TOKBAL_ANVIL` names the binary; without it, the one `npm ci` installs in `evm-fixtures/`
+//! (`evm-fixtures/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil`). When it is missing,
+//! [`Anvil::start`] panics under `CI=true` ("anvil is missing: run npm ci in evm-fixtures") and
+//! otherwise prints "skipped: anvil not found at ..." to stderr and returns `None`.
+//!
+//! # The node
+//!
+//! One anvil process per [`Anvil`], on `127.0.0.1` and a port the OS picks (read from its
+//! `Listening on 127.0.0.1:PORT` line); dropping the value kills and reaps the process, also
+//! when the test panics. Chain id 31337, ten unlocked dev accounts (transactions here come
+//! from the first, [`DEV_ACCOUNT`]), automine: every transaction is mined at once in a block
+//! of its own.
+//!
+//! # What anvil 1.7.1 does with blocks (checked against the node; see tests/anvil_fixture.rs)
+//!
+//! - **Cheats change the tip's state.** `anvil_setBalance` (like the other `anvil_set*`
+//!   methods) mines nothing: it edits the live state, which is the state of the current tip
+//!   block N. anvil snapshots block N's state only when block N+1 is mined, so the edit stays
+//!   in block N's history for good: "set, then mine" gives the new value at N *and* N+1, and
+//!   the old value only before N. [`Anvil::set_native_balance`] therefore mines an empty block
+//!   first and edits the state of that new tip: the blocks before it keep the old balance.
+//! - **Transactions** land in the block they are mined in: the block before reads the old
+//!   value, theirs the new one.
+//! - **Timestamps.** The genesis block carries the wall-clock time anvil started at.
+//!   `evm_setNextBlockTimestamp T` then `evm_mine` gives a block at exactly T. T may equal the
+//!   previous block's timestamp (timestamps only never decrease: two blocks can share one);
+//!   a smaller T is refused with error -32602 "Timestamp error: T is lower than previous
+//!   block's timestamp". Later blocks go on from T plus the wall-clock time since, so blocks
+//!   mined within the same second share a timestamp; `anvil_mine [n, interval]` spaces them.
+//! - **History.** Every block's state stays queryable (`eth_call`, `eth_getBalance` by
+//!   number). By default anvil keeps 500 states in memory and writes older ones to a
+//!   directory under `~/.foundry/anvil/tmp` that a killed node never removes; the harness
+//!   passes `--prune-history 100000`, which keeps up to 100 000 states in memory and never
+//!   touches the disk. A block above the tip is refused with -32602 "BlockOutOfRangeError".
+//! - **Reverts.** A reverting `eth_call` answers error code 3, message "execution reverted:
+//!   <reason>", and `data` the revert bytes (`Error(string)`, selector 0x08c379a0).
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy_primitives::{address, hex, Address, Bytes, B256, U256};
+use alloy_sol_types::{sol, SolCall};
+use serde_json::{json, Value};
+
+sol! {
+    /// evm-fixtures/contracts/TestERC20.sol
+    interface TestERC20 {
+        function mint(address to, uint256 amount) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+        function decimals() external view returns (uint8);
+    }
+
+    /// evm-fixtures/contracts/TestERC721.sol
+    interface TestERC721 {
+        function mint(address to, uint256 id) external;
+        function burn(uint256 id) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function ownerOf(uint256 id) external view returns (address);
+    }
+
+    /// evm-fixtures/contracts/TestERC1155.sol
+    interface TestERC1155 {
+        function mint(address to, uint256 id, uint256 amount) external;
+        function balanceOf(address account, uint256 id) external view returns (uint256);
+    }
+
+    /// The part of Multicall3 (mds1/multicall3) the tests use.
+    interface Multicall3 {
+        struct Call3 {
+            address target;
+            bool allowFailure;
+            bytes callData;
+        }
+        struct Result {
+            bool success;
+            bytes returnData;
+        }
+        function aggregate3(Call3[] calldata calls) external payable returns (Result[] memory returnData);
+        function getChainId() external view returns (uint256 chainid);
+        function getEthBalance(address addr) external view returns (uint256 balance);
+        function getBlockNumber() external view returns (uint256 blockNumber);
+        function getCurrentBlockTimestamp() external view returns (uint256 timestamp);
+    }
+}
+
+/// anvil's chain id.
+pub const CHAIN_ID: u64 = 31337;
+/// The first unlocked dev account: the sender of [`Anvil::send`] and [`Anvil::deploy`].
+pub const DEV_ACCOUNT: Address = address!("f39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+/// Where the canonical pre-signed deployment puts Multicall3, on every chain.
+pub const MULTICALL3: Address = address!("cA11bde05977b3631167028862bE2a173976CA11");
+
+/// How long anvil may take to print its port, and one JSON-RPC request to answer.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lines of anvil's output kept for failure messages.
+const OUTPUT_LINES: usize = 200;
+
+/// Where the tests look for anvil: `TOKBAL_ANVIL` if set and not empty, else the binary that
+/// `npm ci` installs in `evm-fixtures/`.
+pub fn anvil_binary() -> PathBuf {
+    match std::env::var_os("TOKBAL_ANVIL") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => fixtures_dir().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
+    }
+}
+
+/// `evm-fixtures/` of this checkout.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("evm-fixtures")
+}
+
+/// Whether this is a CI run (`CI=true`, as CI runners set it): a missing anvil then fails.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// `evm-fixtures/artifacts/<name>.json`: `{ contractName, abi, bytecode }`.
+pub fn artifact(name: &str) -> Value {
+    let path = fixtures_dir()
+        .join("artifacts")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the artifact {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A mined transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Landed {
+    pub tx: B256,
+    /// The block it was mined in.
+    pub block: u64,
+    pub block_hash: B256,
+    /// The created contract, for a deployment.
+    pub contract: Option<Address>,
+}
+
+/// The child process: killed and reaped when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGKILL, then wait: no zombie, whether the test passed or panicked. An error means
+        // the process already exited; wait reaps it all the same.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running anvil node on 127.0.0.1.
+pub struct Anvil {
+    process: Process,
+    port: u16,
+    url: String,
+    http: reqwest::Client,
+    next_id: AtomicU64,
+    output: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Anvil {
+    /// Starts anvil from [`anvil_binary`]; `None` (after a note on stderr) when there is none
+    /// and this is not CI. Panics when anvil is missing under `CI=true`, or fails to start.
+    pub async fn start() -> Option<Anvil> {
+        Self::start_with(&anvil_binary(), in_ci()).await
+    }
+
+    /// [`Anvil::start`] with the binary and the CI flag given.
+    pub async fn start_with(binary: &Path, ci: bool) -> Option<Anvil> {
+        if !binary.is_file() {
+            if ci {
+                panic!(
+                    "anvil is missing: run npm ci in evm-fixtures (no anvil at {}; TOKBAL_ANVIL \
+                     names another binary)",
+                    binary.display()
+                );
+            }
+            eprintln!(
+                "skipped: anvil not found at {} (run npm ci in evm-fixtures, or set TOKBAL_ANVIL)",
+                binary.display()
+            );
+            return None;
+        }
+        tokbal::tls::ensure_crypto_provider();
+
+        // stdout and stderr share one pipe, drained by a thread for as long as anvil runs
+        // (it logs every request: a full pipe would stall it).
+        let (reader, writer) = std::io::pipe().expect("a pipe for anvil's output");
+        let mut command = Command::new(binary);
+        command
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            // History in memory only: nothing under ~/.foundry/anvil/tmp (see the module docs).
+            .args(["--prune-history", "100000"])
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().expect("a pipe for anvil's output"))
+            .stderr(writer);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start anvil at {}: {e}", binary.display()));
+        // The command holds the pipe's write ends: drop it, or the reader never sees the end.
+        drop(command);
+        let mut process = Process(child);
+
+        let output = Arc::new(Mutex::new(VecDeque::new()));
+        let (listening, port) = tokio::sync::oneshot::channel::<String>();
+        let lines = Arc::clone(&output);
+        std::thread::Builder::new()
+            .name("anvil-output".into())
+            .spawn(move || drain(reader, listening, lines))
+            .expect("a thread for anvil's output");
+
+        let address = match tokio::time::timeout(STARTUP_TIMEOUT, port).await {
+            Ok(Ok(address)) => address,
+            Ok(Err(_)) => {
+                let status = process.0.wait().map(|s| s.to_string()).unwrap_or_default();
+                panic!(
+                    "anvil exited ({status}) before listening:\n{}",
+                    tail(&output)
+                )
+            }
+            Err(_) => panic!(
+                "anvil printed no 'Listening on' line within {STARTUP_TIMEOUT:?}:\n{}",
+                tail(&output)
+            ),
+        };
+        let port: u16 = address
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected anvil address {address:?}"));
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("an HTTP client");
+        Some(Anvil {
+            process,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            http,
+            next_id: AtomicU64::new(1),
+            output,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The anvil process's id.
+    pub fn pid(&self) -> u32 {
+        self.process.0.id()
+    }
+
+    /// The last lines anvil printed.
+    pub fn output(&self) -> String {
+        tail(&self.output)
+    }
+
+    /// One JSON-RPC call: `Ok(result)` or `Err(error object)`. Panics when the node cannot be
+    /// reached or answers something that is not JSON-RPC.
+    pub async fn rpc(&self, method: &str, params: Value) -> Result<Value, Value> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let request = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let response = self
+            .http
+            .post(&self.url)
+            .json(&request)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method}: anvil at {} unreachable: {e}", self.url));
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{method}: HTTP {status}, body not JSON: {e}"));
+        if let Some(error) = body.get("error") {
+            return Err(error.clone());
+        }
+        match body.get("result") {
+            Some(result) => Ok(result.clone()),
+            None => panic!("{method}: neither result nor error in {body}"),
+        }
+    }
+
+    /// [`Anvil::rpc`], panicking on a JSON-RPC error.
+    pub async fn rpc_ok(&self, method: &str, params: Value) -> Value {
+        let shown = params.to_string();
+        self.rpc(method, params)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {shown}: error {e}"))
+    }
+
+    /// Puts Multicall3 at [`MULTICALL3`] with its canonical pre-signed deployment (funding the
+    /// deployer first); does nothing when it is there already.
+    pub async fn deploy_multicall3(&self) -> Address {
+        let manifest_path = fixtures_dir().join("multicall3/deploy.json");
+        let manifest: Value = serde_json::from_str(
+            &std::fs::read_to_string(&manifest_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display())),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+        let field = |name: &str| {
+            manifest[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: no {name}", manifest_path.display()))
+                .to_owned()
+        };
+        let address: Address = field("address").parse().expect("Multicall3 address");
+        assert_eq!(address, MULTICALL3, "{}", manifest_path.display());
+        if !self.code(address).await.is_empty() {
+            return address;
+        }
+        let deployer: Address = field("deployer").parse().expect("Multicall3 deployer");
+        let funding: U256 = field("funding_wei")
+            .parse()
+            .expect("Multicall3 funding_wei");
+        self.set_native_balance(deployer, funding).await;
+        let tx = self
+            .rpc_ok("eth_sendRawTransaction", json!([field("signed_tx")]))
+            .await;
+        let landed = self.receipt(parse(&tx, "transaction hash")).await;
+        assert_eq!(
+            landed.contract,
+            Some(address),
+            "Multicall3 landed elsewhere"
+        );
+        assert!(!self.code(address).await.is_empty(), "no code at {address}");
+        address
+    }
+
+    /// Deploys `evm-fixtures/artifacts/<name>.json` from [`DEV_ACCOUNT`]; returns its address.
+    pub async fn deploy(&self, name: &str) -> Address {
+        let artifact = artifact(name);
+        let bytecode = artifact["bytecode"]
+            .as_str()
+            .unwrap_or_else(|| panic!("artifact {name}: no bytecode"));
+        let tx = self
+            .rpc_ok(
+                "eth_sendTransaction",
+                json!([{ "from": DEV_ACCOUNT.to_string(), "data": bytecode }]),
+            )
+            .await;
+        let landed = self.receipt(parse(&tx, "transaction hash")).await;
+        let address = landed
+            .contract
+            .unwrap_or_else(|| panic!("deploying {name}: no contractAddress"));
+        assert!(
+            !self.code(address).await.is_empty(),
+            "{name}: no code at {address}"
+        );
+        address
+    }
+
+    /// Sends `calldata` to `to` from [`DEV_ACCOUNT`] and waits for its receipt (automine:
+    /// at once). Panics when the node refuses it or it reverts.
+    pub async fn send(&self, to: Address, calldata: impl AsRef<[u8]>) -> Landed {
+        let data = hex::encode_prefixed(calldata.as_ref());
+        let tx = self
+            .rpc_ok(
+                "eth_sendTransaction",
+                json!([{ "from": DEV_ACCOUNT.to_string(), "to": to.to_string(), "data": data }]),
+            )
+            .await;
+        self.receipt(parse(&tx, "transaction hash")).await
+    }
+
+    /// TestERC20.mint(to, amount).
+    pub async fn mint_erc20(&self, token: Address, to: Address, amount: U256) -> Landed {
+        self.send(token, TestERC20::mintCall { to, amount }.abi_encode())
+            .await
+    }
+
+    /// TestERC721.mint(to, id).
+    pub async fn mint_erc721(&self, token: Address, to: Address, id: U256) -> Landed {
+        self.send(token, TestERC721::mintCall { to, id }.abi_encode())
+            .await
+    }
+
+    /// TestERC721.burn(id).
+    pub async fn burn_erc721(&self, token: Address, id: U256) -> Landed {
+        self.send(token, TestERC721::burnCall { id }.abi_encode())
+            .await
+    }
+
+    /// TestERC1155.mint(to, id, amount).
+    pub async fn mint_erc1155(
+        &self,
+        token: Address,
+        to: Address,
+        id: U256,
+        amount: U256,
+    ) -> Landed {
+        self.send(token, TestERC1155::mintCall { to, id, amount }.abi_encode())
+            .await
+    }
+
+    /// Sets `address`'s native balance in a new block: mines an empty block, then
+    /// `anvil_setBalance`, which edits the state of that new tip (see the module docs: an edit
+    /// always belongs to the current tip). The blocks before it read the old balance; it and
+    /// the blocks after, the new one. Returns the block (number, hash), the tip afterwards.
+    pub async fn set_native_balance(&self, address: Address, wei: U256) -> (u64, B256) {
+        self.rpc_ok("evm_mine", json!([])).await;
+        self.rpc_ok(
+            "anvil_setBalance",
+            json!([address.to_string(), format!("{wei:#x}")]),
+        )
+        .await;
+        let (number, hash, _) = self.tip().await;
+        (number, hash)
+    }
+
+    /// Mines one empty block at `timestamp` (seconds; not below the tip's): number and hash.
+    pub async fn mine_at(&self, timestamp: u64) -> (u64, B256) {
+        self.rpc_ok("evm_setNextBlockTimestamp", json!([timestamp]))
+            .await;
+        self.rpc_ok("evm_mine", json!([])).await;
+        let (number, hash, mined_at) = self.tip().await;
+        assert_eq!(
+            mined_at, timestamp,
+            "block {number} was mined at another time"
+        );
+        (number, hash)
+    }
+
+    /// Block `number`: (number, hash, timestamp). Panics when there is no such block.
+    pub async fn block(&self, number: u64) -> (u64, B256, u64) {
+        self.block_by(json!(quantity(number))).await
+    }
+
+    /// The latest block: (number, hash, timestamp).
+    pub async fn tip(&self) -> (u64, B256, u64) {
+        self.block_by(json!("latest")).await
+    }
+
+    /// `eth_call` to `to` at block `number`: the returned bytes, or the JSON-RPC error.
+    pub async fn eth_call(
+        &self,
+        to: Address,
+        data: impl AsRef<[u8]>,
+        number: u64,
+    ) -> Result<Bytes, Value> {
+        let data = hex::encode_prefixed(data.as_ref());
+        let result = self
+            .rpc(
+                "eth_call",
+                json!([{ "to": to.to_string(), "data": data }, quantity(number)]),
+            )
+            .await?;
+        Ok(parse(&result, "eth_call result"))
+    }
+
+    /// `eth_getBalance` of `address` at block `number`.
+    pub async fn native_balance(&self, address: Address, number: u64) -> U256 {
+        let result = self
+            .rpc_ok(
+                "eth_getBalance",
+                json!([address.to_string(), quantity(number)]),
+            )
+            .await;
+        parse(&result, "balance")
+    }
+
+    /// `eth_getCode` at the tip.
+    pub async fn code(&self, address: Address) -> Bytes {
+        let result = self
+            .rpc_ok("eth_getCode", json!([address.to_string(), "latest"]))
+            .await;
+        parse(&result, "code")
+    }
+
+    async fn block_by(&self, tag: Value) -> (u64, B256, u64) {
+        let shown = tag.to_string();
+        let block = self
+            .rpc_ok("eth_getBlockByNumber", json!([tag, false]))
+            .await;
+        assert!(!block.is_null(), "no block {shown}");
+        (
+            parse_quantity(&block["number"]),
+            parse(&block["hash"], "block hash"),
+            parse_quantity(&block["timestamp"]),
+        )
+    }
+
+    /// Waits for the receipt of `tx` and checks that it succeeded.
+    async fn receipt(&self, tx: B256) -> Landed {
+        for _ in 0..500 {
+            let receipt = self
+                .rpc_ok("eth_getTransactionReceipt", json!([tx.to_string()]))
+                .await;
+            if receipt.is_null() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            assert_eq!(
+                receipt["status"], "0x1",
+                "transaction {tx} failed: {receipt}"
+            );
+            return Landed {
+                tx,
+                block: parse_quantity(&receipt["blockNumber"]),
+                block_hash: parse(&receipt["blockHash"], "block hash"),
+                contract: match &receipt["contractAddress"] {
+                    Value::Null => None,
+                    address => Some(parse(address, "contract address")),
+                },
+            };
+        }
+        panic!("no receipt for {tx} after 5 s (is automine off?)")
+    }
+}
+
+/// Reads anvil's output line by line until it ends, sending the `Listening on` address once.
+fn drain(
+    reader: std::io::PipeReader,
+    listening: tokio::sync::oneshot::Sender<String>,
+    lines: Arc<Mutex<VecDeque<String>>>,
+) {
+    let mut listening = Some(listening);
+    for line in BufReader::new(reader).split(b'\n') {
+        let Ok(line) = line else { break };
+        let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+        if let Some(address) = line.trim().strip_prefix("Listening on ") {
+            if let Some(listening) = listening.take() {
+                let _ = listening.send(address.to_owned());
+            }
+        }
+        let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == OUTPUT_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+}
+
+fn tail(lines: &Mutex<VecDeque<String>>) -> String {
+    let lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+    lines
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A JSON-RPC quantity: `0x`-prefixed hex, no leading zeros.
+pub fn quantity(n: u64) -> String {
+    format!("{n:#x}")
+}
+
+/// A hex quantity from a JSON string.
+pub fn parse_quantity(value: &Value) -> u64 {
+    value
+        .as_str()
+        .and_then(|s| s.strip_prefix("0x"))
+        .and_then(|s| u64::from_str_radix(s, 16).ok())
+        .unwrap_or_else(|| panic!("not a quantity: {value}"))
+}
+
+/// A JSON string parsed as `T` (an address, hash, bytes or U256).
+pub fn parse<T: std::str::FromStr>(value: &Value, what: &str) -> T
+where
+    T::Err: std::fmt::Display,
+{
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: not a string: {value}"));
+    text.parse()
+        .unwrap_or_else(|e| panic!("{what}: cannot parse {text:?}: {e}"))
+}
