@@ -23,6 +23,8 @@ pub struct Balance {
     pub at: Option<SystemTime>,
     /// For Bitcoin and Ethereum, when the balance last changed, if the service said.
     pub last_updated: Option<SystemTime>,
+    /// For chains read at a block (EVM chains), the block number the balance was read at.
+    pub block: Option<u64>,
 }
 
 impl Balance {
@@ -34,6 +36,7 @@ impl Balance {
             ledger_version: Some(ledger_version),
             at: None,
             last_updated: None,
+            block: None,
         }
     }
 
@@ -49,6 +52,19 @@ impl Balance {
             ledger_version: None,
             at,
             last_updated,
+            block: None,
+        }
+    }
+
+    /// A balance read at block `number`.
+    #[cfg(feature = "evm")]
+    pub(crate) fn at_block(amount: Amount, number: u64) -> Self {
+        Balance {
+            amount,
+            ledger_version: None,
+            at: None,
+            last_updated: None,
+            block: Some(number),
         }
     }
 }

@@ -1,6 +1,5 @@
 //! [`Client`]: the entry point, configured through [`ClientBuilder`].
 
-#[cfg(feature = "aptos")]
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -13,9 +12,9 @@ use crate::amb::{AmbBackend, AmbConfig, AmbCredentials};
 use crate::aptos::{ApiKey, AptosBackend, AptosConfig};
 use crate::batch::Sources;
 use crate::error::Error;
-#[cfg(feature = "aptos")]
+#[allow(unused_imports)] // Chain: by the sources compiled in
 use crate::query::{Chain, Network};
-#[cfg(any(feature = "aptos", feature = "amb"))]
+#[cfg(any(feature = "aptos", feature = "evm", feature = "amb"))]
 use crate::retry::RateLimit;
 use crate::retry::RetryPolicy;
 use crate::transport::Transport;
@@ -50,6 +49,16 @@ impl Client {
 /// Configures a [`Client`].
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
+    /// Endpoints given per network (any source).
+    endpoints: BTreeMap<Network, String>,
+    #[cfg(feature = "evm")]
+    evm_calls_per_request: usize,
+    #[cfg(feature = "evm")]
+    evm_batch_size: usize,
+    #[cfg(feature = "evm")]
+    evm_rate_limit: Option<RateLimit>,
+    #[cfg(feature = "amb")]
+    use_amb: bool,
     #[cfg(feature = "aptos")]
     aptos_urls: BTreeMap<Network, String>,
     #[cfg(feature = "aptos")]
@@ -69,6 +78,15 @@ pub struct ClientBuilder {
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
+            endpoints: BTreeMap::new(),
+            #[cfg(feature = "evm")]
+            evm_calls_per_request: crate::evm::DEFAULT_CALLS_PER_REQUEST,
+            #[cfg(feature = "evm")]
+            evm_batch_size: crate::evm::DEFAULT_BATCH_SIZE,
+            #[cfg(feature = "evm")]
+            evm_rate_limit: None,
+            #[cfg(feature = "amb")]
+            use_amb: false,
             #[cfg(feature = "aptos")]
             aptos_urls: BTreeMap::new(),
             #[cfg(feature = "aptos")]
@@ -88,6 +106,49 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// Sends `network`'s queries to `url`: for an EVM network, a JSON-RPC endpoint (the whole
+    /// URL is treated as a secret: providers put keys in it); for an Aptos network, a node's
+    /// base URL including `/v1`. A network given its own endpoint is never routed through
+    /// AMB.
+    pub fn endpoint(mut self, network: Network, url: impl Into<String>) -> Self {
+        self.endpoints.insert(network, url.into());
+        self
+    }
+
+    /// Calls per `eth_call` to Multicall3 on EVM networks (at least 1; default
+    /// [`evm::DEFAULT_CALLS_PER_REQUEST`](crate::evm::DEFAULT_CALLS_PER_REQUEST)).
+    #[cfg(feature = "evm")]
+    pub fn evm_calls_per_request(mut self, k: usize) -> Self {
+        self.evm_calls_per_request = k.max(1);
+        self
+    }
+
+    /// Calls per JSON-RPC batch on EVM networks where Multicall3 is absent (at least 1;
+    /// default [`evm::DEFAULT_BATCH_SIZE`](crate::evm::DEFAULT_BATCH_SIZE)).
+    #[cfg(feature = "evm")]
+    pub fn evm_batch_size(mut self, n: usize) -> Self {
+        self.evm_batch_size = n.max(1);
+        self
+    }
+
+    /// Requests per second to each EVM endpoint (by default a few per second to a chain's
+    /// public endpoint, unlimited to one you give).
+    #[cfg(feature = "evm")]
+    pub fn evm_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.evm_rate_limit = Some(limit);
+        self
+    }
+
+    /// Routes `ethereum` and `ethereum-sepolia` through AMB at AWS with the standard
+    /// credential chain (giving [`amb_url`](Self::amb_url) or
+    /// [`amb_credentials`](Self::amb_credentials) does too). Networks given their own
+    /// [`endpoint`](Self::endpoint) stay off AMB.
+    #[cfg(feature = "amb")]
+    pub fn amb(mut self, on: bool) -> Self {
+        self.use_amb = on;
+        self
+    }
+
     /// Sends every Aptos network's queries to the node at `url` (including `/v1`): for a
     /// private node, a proxy, or the devnet.
     #[cfg(feature = "aptos")]
@@ -186,7 +247,11 @@ impl ClientBuilder {
             .into_iter()
             .filter(|n| n.chain() == Chain::Aptos)
         {
-            let config = match self.aptos_urls.get(&network) {
+            let url = self
+                .endpoints
+                .get(&network)
+                .or(self.aptos_urls.get(&network));
+            let config = match url {
                 Some(url) => AptosConfig::new(url.clone()),
                 None => AptosConfig::for_network(network)?,
             }
@@ -207,16 +272,60 @@ impl ClientBuilder {
         #[cfg(feature = "amb")]
         let amb = AmbBackend::new(
             AmbConfig::default()
-                .with_endpoint_url(self.amb_url)
-                .with_credentials(self.amb_credentials)
+                .with_endpoint_url(self.amb_url.clone())
+                .with_credentials(self.amb_credentials.clone())
                 .with_transport(
                     self.transport
                         .clone()
                         .with_rate_limit(self.amb_rate_limit.clone()),
                 ),
         )?;
+        #[cfg(feature = "evm")]
+        {
+            use crate::evm::{EvmBackend, EvmConfig, EvmSource};
+            let transport = self
+                .transport
+                .clone()
+                .with_rate_limit(self.evm_rate_limit.clone());
+            let named = crate::query::EVM_CHAINS.iter().map(|c| c.network);
+            let given = self
+                .endpoints
+                .keys()
+                .copied()
+                .filter(|n| n.chain() == Chain::Ethereum);
+            let mut nodes = BTreeMap::new();
+            for network in named.chain(given) {
+                let config = match self.endpoints.get(&network) {
+                    Some(url) => EvmConfig::new(url.clone()),
+                    None => match EvmConfig::for_network(network) {
+                        Some(config) => config,
+                        None => continue,
+                    },
+                };
+                let config = config
+                    .with_transport(transport.clone())
+                    .with_calls_per_request(self.evm_calls_per_request)
+                    .with_batch_size(self.evm_batch_size);
+                nodes.insert(network, EvmBackend::new(network, config)?);
+            }
+            let source = EvmSource::new(nodes, self.evm_calls_per_request);
+            let networks = source.networks();
+            sources.add(std::sync::Arc::new(source), networks);
+        }
+        // AMB serves Bitcoin (until Bitcoin has a source of its own), and Ethereum when it is
+        // configured, except networks given their own endpoint.
         #[cfg(feature = "amb")]
-        sources.add(Arc::new(amb), crate::amb::HANDLED_NETWORKS.map(|(n, _)| n));
+        {
+            let via_amb = self.use_amb || self.amb_url.is_some() || self.amb_credentials.is_some();
+            let networks = crate::amb::HANDLED_NETWORKS
+                .map(|(n, _)| n)
+                .into_iter()
+                .filter(|n| {
+                    n.chain() == Chain::Bitcoin || (via_amb && !self.endpoints.contains_key(n))
+                })
+                .collect::<Vec<_>>();
+            sources.add(Arc::new(amb), networks);
+        }
         Ok(Client {
             sources,
             concurrency: self.concurrency,

@@ -51,8 +51,47 @@ pub(crate) fn check(
     Ok(url.trim_end_matches('/').to_string())
 }
 
+/// Checks a JSON-RPC endpoint as [`check`] does, except that a query is allowed (providers put
+/// keys there) and that errors show the URL's scheme and host only: the whole URL is a secret.
+#[cfg(feature = "evm")]
+pub(crate) fn check_rpc(
+    field: &'static str,
+    url: &crate::evm::RpcUrl,
+    allow_insecure_http: bool,
+) -> Result<(), Error> {
+    let shown = url.to_string();
+    let parsed = reqwest::Url::parse(url.expose())
+        .map_err(|_| Error::invalid_input(field, &shown, "not a URL"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&parsed) => {}
+        "http" => {
+            return Err(Error::invalid_input(
+                field,
+                &shown,
+                "plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost); \
+                 use https, or allow insecure http explicitly",
+            ))
+        }
+        _ => {
+            return Err(Error::invalid_input(
+                field,
+                &shown,
+                "only http and https URLs are supported",
+            ))
+        }
+    }
+    if parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid_input(
+            field,
+            &shown,
+            "a JSON-RPC endpoint has no fragment and no user:password part",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether two URLs share scheme, host and port: the only redirects tokbal follows.
-#[cfg(feature = "aptos")]
 pub(crate) fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
@@ -113,7 +152,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "aptos")]
     fn origins() {
         let u = |s: &str| reqwest::Url::parse(s).unwrap();
         assert!(same_origin(

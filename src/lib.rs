@@ -44,7 +44,10 @@
 #![warn(missing_docs)]
 // With no networked source compiled in, the shared plumbing (transport, retry, URL policy)
 // has no caller; it is still built so that every feature set compiles.
-#![cfg_attr(not(any(feature = "aptos", feature = "amb")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "aptos", feature = "evm", feature = "amb")),
+    allow(dead_code)
+)]
 
 #[cfg(feature = "amb")]
 pub mod amb;
@@ -56,6 +59,8 @@ mod batch;
 mod client;
 mod endpoint;
 pub mod error;
+#[cfg(feature = "evm")]
+pub mod evm;
 pub mod pin;
 pub mod query;
 pub mod report;
@@ -63,6 +68,7 @@ pub mod retry;
 mod serde_util;
 mod source;
 pub mod time;
+mod timesearch;
 pub mod tls;
 mod transport;
 
@@ -71,7 +77,7 @@ pub use balance::Balance;
 pub use batch::BatchOutput;
 pub use client::{Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Error, ErrorKind};
-pub use pin::{At, Snapshot};
+pub use pin::{At, BlockSnapshot, Snapshot};
 pub use query::{Backend, Chain, Network, Query};
 pub use transport::{Transport, DEFAULT_TIMEOUT};
 

@@ -17,9 +17,13 @@ pub enum At {
     /// answer. Every other read of the batch carries it.
     #[default]
     Latest,
-    /// An explicit Aptos ledger version, used as given for every Aptos query. Bitcoin and
-    /// Ethereum queries are read at the latest instant.
+    /// An explicit Aptos ledger version, used as given for every Aptos query. Other networks
+    /// are read at their latest state.
     AptosVersion(u64),
+    /// Every EVM network at its `finalized` block; Aptos at its latest version (its commits
+    /// are final); AMB at the latest instant. The snapshot says which networks were read
+    /// finalized.
+    Finalized,
     /// One instant for every chain (read to the second on Bitcoin and Ethereum).
     Time(SystemTime),
 }
@@ -60,10 +64,30 @@ pub struct NetworkSnapshot {
     )]
     #[schemars(with = "Option<String>")]
     pub at: Option<SystemTime>,
-    /// For an Aptos network read at a time: the time is at or after the node's latest
-    /// version, so the read is at the tip.
+    /// For a network read at a block (EVM chains): its number, as a decimal string.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::serde_util::opt_u64_string"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub block: Option<u64>,
+    /// The hash of that block, `0x` and 64 hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_hash: Option<String>,
+    /// That block's timestamp (RFC 3339).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_rfc3339"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub block_time: Option<SystemTime>,
+    /// For a network read at a time: the time is at or after the node's latest state, so
+    /// the read is at the tip.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub at_tip: bool,
+    /// The network was read at its finalized block.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub finalized: bool,
 }
 
 fn opt_rfc3339<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
@@ -93,6 +117,24 @@ impl Snapshot {
         n.at_tip = at_tip;
     }
 
+    /// Records that `network` was read at block `number` with `hash` and timestamp `time`.
+    /// `at` is the instant asked for, when the block was found for a time; `at_tip` when that
+    /// instant is past the chain's tip; `finalized` when the block is the finalized one.
+    pub fn pin_block(&mut self, network: Network, block: BlockSnapshot) {
+        let n = self.networks.entry(network).or_default();
+        n.block = Some(block.number);
+        n.block_hash = Some(block.hash);
+        n.block_time = Some(block.time);
+        n.at = block.at;
+        n.at_tip = block.at_tip;
+        n.finalized = block.finalized;
+    }
+
+    /// The block `network` was read at, if it was read at one.
+    pub fn block(&self, network: Network) -> Option<u64> {
+        self.networks.get(&network)?.block
+    }
+
     /// The Aptos ledger version `network` was read at, if it was read.
     pub fn aptos_version(&self, network: Network) -> Option<u64> {
         self.networks.get(&network)?.ledger_version
@@ -111,5 +153,37 @@ impl Snapshot {
     /// Whether no network was read.
     pub fn is_empty(&self) -> bool {
         self.networks.is_empty()
+    }
+}
+
+/// A block a network was read at, for [`Snapshot::pin_block`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlockSnapshot {
+    /// The block number.
+    pub number: u64,
+    /// The block hash, `0x` and 64 hex digits.
+    pub hash: String,
+    /// The block's timestamp.
+    pub time: SystemTime,
+    /// The instant asked for, when the block was found for a time.
+    pub at: Option<SystemTime>,
+    /// The instant asked for is past the chain's tip: the tip was read.
+    pub at_tip: bool,
+    /// The block is the network's finalized block.
+    pub finalized: bool,
+}
+
+impl BlockSnapshot {
+    /// A block read as it is (the latest, or one chosen by number).
+    pub fn new(number: u64, hash: impl Into<String>, time: SystemTime) -> Self {
+        BlockSnapshot {
+            number,
+            hash: hash.into(),
+            time,
+            at: None,
+            at_tip: false,
+            finalized: false,
+        }
     }
 }

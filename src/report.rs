@@ -30,6 +30,9 @@ pub struct ResultRecord {
     /// For Bitcoin and Ethereum, when the balance last changed, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
+    /// For chains read at a block (EVM chains), the block number, as a decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
     /// Why there is no balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
@@ -68,6 +71,7 @@ impl ResultRecord {
                 ledger_version: b.ledger_version.map(|v| v.to_string()),
                 at: b.at.map(format_rfc3339),
                 last_updated: b.last_updated.map(format_rfc3339),
+                block: b.block.map(|n| n.to_string()),
                 error: None,
             },
             Err(e) => ResultRecord {
@@ -76,6 +80,7 @@ impl ResultRecord {
                 ledger_version: None,
                 at: None,
                 last_updated: None,
+                block: None,
                 error: Some(ErrorRecord::from(e)),
             },
         }

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 
 use crate::balance::Balance;
 use crate::error::Error;
-use crate::pin::{At, Snapshot};
+use crate::pin::{At, BlockSnapshot, Snapshot};
 use crate::query::{Backend, Network, Query};
 
 /// The moment one network (or one pin scope) is read at, in the terms of its source.
@@ -17,6 +17,9 @@ use crate::query::{Backend, Network, Query};
 pub(crate) enum Pin {
     /// An Aptos ledger version; `at_tip` when a time pin was past the node's latest version.
     Version { version: u64, at_tip: bool },
+    /// A block (EVM chains): its number, hash and time, and how it was chosen.
+    #[cfg_attr(not(feature = "evm"), allow(dead_code))]
+    Block(BlockSnapshot),
     /// An instant (AMB reads at a time, not at a block).
     #[cfg_attr(not(feature = "amb"), allow(dead_code))]
     Instant(SystemTime),
@@ -31,6 +34,7 @@ impl Pin {
             }
             (Pin::Version { version, .. }, _) => snapshot.pin_aptos(network, *version),
             (Pin::Instant(t), _) => snapshot.pin_instant(network, *t),
+            (Pin::Block(block), _) => snapshot.pin_block(network, block.clone()),
         }
     }
 }

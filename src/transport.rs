@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, ErrorKind};
 use crate::retry::{RateLimit, RetryPolicy};
 
 /// Default time allowed for one request, connection included.
@@ -75,4 +76,57 @@ impl Transport {
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.timeout.min(Duration::from_secs(10))
     }
+}
+
+impl Transport {
+    /// An HTTP client following these settings: the timeouts, `headers` on every request, one
+    /// TLS stack (rustls with ring), and redirects only within the same origin.
+    pub(crate) fn http_client(
+        &self,
+        headers: reqwest::header::HeaderMap,
+    ) -> Result<reqwest::Client, Error> {
+        crate::tls::ensure_crypto_provider();
+        reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .default_headers(headers)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout())
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|e| {
+                Error::new(ErrorKind::Transport, "could not set up the HTTP client").with_source(e)
+            })
+    }
+}
+
+/// Redirects are followed only to the same scheme, host and port (at most 5), so that an
+/// answer can never send a key, or the query, to another host.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().cloned();
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if first.is_some_and(|f| crate::endpoint::same_origin(&f, attempt.url())) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// Reads at most `limit` bytes of the body; the rest is dropped with the connection.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<bytes::Bytes> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - buf.len();
+        if chunk.len() >= room {
+            buf.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(bytes::Bytes::from(buf))
 }

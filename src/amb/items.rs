@@ -89,6 +89,14 @@ impl PreparedItem {
             .with_backend(Backend::Amb)
         })?;
         let owner = match query.owner() {
+            Owner::Evm(a) if a.is_null() => {
+                return Err(Error::invalid_input(
+                    "owner",
+                    &a.to_string(),
+                    "AMB refuses the null address as an owner; read it from an EVM endpoint",
+                )
+                .with_backend(Backend::Amb))
+            }
             Owner::Evm(a) => a.to_string(),
             Owner::Bitcoin(a) => a.to_string(),
             Owner::Aptos(_) => {
@@ -108,6 +116,16 @@ impl PreparedItem {
             Token::Erc20 { contract } => (Some(contract.to_string()), None),
             Token::Erc721 { contract, token_id } | Token::Erc1155 { contract, token_id } => {
                 (Some(contract.to_string()), Some(token_id.to_hex64()))
+            }
+            Token::Erc721Count { .. } => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{query}: AMB reads one ERC-721 item at a time (erc721:CONTRACT:ID); \
+                         a collection count needs an EVM JSON-RPC endpoint"
+                    ),
+                )
+                .with_backend(Backend::Amb))
             }
             Token::Aptos(_) => {
                 return Err(Error::new(

@@ -34,7 +34,9 @@ impl Source for AmbBackend {
         Box::pin(async move {
             Ok(Pin::Instant(match *at {
                 At::Time(t) => truncate_to_second(t),
-                At::Latest | At::AptosVersion(_) => truncate_to_second(SystemTime::now()),
+                At::Latest | At::AptosVersion(_) | At::Finalized => {
+                    truncate_to_second(SystemTime::now())
+                }
             }))
         })
     }

@@ -87,11 +87,12 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
         progenitor_client::Error::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let text =
-                match super::hooks::read_limited(response, super::hooks::MAX_ERROR_BODY).await {
-                    Ok(bytes) => excerpt(&bytes),
-                    Err(_) => String::new(),
-                };
+            let text = match crate::transport::read_limited(response, super::hooks::MAX_ERROR_BODY)
+                .await
+            {
+                Ok(bytes) => excerpt(&bytes),
+                Err(_) => String::new(),
+            };
             let kind = if (200..300).contains(&status) {
                 ErrorKind::Decode
             } else {

@@ -13,6 +13,8 @@
 //! so the status, the headers and the server's words all reach the error mapping.
 
 use bytes::Bytes;
+
+use crate::transport::read_limited;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use serde::Deserialize;
 
@@ -113,23 +115,6 @@ async fn limit_body(response: reqwest::Response) -> reqwest::Result<reqwest::Res
 /// The error statuses the slice documents, which the generated code decodes as `AptosError`.
 fn is_documented_error(status: u16) -> bool {
     matches!(status, 400 | 403 | 404 | 410 | 500 | 503)
-}
-
-/// Reads at most `limit` bytes of the body; the rest is dropped with the connection.
-pub(crate) async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> reqwest::Result<Bytes> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = limit - buf.len();
-        if chunk.len() >= room {
-            buf.extend_from_slice(&chunk[..room]);
-            break;
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buf))
 }
 
 fn is_aptos_error(body: &[u8]) -> bool {

@@ -117,7 +117,7 @@ impl AptosConfig {
     /// The public endpoint of an Aptos network, with the key from `APTOS_API_KEY` if set.
     pub fn for_network(network: Network) -> Result<Self, Error> {
         let url = default_url(network).ok_or_else(|| {
-            Error::invalid_input("network", network.name(), "not an Aptos network")
+            Error::invalid_input("network", &network.name(), "not an Aptos network")
         })?;
         Ok(AptosConfig {
             api_key: ApiKey::from_env(),
@@ -216,19 +216,10 @@ impl AptosBackend {
         if let Some(key) = &config.api_key {
             headers.insert(AUTHORIZATION, key.header_value()?);
         }
-        crate::tls::ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .default_headers(headers)
-            .timeout(config.transport.timeout)
-            .connect_timeout(config.transport.connect_timeout())
-            .redirect(same_origin_redirects())
-            .build()
-            .map_err(|e| {
-                Error::new(ErrorKind::Transport, "could not set up the HTTP client")
-                    .with_backend(Backend::Aptos)
-                    .with_source(e)
-            })?;
+        let http = config
+            .transport
+            .http_client(headers)
+            .map_err(|e| e.with_backend(Backend::Aptos))?;
         Ok(AptosBackend {
             client: generated::Client::new_with_client(&base, http),
             retry: config.transport.retry.clone(),
@@ -365,20 +356,5 @@ fn block_info(r: progenitor_client::ResponseValue<types::Block>) -> Result<Block
         first_version: b.first_version.0,
         last_version: b.last_version.0,
         ledger,
-    })
-}
-
-/// Redirects are followed only to the same scheme, host and port (at most 5), so that an
-/// answer can never send the API key, or the query, to another host.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().cloned();
-        if attempt.previous().len() > 5 {
-            attempt.error("more than 5 redirects")
-        } else if first.is_some_and(|f| crate::endpoint::same_origin(&f, attempt.url())) {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
     })
 }

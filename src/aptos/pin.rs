@@ -1,14 +1,9 @@
 //! Pinning an Aptos read to an instant: the last ledger version at or before it.
 //!
 //! Blocks carry timestamps (microseconds) and hold contiguous ranges of versions, so the
-//! version for an instant is the last version of the last block made at or before it. Block
-//! times are nearly regular, so an interpolation search over block heights lands next to the
-//! answer in a step or two, even on a chain of 10^8 blocks; a bisection step takes over if
-//! interpolation stops closing in. Every block learned is cached, so later searches start
-//! from a narrower bracket.
+//! version for an instant is the last version of the last block made at or before it, found
+//! by the search every source shares (`timesearch`).
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::AptosBackend;
@@ -30,53 +25,9 @@ pub struct TimePin {
     pub at_tip: bool,
 }
 
-/// A block as far as the search cares: its timestamp and its last version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Point {
-    height: u64,
-    timestamp: u64,
-    last_version: u64,
-}
-
-/// Blocks learned by earlier searches (height -> point), bounded in size.
-#[derive(Debug, Default)]
-pub(crate) struct BlockCache {
-    points: Mutex<BTreeMap<u64, Point>>,
-}
-
-const MAX_CACHED_BLOCKS: usize = 16_384;
-
-impl BlockCache {
-    fn insert(&self, p: Point) {
-        if let Ok(mut points) = self.points.lock() {
-            if points.len() >= MAX_CACHED_BLOCKS {
-                points.clear();
-            }
-            points.insert(p.height, p);
-        }
-    }
-
-    /// Narrows `(lo, hi)` with what is cached strictly between them.
-    fn narrow(&self, target: u64, lo: &mut Point, hi: &mut Point) {
-        let Ok(points) = self.points.lock() else {
-            return;
-        };
-        for p in points.range(lo.height + 1..hi.height).map(|(_, p)| *p) {
-            if p.timestamp <= target {
-                if p.height > lo.height {
-                    *lo = p;
-                }
-            } else if p.height < hi.height {
-                *hi = p;
-                break;
-            }
-        }
-    }
-
-    fn get(&self, height: u64) -> Option<Point> {
-        self.points.lock().ok()?.get(&height).copied()
-    }
-}
+/// What the search keeps of an Aptos block: its last ledger version.
+pub(crate) type BlockCache = crate::timesearch::BlockCache<u64>;
+type Point = crate::timesearch::Point<u64>;
 
 impl AptosBackend {
     /// The last ledger version at or before `at`: the version a read "as of `at`" uses.
@@ -104,8 +55,8 @@ impl AptosBackend {
             });
         }
 
-        let mut lo = self.block_point(ledger.oldest_block_height).await?;
-        if lo.timestamp > target {
+        let lo = self.block_point(ledger.oldest_block_height).await?;
+        if lo.time > target {
             let when = crate::time::format_rfc3339(at);
             return Err(Error::new(
                 ErrorKind::Pruned,
@@ -118,37 +69,19 @@ impl AptosBackend {
             .with_oldest_version(Some(ledger.oldest_ledger_version)));
         }
         // One past the tip, a point later than the target: the bracket's upper end.
-        let mut hi = Point {
+        let hi = Point {
             height: ledger.block_height + 1,
-            timestamp: ledger.ledger_timestamp_usec.saturating_add(1),
-            last_version: ledger.ledger_version,
+            time: ledger.ledger_timestamp_usec.saturating_add(1),
+            data: ledger.ledger_version,
         };
-        self.blocks.narrow(target, &mut lo, &mut hi);
-
-        let mut slow_steps = 0;
-        while hi.height - lo.height > 1 {
-            let width = hi.height - lo.height;
-            let guess = if slow_steps >= 2 {
-                lo.height + width / 2
-            } else {
-                interpolate(&lo, &hi, target)
-            };
-            let p = self.block_point(guess).await?;
-            if p.timestamp <= target {
-                lo = p;
-            } else {
-                hi = p;
-            }
-            if hi.height - lo.height > width / 2 {
-                slow_steps += 1;
-            } else {
-                slow_steps = 0;
-            }
-        }
+        let lo = crate::timesearch::last_at_or_before(target, lo, hi, &self.blocks, |h| {
+            self.block_point(h)
+        })
+        .await?;
         Ok(TimePin {
-            version: lo.last_version.min(ledger.ledger_version),
+            version: lo.data.min(ledger.ledger_version),
             block_height: lo.height,
-            block_timestamp_usec: lo.timestamp,
+            block_timestamp_usec: lo.time,
             at_tip: false,
         })
     }
@@ -161,46 +94,10 @@ impl AptosBackend {
         let b = self.block_by_height(height).await?;
         let p = Point {
             height: b.height,
-            timestamp: b.timestamp_usec,
-            last_version: b.last_version,
+            time: b.timestamp_usec,
+            data: b.last_version,
         };
         self.blocks.insert(p);
         Ok(p)
-    }
-}
-
-/// The height where `target` would fall if block times were even between `lo` and `hi`,
-/// kept strictly inside the bracket.
-fn interpolate(lo: &Point, hi: &Point, target: u64) -> u64 {
-    let span = u128::from(hi.timestamp.saturating_sub(lo.timestamp)).max(1);
-    let offset = u128::from(target.saturating_sub(lo.timestamp));
-    let width = u128::from(hi.height - lo.height);
-    let step = u64::try_from(offset * width / span).unwrap_or(u64::MAX);
-    lo.height
-        .saturating_add(step)
-        .clamp(lo.height + 1, hi.height - 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interpolation_stays_inside_the_bracket() {
-        let lo = Point {
-            height: 10,
-            timestamp: 1_000,
-            last_version: 30,
-        };
-        let hi = Point {
-            height: 20,
-            timestamp: 2_000,
-            last_version: 60,
-        };
-        assert_eq!(interpolate(&lo, &hi, 1_500), 15);
-        assert_eq!(interpolate(&lo, &hi, 1_000), 11);
-        assert_eq!(interpolate(&lo, &hi, 1_999), 19);
-        let same = Point { height: 11, ..lo };
-        assert_eq!(interpolate(&lo, &Point { height: 12, ..same }, 5_000), 11);
     }
 }

@@ -63,7 +63,7 @@ impl Source for AptosSource {
     }
 
     fn pins_by_reading(&self, at: &At) -> bool {
-        matches!(at, At::Latest)
+        matches!(at, At::Latest | At::Finalized)
     }
 
     fn pin<'a>(&'a self, network: Network, at: &'a At) -> BoxFuture<'a, Result<Pin, Error>> {
@@ -78,7 +78,8 @@ impl Source for AptosSource {
                     version: p.version,
                     at_tip: p.at_tip,
                 }),
-                At::Latest => node.ledger_info().await.map(|l| Pin::Version {
+                // Aptos commits are final: its finalized state is its latest.
+                At::Latest | At::Finalized => node.ledger_info().await.map(|l| Pin::Version {
                     version: l.ledger_version,
                     at_tip: false,
                 }),

@@ -249,7 +249,13 @@ mod tests {
         fn units_carry_every_query_once_in_groups_no_larger_than_their_source_allows(
             picks in prop::collection::vec(0usize..15, 0..300)
         ) {
-            let client = Client::builder().build().unwrap();
+            static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+            let client = CLIENT.get_or_init(|| {
+                let builder = Client::builder();
+                #[cfg(feature = "amb")]
+                let builder = builder.amb(true);
+                builder.build().unwrap()
+            });
             let pool = pool();
             let input: Vec<(usize, Result<Query, Error>)> = picks
                 .iter()

@@ -32,10 +32,7 @@ impl Sources {
     /// The source serving `network`, with its index; an `unsupported` error naming the
     /// feature to enable when this build has none.
     pub(crate) fn for_network(&self, network: Network) -> Result<(usize, &dyn Source), Error> {
-        let index = *self
-            .route
-            .get(&network)
-            .ok_or_else(|| network.backend().not_compiled(network))?;
+        let index = *self.route.get(&network).ok_or_else(|| unrouted(network))?;
         let source = self
             .list
             .get(index)
@@ -66,4 +63,21 @@ impl fmt::Debug for Sources {
             )
             .finish()
     }
+}
+
+/// Why no source serves `network`: its source is compiled out (naming the feature), or
+/// nothing was configured for it (an EVM chain without a public default endpoint).
+fn unrouted(network: Network) -> Error {
+    let backend = network.backend();
+    if !backend.is_compiled() {
+        return backend.not_compiled(network);
+    }
+    Error::new(
+        crate::error::ErrorKind::Unsupported,
+        format!(
+            "{network}: no endpoint is configured for this network; give one with \
+             ClientBuilder::endpoint (CLI: --endpoint {network}=URL)"
+        ),
+    )
+    .with_backend(backend)
 }

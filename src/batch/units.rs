@@ -130,14 +130,14 @@ impl<T, I: Iterator<Item = (T, Result<Query, Error>)>> Iterator for Units<'_, T,
     }
 }
 
-#[cfg(all(test, feature = "aptos", feature = "amb"))]
+#[cfg(all(test, feature = "aptos", feature = "evm", feature = "amb"))]
 mod tests {
     use super::*;
     use crate::Client;
 
     #[test]
     fn groups_amb_items_by_ten_and_marks_pinners() {
-        let client = Client::builder().build().unwrap();
+        let client = Client::builder().amb(true).build().unwrap();
         let eth = |i: u8| -> Query {
             format!("ethereum:0x{:040x}", u32::from(i) + 1)
                 .parse()
@@ -168,6 +168,42 @@ mod tests {
                 ('x', 1, false),
                 ('e', 10, false),
                 ('e', 3, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_evm_calls_per_network_by_k() {
+        let client = Client::builder().evm_calls_per_request(4).build().unwrap();
+        let q = |n: &str, i: u32| -> Result<Query, Error> { format!("{n}:0x{i:040x}").parse() };
+        let input: Vec<Result<Query, Error>> = (1..=6)
+            .flat_map(|i| [q("ethereum", i), q("base", i)])
+            .chain([q("evm-31337", 1)])
+            .collect();
+        let units: Vec<Unit<usize>> =
+            Units::new(input.into_iter().enumerate(), &client.sources).collect();
+        let shape: Vec<(String, usize, bool)> = units
+            .iter()
+            .map(|u| match u {
+                Unit::Group {
+                    network,
+                    items,
+                    pinner,
+                    ..
+                } => (network.to_string(), items.len(), *pinner),
+                Unit::Failed { error, .. } => (error.kind().to_string(), 1, false),
+            })
+            .collect();
+        let s = |n: &str, len, pinner| (n.to_string(), len, pinner);
+        assert_eq!(
+            shape,
+            [
+                s("ethereum", 4, true),
+                s("base", 4, true),
+                // evm-31337 has no public endpoint: refused at once, naming what to give.
+                s("unsupported", 1, false),
+                s("ethereum", 2, false),
+                s("base", 2, false),
             ]
         );
     }

@@ -31,7 +31,8 @@ impl EvmAddress {
         self.0 == [0u8; 20]
     }
 
-    /// Parses an address, naming `field` in the error; the null address is refused.
+    /// Parses an address, naming `field` in the error. The null address is an ordinary owner
+    /// (burned tokens are held there) but no contract.
     pub(crate) fn parse_field(field: &'static str, s: &str) -> Result<Self, Error> {
         let digits = s
             .strip_prefix("0x")
@@ -60,11 +61,11 @@ impl EvmAddress {
                 .map_err(|e| Error::invalid_input(field, s, e))?;
         }
         let addr = EvmAddress(bytes);
-        if addr.is_null() {
+        if addr.is_null() && field == "contract" {
             return Err(Error::invalid_input(
                 field,
                 s,
-                "the null address holds nothing and is refused by the service",
+                "the null address is not a contract",
             ));
         }
         Ok(addr)

@@ -15,6 +15,7 @@ mod aptos;
 mod bitcoin;
 mod evm;
 mod lines;
+mod network;
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,6 +26,7 @@ pub use self::aptos::{AccountAddress, AssetType, StructTag, TypeTag, MAX_TYPE_NE
 pub use self::bitcoin::BitcoinAddress;
 pub use self::evm::{EvmAddress, TokenId};
 pub use self::lines::{QueryLine, QueryLines, MAX_LINE_BYTES};
+pub use self::network::{Chain, EvmChain, Network, EVM_CHAINS};
 use crate::error::Error;
 
 /// Writes `0x` and up to 32 bytes as lowercase hex, from a lookup table into a stack buffer
@@ -46,125 +48,14 @@ pub(crate) fn write_0x_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Res
 /// Longest query accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 8192;
 
-/// The chains tokbal reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Chain {
-    /// Aptos.
-    Aptos,
-    /// Bitcoin.
-    Bitcoin,
-    /// Ethereum.
-    Ethereum,
-}
-
-/// A network: a chain and which of its deployments (mainnet, a testnet, ...).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Network {
-    /// Aptos mainnet (`aptos`).
-    #[serde(rename = "aptos")]
-    AptosMainnet,
-    /// Aptos testnet (`aptos-testnet`).
-    AptosTestnet,
-    /// Aptos devnet (`aptos-devnet`).
-    AptosDevnet,
-    /// Bitcoin mainnet (`bitcoin`).
-    #[serde(rename = "bitcoin")]
-    BitcoinMainnet,
-    /// Bitcoin testnet (`bitcoin-testnet`).
-    BitcoinTestnet,
-    /// Ethereum mainnet (`ethereum`).
-    #[serde(rename = "ethereum")]
-    EthereumMainnet,
-    /// Ethereum Sepolia testnet (`ethereum-sepolia`).
-    EthereumSepolia,
-}
-
-impl Network {
-    /// Every network, in a stable order.
-    pub const ALL: [Network; 7] = [
-        Network::AptosMainnet,
-        Network::AptosTestnet,
-        Network::AptosDevnet,
-        Network::BitcoinMainnet,
-        Network::BitcoinTestnet,
-        Network::EthereumMainnet,
-        Network::EthereumSepolia,
-    ];
-
-    /// The name used in queries (`aptos-testnet`, `ethereum`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Network::AptosMainnet => "aptos",
-            Network::AptosTestnet => "aptos-testnet",
-            Network::AptosDevnet => "aptos-devnet",
-            Network::BitcoinMainnet => "bitcoin",
-            Network::BitcoinTestnet => "bitcoin-testnet",
-            Network::EthereumMainnet => "ethereum",
-            Network::EthereumSepolia => "ethereum-sepolia",
-        }
-    }
-
-    /// The chain this network belongs to.
-    pub fn chain(self) -> Chain {
-        match self {
-            Network::AptosMainnet | Network::AptosTestnet | Network::AptosDevnet => Chain::Aptos,
-            Network::BitcoinMainnet | Network::BitcoinTestnet => Chain::Bitcoin,
-            Network::EthereumMainnet | Network::EthereumSepolia => Chain::Ethereum,
-        }
-    }
-
-    /// The back end that answers queries on this network.
-    pub fn backend(self) -> Backend {
-        match self.chain() {
-            Chain::Aptos => Backend::Aptos,
-            Chain::Bitcoin | Chain::Ethereum => Backend::Amb,
-        }
-    }
-}
-
-impl fmt::Display for Network {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Network {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Network::ALL
-            .into_iter()
-            .find(|n| n.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Network::ALL.iter().map(|n| n.name()).collect();
-                Error::invalid_input(
-                    "network",
-                    s,
-                    format!("unknown network; expected one of {}", names.join(", ")),
-                )
-            })
-    }
-}
-
 /// The services tokbal reads balances from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// An Aptos full node's REST API.
     Aptos,
+    /// An EVM chain's JSON-RPC node (Ethereum, Base, Arbitrum, ...).
+    Evm,
     /// AWS Managed Blockchain Query (Bitcoin and Ethereum).
     Amb,
 }
@@ -174,6 +65,7 @@ impl Backend {
     pub fn feature(self) -> &'static str {
         match self {
             Backend::Aptos => "aptos",
+            Backend::Evm => "evm",
             Backend::Amb => "amb",
         }
     }
@@ -182,6 +74,7 @@ impl Backend {
     pub fn is_compiled(self) -> bool {
         match self {
             Backend::Aptos => cfg!(feature = "aptos"),
+            Backend::Evm => cfg!(feature = "evm"),
             Backend::Amb => cfg!(feature = "amb"),
         }
     }
@@ -202,10 +95,7 @@ impl Backend {
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Aptos => "aptos",
-            Backend::Amb => "amb",
-        })
+        f.write_str(self.feature())
     }
 }
 
@@ -242,6 +132,11 @@ pub enum Token {
         /// The token contract.
         contract: EvmAddress,
     },
+    /// How many items of an ERC-721 collection the owner holds (`balanceOf(owner)`).
+    Erc721Count {
+        /// The collection contract.
+        contract: EvmAddress,
+    },
     /// An ERC-721 token (an NFT): the balance is 1 if the owner holds it, else 0.
     Erc721 {
         /// The collection contract.
@@ -264,6 +159,7 @@ impl fmt::Display for Token {
             Token::Aptos(a) => a.fmt(f),
             Token::Native => f.write_str("native"),
             Token::Erc20 { contract } => write!(f, "erc20:{contract}"),
+            Token::Erc721Count { contract } => write!(f, "erc721:{contract}"),
             Token::Erc721 { contract, token_id } => write!(f, "erc721:{contract}:{token_id}"),
             Token::Erc1155 { contract, token_id } => write!(f, "erc1155:{contract}:{token_id}"),
         }
@@ -302,7 +198,7 @@ impl Query {
         if network.chain() != Chain::Aptos {
             return Err(Error::invalid_input(
                 "network",
-                network.name(),
+                &network.name(),
                 "not an Aptos network",
             ));
         }
@@ -448,10 +344,16 @@ fn parse_evm_token(token: Option<&str>) -> Result<Token, Error> {
                 contract: parse_contract(contract_part)?,
             })
         }
-        "erc721" => Ok(Token::Erc721 {
-            contract: parse_contract(contract_part)?,
-            token_id: token_id(id)?,
-        }),
+        "erc721" => match id {
+            // erc721:CONTRACT counts the owner's items of the collection.
+            None => Ok(Token::Erc721Count {
+                contract: parse_contract(contract_part)?,
+            }),
+            Some(_) => Ok(Token::Erc721 {
+                contract: parse_contract(contract_part)?,
+                token_id: token_id(id)?,
+            }),
+        },
         "erc1155" => Ok(Token::Erc1155 {
             contract: parse_contract(contract_part)?,
             token_id: token_id(id)?,
@@ -459,7 +361,8 @@ fn parse_evm_token(token: Option<&str>) -> Result<Token, Error> {
         _ => Err(Error::invalid_input(
             "token",
             t,
-            "expected eth, erc20:CONTRACT, erc721:CONTRACT:TOKEN_ID or erc1155:CONTRACT:TOKEN_ID",
+            "expected eth, erc20:CONTRACT, erc721:CONTRACT, erc721:CONTRACT:TOKEN_ID or \
+             erc1155:CONTRACT:TOKEN_ID",
         )),
     }
 }

@@ -1,0 +1,672 @@
+//! [`EvmBackend`]: one EVM network's JSON-RPC endpoint: its chain id checked once, blocks,
+//! pins, and reads of many queries at one pinned block.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alloy_primitives::{Address, Bytes, U256};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+use super::calls::{aggregate3, aggregate3_results, Call};
+use super::rpc::{evm_error, is_batch_refusal, map_rpc_error, Rpc, RpcError};
+use super::url::RpcUrl;
+use super::{
+    ANONYMOUS_PUBLIC_RATE_LIMIT, CALL_GAS_LIMIT, DEFAULT_BATCH_SIZE, DEFAULT_CALLS_PER_REQUEST,
+    MULTICALL3,
+};
+use crate::amount::Amount;
+use crate::balance::Balance;
+use crate::error::{Error, ErrorKind};
+use crate::pin::{At, BlockSnapshot};
+use crate::query::{Network, Query};
+use crate::retry::RateLimit;
+use crate::timesearch::{last_at_or_before, BlockCache, Point};
+use crate::transport::Transport;
+
+/// How to reach one EVM network's JSON-RPC node.
+///
+/// ```
+/// use tokbal::evm::EvmConfig;
+/// let config = EvmConfig::new("https://mainnet.base.org").with_calls_per_request(200);
+/// assert_eq!(config.calls_per_request(), 200);
+/// ```
+#[derive(Clone, Debug)]
+pub struct EvmConfig {
+    url: RpcUrl,
+    transport: Transport,
+    calls_per_request: usize,
+    batch_size: usize,
+}
+
+impl EvmConfig {
+    /// A JSON-RPC endpoint (the whole URL is treated as a secret).
+    pub fn new(url: impl Into<String>) -> Self {
+        EvmConfig {
+            url: RpcUrl::new(url),
+            transport: Transport::default(),
+            calls_per_request: DEFAULT_CALLS_PER_REQUEST,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+
+    /// The network's default public endpoint, if it has one.
+    pub fn for_network(network: Network) -> Option<Self> {
+        network.evm_chain().map(|c| EvmConfig::new(c.default_rpc))
+    }
+
+    /// Timeout, retries, pacing and the plain-http switch.
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Calls per `eth_call` to Multicall3 (at least 1; default
+    /// [`DEFAULT_CALLS_PER_REQUEST`](super::DEFAULT_CALLS_PER_REQUEST)).
+    pub fn with_calls_per_request(mut self, k: usize) -> Self {
+        self.calls_per_request = k.max(1);
+        self
+    }
+
+    /// Calls per JSON-RPC batch where Multicall3 is absent (at least 1; default
+    /// [`DEFAULT_BATCH_SIZE`](super::DEFAULT_BATCH_SIZE)).
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Calls per `eth_call` to Multicall3.
+    pub fn calls_per_request(&self) -> usize {
+        self.calls_per_request
+    }
+
+    /// The rate limit in force: the one set, or a conservative one for a chain's default
+    /// public endpoint.
+    fn effective_rate_limit(&self) -> RateLimit {
+        if let Some(limit) = &self.transport.rate_limit {
+            return limit.clone();
+        }
+        let public = crate::query::EVM_CHAINS
+            .iter()
+            .any(|c| c.default_rpc == self.url.expose());
+        if public {
+            RateLimit::per_second(ANONYMOUS_PUBLIC_RATE_LIMIT)
+        } else {
+            RateLimit::unlimited()
+        }
+    }
+}
+
+/// A client for one EVM network's JSON-RPC node.
+#[derive(Debug)]
+pub struct EvmBackend {
+    network: Network,
+    chain_id: u64,
+    rpc: Rpc,
+    calls_per_request: usize,
+    batch_size: AtomicUsize,
+    chain_checked: OnceCell<Result<(), Error>>,
+    /// Whether the node takes the EIP-1898 `{"blockHash": ...}` form (until it says no).
+    by_hash: AtomicBool,
+    /// Whether Multicall3 has code, per pinned block hash.
+    multicall: Mutex<HashMap<[u8; 32], bool>>,
+    /// Blocks learned by time searches (height -> time, hash).
+    blocks: BlockCache<[u8; 32]>,
+}
+
+impl EvmBackend {
+    /// A client for `network` at the endpoint `config` gives. Fails on a malformed URL (the
+    /// error shows its scheme and host only) or on a network that is not an EVM chain.
+    pub fn new(network: Network, config: EvmConfig) -> Result<Self, Error> {
+        let chain_id = network.evm_chain_id().ok_or_else(|| {
+            Error::invalid_input("network", &network.name(), "not an EVM network")
+        })?;
+        crate::endpoint::check_rpc(
+            "endpoint",
+            &config.url,
+            config.transport.allow_insecure_http,
+        )?;
+        let limit = config.effective_rate_limit();
+        Ok(EvmBackend {
+            network,
+            chain_id,
+            rpc: Rpc::new(config.url, &config.transport, limit)?,
+            calls_per_request: config.calls_per_request,
+            batch_size: AtomicUsize::new(config.batch_size),
+            chain_checked: OnceCell::new(),
+            by_hash: AtomicBool::new(true),
+            multicall: Mutex::new(HashMap::new()),
+            blocks: BlockCache::default(),
+        })
+    }
+
+    /// The endpoint, as it may be shown (scheme and host).
+    pub fn url(&self) -> &RpcUrl {
+        self.rpc.url()
+    }
+
+    /// Calls per `eth_call` to Multicall3.
+    pub fn calls_per_request(&self) -> usize {
+        self.calls_per_request
+    }
+
+    /// The chain id the endpoint reports (`eth_chainId`).
+    pub async fn chain_id(&self) -> Result<u64, Error> {
+        let v = self.rpc.call("eth_chainId", json!([])).await?;
+        quantity_u64(&v, "eth_chainId")
+    }
+
+    /// Checks once that the endpoint serves this network's chain; every later call gets the
+    /// same answer, so a wrong endpoint fails every query of the network, naming both ids.
+    async fn check_chain(&self) -> Result<(), Error> {
+        self.chain_checked
+            .get_or_init(|| async {
+                let got = self.chain_id().await?;
+                if got == self.chain_id {
+                    Ok(())
+                } else {
+                    Err(evm_error(
+                        ErrorKind::InvalidInput,
+                        format!(
+                            "the endpoint given for {} ({}) serves chain id {got}, not {}: no \
+                             balance is read from it",
+                            self.network,
+                            self.rpc.url(),
+                            self.chain_id
+                        ),
+                    )
+                    .with_code("wrong_chain_id"))
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// A block by tag (`latest`, `finalized`, ...) or number.
+    pub async fn block(&self, which: BlockRef) -> Result<BlockSnapshot, Error> {
+        let param = match which {
+            BlockRef::Latest => json!("latest"),
+            BlockRef::Finalized => json!("finalized"),
+            BlockRef::Number(n) => json!(quantity(n)),
+        };
+        let v = self
+            .rpc
+            .call("eth_getBlockByNumber", json!([param, false]))
+            .await?;
+        if v.is_null() {
+            return Err(evm_error(
+                ErrorKind::NotYetAvailable,
+                format!("{}: the node has no block {which:?} yet", self.network),
+            ));
+        }
+        block_of(&v)
+    }
+
+    /// The block every read of a batch carries, for `at`.
+    pub(crate) async fn pin(&self, at: &At) -> Result<BlockSnapshot, Error> {
+        self.check_chain().await?;
+        match *at {
+            At::Latest | At::AptosVersion(_) => self.block(BlockRef::Latest).await,
+            At::Finalized => {
+                let mut b = self.block(BlockRef::Finalized).await?;
+                b.finalized = true;
+                Ok(b)
+            }
+            At::Time(t) => self.block_at_time(t).await,
+        }
+    }
+
+    /// The last block with a timestamp at or before `t`; the tip (marked so) when `t` is past
+    /// it; an error before the first block.
+    async fn block_at_time(&self, t: SystemTime) -> Result<BlockSnapshot, Error> {
+        let when = crate::time::format_rfc3339(t);
+        let target = t
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| Error::invalid_input("at", &when, "before 1970-01-01T00:00:00Z"))?
+            .as_secs();
+        let tip = self.block(BlockRef::Latest).await?;
+        if target >= secs(tip.time) {
+            let mut b = tip;
+            b.at = Some(t);
+            b.at_tip = true;
+            return Ok(b);
+        }
+        let lo = self.block_point(0).await?;
+        if lo.time > target {
+            return Err(evm_error(
+                ErrorKind::InvalidInput,
+                format!("{when} is before {}'s first block", self.network),
+            ));
+        }
+        let hi = Point {
+            height: tip.number + 1,
+            time: secs(tip.time).saturating_add(1),
+            data: [0; 32],
+        };
+        let found =
+            last_at_or_before(target, lo, hi, &self.blocks, |h| self.block_point(h)).await?;
+        let mut b = BlockSnapshot::new(
+            found.height,
+            hex(&found.data),
+            UNIX_EPOCH + Duration::from_secs(found.time),
+        );
+        b.at = Some(t);
+        Ok(b)
+    }
+
+    async fn block_point(&self, height: u64) -> Result<Point<[u8; 32]>, Error> {
+        if let Some(p) = self.blocks.get(height) {
+            return Ok(p);
+        }
+        let b = self.block(BlockRef::Number(height)).await?;
+        let p = Point {
+            height: b.number,
+            time: secs(b.time),
+            data: hash_bytes(&b.hash)?,
+        };
+        self.blocks.insert(p);
+        Ok(p)
+    }
+
+    /// The block parameter every read of `pin` carries: its hash (EIP-1898), or its number
+    /// where the node does not take the object form.
+    fn block_param(&self, pin: &BlockSnapshot) -> Value {
+        if self.by_hash.load(Ordering::Relaxed) {
+            json!({"blockHash": pin.hash, "requireCanonical": true})
+        } else {
+            json!(quantity(pin.number))
+        }
+    }
+
+    /// Reads `queries` at `pin`: one result per query, in order.
+    pub(crate) async fn read(
+        &self,
+        queries: &[Query],
+        pin: &BlockSnapshot,
+    ) -> Vec<Result<Balance, Error>> {
+        let mut results: Vec<Option<Result<Balance, Error>>> = Vec::with_capacity(queries.len());
+        let mut calls = Vec::with_capacity(queries.len());
+        let mut positions = Vec::with_capacity(queries.len());
+        for (i, q) in queries.iter().enumerate() {
+            match Call::for_query(q) {
+                Ok(c) => {
+                    calls.push(c);
+                    positions.push(i);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !calls.is_empty() {
+            let by_hash = self.by_hash.load(Ordering::Relaxed);
+            let mut answers = self.read_calls(&calls, pin).await;
+            // A node that does not take a block hash: read by number, then make sure the
+            // number still names the pinned block.
+            if by_hash && !self.by_hash.load(Ordering::Relaxed) {
+                answers = self.read_calls(&calls, pin).await;
+            }
+            if !self.by_hash.load(Ordering::Relaxed) {
+                if let Err(e) = self.check_still_canonical(pin).await {
+                    answers = vec![Err(e); calls.len()];
+                }
+            }
+            for (pos, answer) in positions.into_iter().zip(answers) {
+                results[pos] = Some(answer.map(|a| Balance::at_block(a, pin.number)));
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(evm_error(
+                        ErrorKind::Decode,
+                        "internal: a read was not answered",
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    async fn check_still_canonical(&self, pin: &BlockSnapshot) -> Result<(), Error> {
+        let now = self.block(BlockRef::Number(pin.number)).await?;
+        if now.hash == pin.hash {
+            Ok(())
+        } else {
+            Err(reorged(self.network, pin))
+        }
+    }
+
+    /// One amount (or error) per call, at `pin`: through Multicall3 where it has code at that
+    /// block, else as JSON-RPC batches.
+    async fn read_calls(&self, calls: &[Call], pin: &BlockSnapshot) -> Vec<Result<Amount, Error>> {
+        let key = hash_bytes(&pin.hash).unwrap_or([0; 32]);
+        let known = self
+            .multicall
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).copied());
+        if known != Some(false) {
+            match self.read_multicall(calls, pin).await {
+                Some(answers) => {
+                    if let Ok(mut m) = self.multicall.lock() {
+                        m.insert(key, true);
+                    }
+                    return answers;
+                }
+                None => {
+                    if let Ok(mut m) = self.multicall.lock() {
+                        m.insert(key, false);
+                    }
+                }
+            }
+        }
+        self.read_batched(calls, pin).await
+    }
+
+    /// `None` when Multicall3 has no code at the pinned block (its call answers nothing).
+    async fn read_multicall(
+        &self,
+        calls: &[Call],
+        pin: &BlockSnapshot,
+    ) -> Option<Vec<Result<Amount, Error>>> {
+        let tx = json!({
+            "to": MULTICALL3.to_string(),
+            "input": aggregate3(calls).to_string(),
+            "gas": quantity(CALL_GAS_LIMIT),
+        });
+        let answer = self
+            .rpc
+            .call_raw("eth_call", json!([tx, self.block_param(pin)]))
+            .await;
+        let data = match answer {
+            Ok(Ok(v)) => match bytes_of(&v) {
+                Ok(d) => d,
+                Err(e) => return Some(vec![Err(e); calls.len()]),
+            },
+            Ok(Err(e)) => {
+                if self.refuses_block_hash(&e) {
+                    return Some(vec![Err(map_rpc_error("eth_call", &e)); calls.len()]);
+                }
+                let e = self.rpc_error("eth_call (Multicall3 aggregate3)", &e, pin);
+                return Some(vec![Err(e); calls.len()]);
+            }
+            Err(e) => return Some(vec![Err(e); calls.len()]),
+        };
+        if data.is_empty() {
+            return None;
+        }
+        let Some(results) = aggregate3_results(&data, calls.len()) else {
+            let e = evm_error(
+                ErrorKind::Decode,
+                format!(
+                    "Multicall3 at {MULTICALL3} answered {} bytes that are not an aggregate3 result",
+                    data.len()
+                ),
+            );
+            return Some(vec![Err(e); calls.len()]);
+        };
+        let mut answers = Vec::with_capacity(calls.len());
+        let mut empty = Vec::new();
+        for (i, (call, (success, data))) in calls.iter().zip(results).enumerate() {
+            answers.push(if success {
+                match call.decode(&data) {
+                    Ok(Some(a)) => Ok(a),
+                    Ok(None) => {
+                        empty.push(i);
+                        Err(call.empty_answer())
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                call.reverted(&data)
+            });
+        }
+        self.explain_empty(calls, &empty, &mut answers, pin).await;
+        Some(answers)
+    }
+
+    /// Where Multicall3 is absent: the same reads as JSON-RPC batches (`eth_call`,
+    /// `eth_getBalance`), smaller when the provider refuses a size, down to single requests.
+    async fn read_batched(
+        &self,
+        calls: &[Call],
+        pin: &BlockSnapshot,
+    ) -> Vec<Result<Amount, Error>> {
+        let block = self.block_param(pin);
+        let requests: Vec<(&str, Value)> = calls
+            .iter()
+            .map(|c| match c.native_of {
+                Some(owner) => ("eth_getBalance", json!([owner.to_string(), block])),
+                None => (
+                    "eth_call",
+                    json!([
+                        {
+                            "to": c.target.to_string(),
+                            "input": c.data.to_string(),
+                            "gas": quantity(CALL_GAS_LIMIT),
+                        },
+                        block
+                    ]),
+                ),
+            })
+            .collect();
+        let mut raw: Vec<Result<Value, Result<RpcError, Error>>> = Vec::with_capacity(calls.len());
+        let mut start = 0;
+        while start < requests.len() {
+            let size = self.batch_size.load(Ordering::Relaxed).max(1);
+            let end = (start + size).min(requests.len());
+            let chunk = &requests[start..end];
+            if chunk.len() == 1 {
+                let (method, params) = &chunk[0];
+                raw.push(match self.rpc.call_raw(method, params.clone()).await {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(e)) => Err(Ok(e)),
+                    Err(e) => Err(Err(e)),
+                });
+                start = end;
+                continue;
+            }
+            match self.rpc.batch(chunk).await {
+                Ok(answers) => {
+                    raw.extend(answers.into_iter().map(|a| a.map_err(Ok)));
+                    start = end;
+                }
+                Err(e) if is_batch_refusal(&e) => {
+                    // Smaller batches from now on, for every later read too.
+                    self.batch_size
+                        .store((chunk.len() / 2).max(1), Ordering::Relaxed);
+                }
+                Err(e) => {
+                    raw.extend(chunk.iter().map(|_| Err(Err(e.clone()))));
+                    start = end;
+                }
+            }
+        }
+        let mut answers = Vec::with_capacity(calls.len());
+        let mut empty = Vec::new();
+        for (i, (call, r)) in calls.iter().zip(raw).enumerate() {
+            answers.push(match r {
+                Ok(v) if call.native_of.is_some() => {
+                    quantity_u256(&v, "eth_getBalance").map(Amount::from)
+                }
+                Ok(v) => match bytes_of(&v).and_then(|d| call.decode(&d)) {
+                    Ok(Some(a)) => Ok(a),
+                    Ok(None) => {
+                        empty.push(i);
+                        Err(call.empty_answer())
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(Ok(e)) if is_revert(&e) => {
+                    let data = e
+                        .data
+                        .as_ref()
+                        .and_then(|d| bytes_of(d).ok())
+                        .unwrap_or_default();
+                    call.reverted(&data)
+                }
+                Err(Ok(e)) => {
+                    self.refuses_block_hash(&e);
+                    Err(self.rpc_error(requests[i].0, &e, pin))
+                }
+                Err(Err(e)) => Err(e),
+            });
+        }
+        self.explain_empty(calls, &empty, &mut answers, pin).await;
+        answers
+    }
+
+    /// For calls that answered nothing: `not_found` where the contract has no code at the
+    /// pinned block, `decode` (already set) where it has.
+    async fn explain_empty(
+        &self,
+        calls: &[Call],
+        empty: &[usize],
+        answers: &mut [Result<Amount, Error>],
+        pin: &BlockSnapshot,
+    ) {
+        for &i in empty {
+            let Some(contract) = calls[i].contract else {
+                continue;
+            };
+            match self.code_at(contract, pin).await {
+                Ok(code) if code.is_empty() => answers[i] = Err(calls[i].no_contract(pin.number)),
+                Ok(_) => {}
+                Err(e) => answers[i] = Err(e),
+            }
+        }
+    }
+
+    async fn code_at(&self, contract: Address, pin: &BlockSnapshot) -> Result<Bytes, Error> {
+        let v = self
+            .rpc
+            .call(
+                "eth_getCode",
+                json!([contract.to_string(), self.block_param(pin)]),
+            )
+            .await?;
+        bytes_of(&v)
+    }
+
+    /// Whether `e` is the node refusing the `{"blockHash": ...}` form; if so, reads go by
+    /// number from now on.
+    fn refuses_block_hash(&self, e: &RpcError) -> bool {
+        let refused = self.by_hash.load(Ordering::Relaxed) && e.code == -32602;
+        if refused {
+            self.by_hash.store(false, Ordering::Relaxed);
+        }
+        refused
+    }
+
+    /// A JSON-RPC error on a read at `pin`, with a reorg named as such.
+    fn rpc_error(&self, method: &str, e: &RpcError, pin: &BlockSnapshot) -> Error {
+        if e.message.to_ascii_lowercase().contains("canonical") {
+            return reorged(self.network, pin);
+        }
+        map_rpc_error(method, e)
+    }
+}
+
+/// Which block to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlockRef {
+    /// The node's latest block.
+    Latest,
+    /// The latest block the chain has finalized.
+    Finalized,
+    /// A block by number.
+    Number(u64),
+}
+
+fn reorged(network: Network, pin: &BlockSnapshot) -> Error {
+    evm_error(
+        ErrorKind::Unavailable,
+        format!(
+            "{network}: block {} ({}) is no longer on the chain (a reorganization during the \
+             batch); read again to pin a block that is",
+            pin.number, pin.hash
+        ),
+    )
+    .with_code("reorged")
+}
+
+fn is_revert(e: &RpcError) -> bool {
+    e.code == 3
+        || e.message
+            .to_ascii_lowercase()
+            .contains("execution reverted")
+}
+
+fn quantity(n: u64) -> String {
+    format!("0x{n:x}")
+}
+
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + 2 * bytes.len());
+    s.push_str("0x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn bad(what: &str, v: &Value) -> Error {
+    let shown: String = v.to_string().chars().take(80).collect();
+    evm_error(
+        ErrorKind::Decode,
+        format!("{what}: unexpected value {shown}"),
+    )
+}
+
+fn quantity_u64(v: &Value, what: &str) -> Result<u64, Error> {
+    v.as_str()
+        .and_then(|s| s.strip_prefix("0x"))
+        .filter(|d| !d.is_empty() && d.len() <= 16)
+        .and_then(|d| u64::from_str_radix(d, 16).ok())
+        .ok_or_else(|| bad(what, v))
+}
+
+fn quantity_u256(v: &Value, what: &str) -> Result<U256, Error> {
+    v.as_str()
+        .and_then(|s| s.strip_prefix("0x"))
+        .filter(|d| !d.is_empty() && d.len() <= 64)
+        .and_then(|d| U256::from_str_radix(d, 16).ok())
+        .ok_or_else(|| bad(what, v))
+}
+
+fn bytes_of(v: &Value) -> Result<Bytes, Error> {
+    v.as_str()
+        .and_then(|s| s.parse::<Bytes>().ok())
+        .ok_or_else(|| bad("return data", v))
+}
+
+fn hash_bytes(h: &str) -> Result<[u8; 32], Error> {
+    let b: Bytes = h
+        .parse()
+        .map_err(|_| bad("block hash", &Value::String(h.to_string())))?;
+    <[u8; 32]>::try_from(b.as_ref()).map_err(|_| bad("block hash", &Value::String(h.to_string())))
+}
+
+/// A block answer's number, hash and time.
+fn block_of(v: &Value) -> Result<BlockSnapshot, Error> {
+    let number = quantity_u64(v.get("number").unwrap_or(&Value::Null), "block number")?;
+    let hash_v = v.get("hash").unwrap_or(&Value::Null);
+    let hash =
+        hash_bytes(hash_v.as_str().unwrap_or_default()).map_err(|_| bad("block hash", hash_v))?;
+    let time = quantity_u64(
+        v.get("timestamp").unwrap_or(&Value::Null),
+        "block timestamp",
+    )?;
+    Ok(BlockSnapshot::new(
+        number,
+        hex(&hash),
+        UNIX_EPOCH + Duration::from_secs(time),
+    ))
+}

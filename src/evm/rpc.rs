@@ -1,0 +1,400 @@
+//! JSON-RPC 2.0 over HTTP: single calls and batches (answers matched by `id`, never by
+//! position), each retried and paced by the shared policy, and every failure mapped to an
+//! [`Error`] kind.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::url::RpcUrl;
+use crate::error::{Error, ErrorKind};
+use crate::query::Backend;
+use crate::retry::{RateLimit, RetryPolicy};
+use crate::transport::{read_limited, Transport};
+
+/// Largest answer read, in bytes: a batch of 100 calls or a Multicall3 answer of 1,000 reads
+/// fits many times over.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// One JSON-RPC endpoint.
+#[derive(Clone, Debug)]
+pub(crate) struct Rpc {
+    http: reqwest::Client,
+    url: RpcUrl,
+    retry: RetryPolicy,
+    limit: RateLimit,
+}
+
+/// A JSON-RPC answer's error object, kept whole until it is mapped.
+#[derive(Clone, Debug)]
+pub(crate) struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl Rpc {
+    pub(crate) fn new(url: RpcUrl, transport: &Transport, limit: RateLimit) -> Result<Self, Error> {
+        let http = transport
+            .http_client(reqwest::header::HeaderMap::new())
+            .map_err(|e| e.with_backend(Backend::Evm))?;
+        Ok(Rpc {
+            http,
+            url,
+            retry: transport.retry.clone(),
+            limit,
+        })
+    }
+
+    /// The endpoint, as it may be shown (scheme and host).
+    pub(crate) fn url(&self) -> &RpcUrl {
+        &self.url
+    }
+
+    /// One call; a JSON-RPC error is mapped to an [`Error`], retried when that can help.
+    pub(crate) async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        self.retry
+            .run(&self.limit, || async {
+                let answer = self.post(&body).await?;
+                match parse_answer(&answer) {
+                    Ok(v) => Ok(v),
+                    Err(e) => Err(map_rpc_error(method, &e)),
+                }
+            })
+            .await
+    }
+
+    /// One call whose JSON-RPC error is handed back as it came (a revert is an answer, not a
+    /// transport failure); only transport-level failures and retryable errors are retried.
+    pub(crate) async fn call_raw(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<Result<Value, RpcError>, Error> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        self.retry
+            .run(&self.limit, || async {
+                let answer = self.post(&body).await?;
+                match parse_answer(&answer) {
+                    Ok(v) => Ok(Ok(v)),
+                    Err(e) => {
+                        let mapped = map_rpc_error(method, &e);
+                        if mapped.is_retryable() {
+                            Err(mapped)
+                        } else {
+                            Ok(Err(e))
+                        }
+                    }
+                }
+            })
+            .await
+    }
+
+    /// A batch of calls in one HTTP request; one answer per call, matched by `id`. `Err` when
+    /// the request as a whole failed (including a server that refuses batches, or this many
+    /// in one: [`is_batch_refusal`] tells).
+    pub(crate) async fn batch(
+        &self,
+        calls: &[(&str, Value)],
+    ) -> Result<Vec<Result<Value, RpcError>>, Error> {
+        let body = Value::Array(
+            calls
+                .iter()
+                .enumerate()
+                .map(|(i, (method, params))| {
+                    json!({"jsonrpc": "2.0", "id": i, "method": method, "params": params})
+                })
+                .collect(),
+        );
+        self.retry
+            .run(&self.limit, || async {
+                let answer = self.post(&body).await?;
+                let answers = match_batch(&answer, calls.len())?;
+                // A retryable error on any call (throttling, a lagging replica) retries the
+                // whole batch: it is one request to the server.
+                for (answer, (method, _)) in answers.iter().zip(calls) {
+                    if let Err(e) = answer {
+                        let mapped = map_rpc_error(method, e);
+                        if mapped.is_retryable() {
+                            return Err(mapped);
+                        }
+                    }
+                }
+                Ok(answers)
+            })
+            .await
+    }
+
+    /// Sends one request body; the answer's JSON, or the HTTP-level failure mapped.
+    async fn post(&self, body: &Value) -> Result<Value, Error> {
+        let response = self
+            .http
+            .post(self.url.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(&self.url, e))?;
+        let status = response.status().as_u16();
+        let retry_after = crate::retry::retry_after(response.headers());
+        let declared = response.content_length();
+        if declared.is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(evm_error(
+                ErrorKind::Decode,
+                format!("{}: the answer is over the {MAX_BODY}-byte limit", self.url),
+            )
+            .with_status(status));
+        }
+        let bytes = read_limited(response, MAX_BODY + 1)
+            .await
+            .map_err(|e| transport_error(&self.url, e))?;
+        if bytes.len() > MAX_BODY {
+            return Err(evm_error(
+                ErrorKind::Decode,
+                format!("{}: the answer is over the {MAX_BODY}-byte limit", self.url),
+            )
+            .with_status(status));
+        }
+        if !(200..300).contains(&status) {
+            return Err(http_error(&self.url, status, &bytes, retry_after));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            evm_error(
+                ErrorKind::Decode,
+                format!("{}: the answer is not JSON ({e})", self.url),
+            )
+            .with_status(status)
+        })
+    }
+}
+
+/// The result of a single call's answer, or its error object.
+fn parse_answer(answer: &Value) -> Result<Value, RpcError> {
+    if let Some(e) = answer.get("error") {
+        return Err(rpc_error_of(e));
+    }
+    match answer.get("result") {
+        Some(v) => Ok(v.clone()),
+        None => Err(RpcError {
+            code: -32603,
+            message: "an answer with neither result nor error".into(),
+            data: None,
+        }),
+    }
+}
+
+fn rpc_error_of(e: &Value) -> RpcError {
+    RpcError {
+        code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+        message: e
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .chars()
+            .take(500)
+            .collect(),
+        data: e.get("data").cloned(),
+    }
+}
+
+/// Matches a batch answer to its `n` calls by `id`. A single error object instead of an
+/// array is the server refusing the batch.
+fn match_batch(answer: &Value, n: usize) -> Result<Vec<Result<Value, RpcError>>, Error> {
+    let Some(items) = answer.as_array() else {
+        let e = answer.get("error").map(rpc_error_of).unwrap_or(RpcError {
+            code: -32600,
+            message: "a batch answered with something other than an array".into(),
+            data: None,
+        });
+        return Err(map_rpc_error("a batch", &e).with_code(BATCH_REFUSED));
+    };
+    let mut out: Vec<Option<Result<Value, RpcError>>> = vec![None; n];
+    for item in items {
+        let Some(id) = item
+            .get("id")
+            .and_then(Value::as_u64)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            // An error without an id is about the batch as a whole.
+            if let Some(e) = item.get("error") {
+                return Err(map_rpc_error("a batch", &rpc_error_of(e)).with_code(BATCH_REFUSED));
+            }
+            continue;
+        };
+        let answer = parse_answer(item);
+        // Some servers refuse a batch by answering its first call with the refusal.
+        if let Err(e) = &answer {
+            if e.code == -32600 && e.message.to_ascii_lowercase().contains("batch") {
+                return Err(map_rpc_error("a batch", e).with_code(BATCH_REFUSED));
+            }
+        }
+        if let Some(slot) = out.get_mut(id) {
+            *slot = Some(answer);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                Err(RpcError {
+                    code: -32603,
+                    message: "the batch answer does not mention this call".into(),
+                    data: None,
+                })
+            })
+        })
+        .collect())
+}
+
+/// The code on an error that means "this server will not take this batch": send smaller.
+pub(crate) const BATCH_REFUSED: &str = "batch_refused";
+
+/// Whether `e` is a server refusing a batch or its size (then smaller batches are tried).
+pub(crate) fn is_batch_refusal(e: &Error) -> bool {
+    e.code() == Some(BATCH_REFUSED)
+        || e.status() == Some(413)
+        || e.message().to_ascii_lowercase().contains("batch")
+}
+
+/// The kind a JSON-RPC error stands for.
+pub(crate) fn map_rpc_error(method: &str, e: &RpcError) -> Error {
+    let lower = e.message.to_ascii_lowercase();
+    let kind = if e.code == -32005
+        || e.code == -32016
+        || lower.contains("rate limit")
+        || lower.contains("too many requests")
+    {
+        ErrorKind::Throttled
+    } else if e.code == -32601 {
+        ErrorKind::Unsupported
+    } else if e.code == 4444
+        || lower.contains("missing trie node")
+        || lower.contains("state not available")
+        || lower.contains("historical state")
+        || lower.contains("pruned")
+    {
+        ErrorKind::Pruned
+    } else if lower.contains("header not found")
+        || lower.contains("unknown block")
+        || lower.contains("block not found")
+    {
+        ErrorKind::NotYetAvailable
+    } else if e.code == 3 || lower.contains("execution reverted") {
+        ErrorKind::Unsupported
+    } else if e.code == -32602 || e.code == -32600 {
+        ErrorKind::InvalidInput
+    } else {
+        ErrorKind::Unavailable
+    };
+    let message = match kind {
+        ErrorKind::Pruned => format!(
+            "{method}: the node no longer keeps that block's state ({}); an archive node is needed",
+            e.message
+        ),
+        ErrorKind::NotYetAvailable => format!(
+            "{method}: the node does not have the pinned block yet ({}), a replica behind the others",
+            e.message
+        ),
+        _ => format!("{method}: {} (JSON-RPC error {})", e.message, e.code),
+    };
+    evm_error(kind, message).with_code(e.code.to_string())
+}
+
+fn http_error(url: &RpcUrl, status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
+    let kind = match status {
+        429 => ErrorKind::Throttled,
+        401 | 403 => ErrorKind::AccessDenied,
+        413 => ErrorKind::InvalidInput,
+        500..=599 => ErrorKind::Unavailable,
+        _ => ErrorKind::Unavailable,
+    };
+    let excerpt: String = String::from_utf8_lossy(body)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    evm_error(kind, format!("{url}: HTTP {status}: {excerpt}"))
+        .with_status(status)
+        .with_retry_after(retry_after)
+}
+
+fn transport_error(url: &RpcUrl, e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Transport
+    };
+    // reqwest's message names the URL, which may carry a key: it goes without it.
+    let e = e.without_url();
+    evm_error(kind, format!("{url}: {e}")).with_source(e)
+}
+
+pub(crate) fn evm_error(kind: ErrorKind, message: impl Into<String>) -> Error {
+    Error::new(kind, message).with_backend(Backend::Evm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_matched_by_id_whatever_the_order() {
+        let answer = json!([
+            {"jsonrpc": "2.0", "id": 2, "result": "0x2"},
+            {"jsonrpc": "2.0", "id": 0, "result": "0x0"},
+            {"jsonrpc": "2.0", "id": 1, "error": {"code": 3, "message": "execution reverted"}},
+        ]);
+        let got = match_batch(&answer, 4).unwrap();
+        assert_eq!(got[0].as_ref().unwrap(), "0x0");
+        assert_eq!(got[1].as_ref().unwrap_err().code, 3);
+        assert_eq!(got[2].as_ref().unwrap(), "0x2");
+        assert!(
+            got[3].is_err(),
+            "a call the answer leaves out is an error, not a value"
+        );
+    }
+
+    #[test]
+    fn a_refused_batch_is_told_apart() {
+        let e = match_batch(
+            &json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "batch too large"}}),
+            3,
+        )
+        .unwrap_err();
+        assert!(is_batch_refusal(&e));
+    }
+
+    #[test]
+    fn error_codes_and_messages_map_to_kinds() {
+        let k = |code: i64, message: &str| {
+            map_rpc_error(
+                "eth_call",
+                &RpcError {
+                    code,
+                    message: message.into(),
+                    data: None,
+                },
+            )
+            .kind()
+        };
+        assert_eq!(k(-32005, "limit exceeded"), ErrorKind::Throttled);
+        assert_eq!(k(-32016, "over rate"), ErrorKind::Throttled);
+        assert_eq!(k(-32000, "Too Many Requests"), ErrorKind::Throttled);
+        assert_eq!(
+            k(-32601, "the method does not exist"),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(k(4444, "pruned history unavailable"), ErrorKind::Pruned);
+        assert_eq!(k(-32000, "missing trie node abc"), ErrorKind::Pruned);
+        assert_eq!(k(-32000, "header not found"), ErrorKind::NotYetAvailable);
+        assert_eq!(k(-32000, "unknown block"), ErrorKind::NotYetAvailable);
+        assert_eq!(k(-32000, "something else"), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn transport_errors_never_show_the_key() {
+        let url = RpcUrl::new("http://127.0.0.1:9/v3/secret-key-123");
+        let e = http_error(&url, 500, b"boom", None);
+        assert!(!e.to_string().contains("secret-key"), "{e}");
+    }
+}

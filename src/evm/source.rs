@@ -1,0 +1,99 @@
+//! The EVM source as the engine sees it: K calls per request, one block per network, taken
+//! once (number and hash) before the first read.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+
+use super::backend::EvmBackend;
+use super::rpc::evm_error;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind};
+use crate::pin::At;
+use crate::query::{Backend, Network, Query};
+use crate::source::{Pin, Read, Source};
+
+/// One JSON-RPC endpoint per EVM network.
+pub(crate) struct EvmSource {
+    nodes: BTreeMap<Network, EvmBackend>,
+    calls_per_request: usize,
+}
+
+impl EvmSource {
+    pub(crate) fn new(nodes: BTreeMap<Network, EvmBackend>, calls_per_request: usize) -> Self {
+        EvmSource {
+            nodes,
+            calls_per_request: calls_per_request.max(1),
+        }
+    }
+
+    /// The EVM networks this source serves.
+    pub(crate) fn networks(&self) -> Vec<Network> {
+        self.nodes.keys().copied().collect()
+    }
+
+    fn node(&self, network: Network) -> Result<&EvmBackend, Error> {
+        self.nodes.get(&network).ok_or_else(|| no_endpoint(network))
+    }
+}
+
+/// The error for an EVM network no endpoint was given for (one without a public default).
+pub(crate) fn no_endpoint(network: Network) -> Error {
+    evm_error(
+        ErrorKind::Unsupported,
+        format!(
+            "{network}: no JSON-RPC endpoint is configured; give one with \
+             ClientBuilder::endpoint (CLI: --endpoint {network}=URL)"
+        ),
+    )
+}
+
+impl Source for EvmSource {
+    fn backend(&self) -> Backend {
+        Backend::Evm
+    }
+
+    fn max_group(&self) -> usize {
+        self.calls_per_request
+    }
+
+    fn pin<'a>(&'a self, network: Network, at: &'a At) -> BoxFuture<'a, Result<Pin, Error>> {
+        Box::pin(async move { self.node(network)?.pin(at).await.map(Pin::Block) })
+    }
+
+    fn read<'a>(&'a self, queries: &'a [Query], pin: Option<&'a Pin>) -> BoxFuture<'a, Read> {
+        Box::pin(async move {
+            let failed = |e: Error| Read {
+                results: vec![Err(e); queries.len()],
+                pin: None,
+            };
+            let Some(network) = queries.first().map(Query::network) else {
+                return failed(evm_error(
+                    ErrorKind::InvalidInput,
+                    "internal: an empty group",
+                ));
+            };
+            let node = match self.node(network) {
+                Ok(node) => node,
+                Err(e) => return failed(e),
+            };
+            match pin {
+                Some(Pin::Block(block)) => Read {
+                    results: node.read(queries, block).await,
+                    pin: None,
+                },
+                other => failed(evm_error(
+                    ErrorKind::Unsupported,
+                    format!("an EVM node reads at a block, not at {other:?}"),
+                )),
+            }
+        })
+    }
+}
+
+impl Client {
+    /// The EVM back end serving `network`, if one is configured.
+    pub fn evm(&self, network: Network) -> Option<&EvmBackend> {
+        self.sources.find::<EvmSource>()?.nodes.get(&network)
+    }
+}
