@@ -143,12 +143,12 @@ async fn json_and_table_are_in_input_order_and_csv_rows_carry_their_line() {
     let mut rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],
-        "line,query,balance,ledger_version,at,last_updated,error_kind,error_code,error_message"
+        "line,query,balance,ledger_version,block,at,last_updated,error_kind,error_code,error_message"
     );
     rows[1..].sort_by_key(|r| r.split(',').next().unwrap().parse::<u64>().unwrap());
     assert!(rows[1].starts_with("2,aptos:0xa,10,"), "{text}");
     assert!(
-        rows[2].starts_with("4,aptos:0xZZ,,,,,invalid_input,,"),
+        rows[2].starts_with("4,aptos:0xZZ,,,,,,invalid_input,,"),
         "{text}"
     );
     assert_eq!(rows.len(), 5);
@@ -271,9 +271,21 @@ async fn demo_runs_offline_and_shows_every_kind_of_answer() {
         "bitcoin:bc1q",
         "erc721:",
         "# aptos: ledger version",
+        // Ethereum comes from the devnet's JSON-RPC node, pinned at one block for the instant.
+        "# ethereum: block 525 (",
+        "the last at or before 2026-01-01T01:45:00Z",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
+    let row = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no row with {needle} in\n{text}"))
+            .to_string()
+    };
+    let nft = row("erc1155:");
+    assert!(nft.contains(" 12 ") && nft.contains("block 525"), "{nft}");
+    assert!(row("/erc20:").contains("block 525"));
 }
 
 /// jsonl and csv print each result before the input has ended: a reader sees the first

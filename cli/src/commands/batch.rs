@@ -50,7 +50,7 @@ enum BatchFormat {
 pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     let client = args
         .connect
-        .builder()
+        .builder()?
         .concurrency(args.concurrency)
         .build()?;
     let at = args.at.at()?;
@@ -174,11 +174,12 @@ struct CsvRows<W: Write> {
 }
 
 impl<W: Write> CsvRows<W> {
-    const HEADER: [&'static str; 9] = [
+    const HEADER: [&'static str; 10] = [
         "line",
         "query",
         "balance",
         "ledger_version",
+        "block",
         "at",
         "last_updated",
         "error_kind",
@@ -205,6 +206,7 @@ impl<W: Write> CsvRows<W> {
                 &rec.query,
                 rec.balance.as_deref().unwrap_or_default(),
                 rec.ledger_version.as_deref().unwrap_or_default(),
+                rec.block.as_deref().unwrap_or_default(),
                 rec.at.as_deref().unwrap_or_default(),
                 rec.last_updated.as_deref().unwrap_or_default(),
                 kind,

@@ -6,9 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use tokbal::amb::AmbCredentials;
 use tokbal::{At, Client, Error, ErrorKind, Network};
 use tokbal_devnet::{
-    APT_COIN, DEMO_ALICE, DEMO_BTC_ADDRESS, DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT,
-    DEMO_ETH_OWNER, DEMO_ETH_OWNER_2, DEMO_USDC_METADATA, TEST_ACCESS_KEY_ID,
-    TEST_SECRET_ACCESS_KEY,
+    APT_COIN, DEMO_ALICE, DEMO_BTC_ADDRESS, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_ID,
+    DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT, DEMO_ERC721_ID, DEMO_ETH_OWNER, DEMO_ETH_OWNER_2,
+    DEMO_USDC_METADATA, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
 };
 
 use super::devnet::demo_builder;
@@ -37,6 +37,9 @@ pub async fn run() -> Result<ExitCode, Error> {
         .aptos_url(net.aptos_url())
         .aptos_network_url(Network::AptosTestnet, testnet.aptos_url())
         .aptos_api_key(None)
+        // Ethereum from the devnet's JSON-RPC node; Bitcoin, until it has a source of its
+        // own, from its AMB endpoint.
+        .endpoint(Network::EthereumMainnet, net.evm_url())
         .amb_url(net.amb_url())
         .amb_credentials(Some(AmbCredentials::new(
             TEST_ACCESS_KEY_ID,
@@ -49,16 +52,18 @@ pub async fn run() -> Result<ExitCode, Error> {
         format!("aptos:{DEMO_ALICE}/{DEMO_USDC_METADATA}"),
         format!("ethereum:{DEMO_ETH_OWNER}"),
         format!("ethereum:{DEMO_ETH_OWNER}/erc20:{DEMO_ERC20_CONTRACT}"),
-        format!("ethereum:{DEMO_ETH_OWNER_2}/erc721:{DEMO_ERC721_CONTRACT}:1337"),
+        format!("ethereum:{DEMO_ETH_OWNER_2}/erc721:{DEMO_ERC721_CONTRACT}:{DEMO_ERC721_ID}"),
+        format!("ethereum:{DEMO_ETH_OWNER}/erc1155:{DEMO_ERC1155_CONTRACT}:{DEMO_ERC1155_ID}"),
         format!("bitcoin:{DEMO_BTC_ADDRESS}"),
         "aptos:0xNOT-AN-ADDRESS".to_string(),
         format!("aptos-testnet:{DEMO_ALICE}/{APT_COIN}"),
     ];
     let at = UNIX_EPOCH + Duration::from_secs(DEMO_AT_SECS);
     println!(
-        "tokbal demo: {} queries against the devnet (Aptos {}, AMB {}), pinned at {}\n",
+        "tokbal demo: {} queries against the devnet (Aptos {}, EVM {}, AMB {}), pinned at {}\n",
         queries.len(),
         net.aptos_url(),
+        net.evm_url(),
         net.amb_url(),
         tokbal::time::format_rfc3339(at)
     );

@@ -23,7 +23,7 @@ pub struct GetArgs {
 }
 
 pub async fn run(args: GetArgs) -> Result<ExitCode, Error> {
-    let client = args.connect.builder().build()?;
+    let client = args.connect.builder()?.build()?;
     let at = args.at.at()?;
     let (doc, all_ok) = read_document(&client, &args.queries, at).await;
     let mut stdout = std::io::stdout().lock();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokbal::report::{Document, ResultRecord};
-use tokbal::{At, Client, Error, ErrorKind, Query};
+use tokbal::{At, Client, Error, ErrorKind, Network, Query};
 
 /// Every query got a balance.
 pub const EXIT_OK: u8 = 0;
@@ -65,11 +65,22 @@ pub struct ConnectArgs {
     /// network). The API key, if any, is read from APTOS_API_KEY.
     #[arg(long, value_name = "URL", env = "TOKBAL_APTOS_URL")]
     aptos_url: Option<String>,
-    /// AMB Query endpoint for Bitcoin and Ethereum queries (default: AWS, us-east-1).
-    /// Credentials come from the standard AWS chain: AWS_ACCESS_KEY_ID and
-    /// AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or an instance role.
+    /// The endpoint of one network, NETWORK=URL (repeatable): for an EVM network a JSON-RPC
+    /// URL (the whole URL is kept secret: keys may be in it), for an Aptos network a node's
+    /// base URL including /v1. Also read from TOKBAL_ENDPOINT_<NETWORK> (upper case, - as
+    /// _), e.g. TOKBAL_ENDPOINT_BASE_SEPOLIA. Without one, each EVM network uses its public
+    /// endpoint, paced to a few requests per second.
+    #[arg(long = "endpoint", value_name = "NETWORK=URL", value_parser = parse_endpoint)]
+    endpoints: Vec<(Network, String)>,
+    /// Route ethereum, ethereum-sepolia, bitcoin and bitcoin-testnet through this AWS Managed
+    /// Blockchain Query endpoint, except networks given their own --endpoint. Credentials
+    /// come from the standard AWS chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+    /// AWS_PROFILE, SSO, or an instance role.
     #[arg(long, value_name = "URL", env = "TOKBAL_AMB_URL")]
     amb_url: Option<String>,
+    /// Route those networks through AMB at AWS (us-east-1), for its existing customers.
+    #[arg(long)]
+    amb: bool,
     /// Seconds allowed for one request.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
@@ -80,7 +91,7 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    fn builder(&self) -> tokbal::ClientBuilder {
+    fn builder(&self) -> Result<tokbal::ClientBuilder, Error> {
         let mut b = Client::builder()
             .timeout(Duration::from_secs(self.timeout.max(1)))
             .allow_insecure_http(self.allow_insecure_http);
@@ -90,8 +101,59 @@ impl ConnectArgs {
         if let Some(url) = &self.amb_url {
             b = b.amb_url(url.clone());
         }
-        b
+        b = b.amb(self.amb);
+        for (network, url) in endpoints_from_env()?
+            .into_iter()
+            .chain(self.endpoints.clone())
+        {
+            b = b.endpoint(network, url);
+        }
+        Ok(b)
     }
+}
+
+/// Prefix of the environment variables naming one network's endpoint.
+const ENDPOINT_ENV_PREFIX: &str = "TOKBAL_ENDPOINT_";
+
+/// `NETWORK=URL`, for --endpoint.
+fn parse_endpoint(arg: &str) -> Result<(Network, String), String> {
+    let (network, url) = arg
+        .split_once('=')
+        .ok_or_else(|| "expected NETWORK=URL, e.g. base=https://mainnet.base.org".to_string())?;
+    let network: Network = network.trim().parse().map_err(|e: Error| e.to_string())?;
+    Ok((network, url.trim().to_string()))
+}
+
+/// Endpoints from `TOKBAL_ENDPOINT_<NETWORK>` variables; a variable naming no network is a
+/// usage error naming it.
+fn endpoints_from_env() -> Result<Vec<(Network, String)>, Error> {
+    let mut found = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let Some(suffix) = name.strip_prefix(ENDPOINT_ENV_PREFIX) else {
+            continue;
+        };
+        let network: Network = suffix
+            .to_ascii_lowercase()
+            .replace('_', "-")
+            .parse()
+            .map_err(|_| {
+                Error::invalid_input(
+                    "environment",
+                    name,
+                    "names no network (e.g. TOKBAL_ENDPOINT_BASE_SEPOLIA, TOKBAL_ENDPOINT_EVM_31337)",
+                )
+            })?;
+        let Some(url) = value.to_str() else {
+            return Err(Error::invalid_input(
+                "environment",
+                name,
+                "its value is not UTF-8",
+            ));
+        };
+        found.push((network, url.to_string()));
+    }
+    Ok(found)
 }
 
 /// When to read: `--at` or `--aptos-version`, else the latest state.
@@ -100,9 +162,14 @@ pub struct AtArgs {
     /// Read every Aptos query at this ledger version (default: the latest, pinned once).
     #[arg(long, value_name = "N", conflicts_with = "at")]
     aptos_version: Option<u64>,
-    /// Read every chain at this instant, RFC 3339 (e.g. 2026-01-01T00:00:00Z).
-    #[arg(long, value_name = "RFC3339")]
+    /// Read every chain at this instant, RFC 3339 (e.g. 2026-01-01T00:00:00Z): the last
+    /// block at or before it on each chain.
+    #[arg(long, value_name = "RFC3339", conflicts_with = "finalized")]
     at: Option<String>,
+    /// Read every EVM network at its finalized block (Aptos at its latest version, whose
+    /// commits are final); the snapshot says which networks were read finalized.
+    #[arg(long, conflicts_with = "aptos_version")]
+    finalized: bool,
 }
 
 impl AtArgs {
@@ -110,6 +177,7 @@ impl AtArgs {
         Ok(match (self.aptos_version, &self.at) {
             (Some(v), _) => At::AptosVersion(v),
             (None, Some(t)) => At::Time(tokbal::time::parse_rfc3339("at", t)?),
+            (None, None) if self.finalized => At::Finalized,
             (None, None) => At::Latest,
         })
     }

@@ -34,6 +34,7 @@ fn cells(r: &ResultRecord, line: Option<u64>) -> Vec<String> {
     row.push(
         r.ledger_version
             .clone()
+            .or_else(|| r.block.as_ref().map(|b| format!("block {b}")))
             .or_else(|| r.at.clone())
             .unwrap_or_default(),
     );
@@ -54,6 +55,24 @@ fn write(
 ) -> io::Result<()> {
     for (network, snap) in snapshot.networks() {
         let at = snap.at.map(tokbal::time::format_rfc3339);
+        if let (Some(number), Some(hash)) = (snap.block, &snap.block_hash) {
+            let time = snap
+                .block_time
+                .map(tokbal::time::format_rfc3339)
+                .unwrap_or_default();
+            let how = match (&at, snap.at_tip, snap.finalized) {
+                (Some(t), true, _) => format!(", the latest (asked for {t}, past the tip)"),
+                (Some(t), false, _) => format!(", the last at or before {t}"),
+                (None, _, true) => ", finalized".to_string(),
+                (None, _, false) => String::new(),
+            };
+            writeln!(
+                out,
+                "# {network}: block {number} ({}) of {time}{how}",
+                abbreviate_hex(hash)
+            )?;
+            continue;
+        }
         let what = match (snap.ledger_version, at) {
             (Some(v), Some(t)) if snap.at_tip => {
                 format!("ledger version {v}, the node's latest (asked for {t}, past its tip)")

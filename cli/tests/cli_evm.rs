@@ -1,0 +1,205 @@
+//! The command line on EVM networks, end to end: the real binary against the devnet's
+//! JSON-RPC node, endpoints given by flag and by environment, finalized reads, and keys in
+//! endpoint URLs that never show.
+
+use std::process::{Command, Output};
+
+use ruint::aliases::U256;
+use serde_json::Value;
+use tokbal_devnet::Devnet;
+
+const OWNER: &str = "0x00000000000000000000000000000000000000a1";
+const TOKEN: &str = "0x00000000000000000000000000000000000020c0";
+
+async fn tokbal(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tokbal"));
+        c.args(&args).env_remove("TOKBAL_AMB_URL");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TOKBAL_ENDPOINT_") {
+                c.env_remove(k);
+            }
+        }
+        c.envs(env).output().expect("the binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+/// 2^200 + 1: above any 128-bit integer.
+fn big() -> U256 {
+    (U256::from(1u8) << 200) + U256::from(1u8)
+}
+
+/// A devnet whose EVM node holds 5 wei and 2^200 + 1 of an ERC-20 for OWNER at its tip.
+async fn seeded() -> Devnet {
+    let net = Devnet::builder()
+        .evm_initial_blocks(100)
+        .start()
+        .await
+        .unwrap();
+    let evm = net.evm();
+    evm.deploy_erc20(TOKEN).unwrap();
+    evm.set_native_balance(OWNER, U256::from(5u8)).unwrap();
+    evm.set_erc20_balance(TOKEN, OWNER, big()).unwrap();
+    evm.mine(1);
+    net
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn an_endpoint_flag_reads_at_one_block_named_in_the_output() {
+    let net = seeded().await;
+    let endpoint = format!("ethereum={}", net.evm_url());
+    let native = format!("ethereum:{OWNER}");
+    let token = format!("ethereum:{OWNER}/erc20:{TOKEN}");
+    let out = tokbal(
+        &[
+            "get",
+            "--endpoint",
+            &endpoint,
+            "--format",
+            "json",
+            &native,
+            &token,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    let snap = &doc["snapshot"]["ethereum"];
+    let tip = net.evm().tip().to_string();
+    assert_eq!(snap["block"], tip);
+    assert_eq!(snap["block_hash"].as_str().unwrap().len(), 66);
+    assert!(snap["block_time"].is_string());
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results[0]["balance"], "5");
+    assert_eq!(results[1]["balance"], big().to_string());
+    assert!(results.iter().all(|r| r["block"] == tip));
+}
+
+#[tokio::test]
+async fn an_endpoint_from_the_environment_and_a_finalized_read() {
+    let net = seeded().await;
+    let url = net.evm_url();
+    let native = format!("ethereum:{OWNER}");
+    // The finalized block is 64 behind the tip: before the balance was set.
+    let out = tokbal(
+        &["get", "--finalized", "--format", "json", &native],
+        &[("TOKBAL_ENDPOINT_ETHEREUM", &url)],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    let snap = &doc["snapshot"]["ethereum"];
+    assert_eq!(snap["finalized"], true);
+    let finalized = net.evm().finalized();
+    assert_eq!(snap["block"], finalized.to_string());
+    assert_eq!(doc["results"][0]["balance"], "0");
+
+    let out = tokbal(
+        &["get", &native],
+        &[("TOKBAL_ENDPOINT_NOT_A_NETWORK", &url)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TOKBAL_ENDPOINT_NOT_A_NETWORK"), "{err}");
+}
+
+#[tokio::test]
+async fn a_key_in_an_endpoint_url_never_shows() {
+    let native = format!("base:{OWNER}");
+    // Plain http to another host is refused when the client is built; the message shows
+    // the scheme and host, not the path that carries the key.
+    let out = tokbal(
+        &[
+            "get",
+            "--endpoint",
+            "base=http://rpc.example.com/v2/sk_live_SECRET",
+            &native,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rpc.example.com"), "{err}");
+    assert!(!err.contains("SECRET"), "{err}");
+
+    // A node that is down: the transport error names the host only.
+    let out = tokbal(
+        &[
+            "get",
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+            "--endpoint",
+            "base=http://127.0.0.1:9/v2/sk_live_SECRET",
+            &native,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("127.0.0.1:9"), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+}
+
+#[tokio::test]
+async fn a_network_without_an_endpoint_is_an_error_for_its_queries_only() {
+    let net = seeded().await;
+    let endpoint = format!("ethereum={}", net.evm_url());
+    let out = tokbal(
+        &[
+            "get",
+            "--format",
+            "json",
+            "--endpoint",
+            &endpoint,
+            &format!("ethereum:{OWNER}"),
+            &format!("evm-31337:{OWNER}"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    let doc = json(&out);
+    assert_eq!(doc["results"][0]["balance"], "5");
+    let e = &doc["results"][1]["error"];
+    assert_eq!(e["kind"], "unsupported");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("--endpoint evm-31337=URL"),
+        "{e}"
+    );
+}
