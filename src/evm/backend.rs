@@ -311,6 +311,17 @@ impl EvmBackend {
                 if let Err(e) = self.check_still_canonical(pin).await {
                     answers = vec![Err(e); calls.len()];
                 }
+            } else if answers
+                .iter()
+                .any(|a| matches!(a, Err(e) if e.kind() == ErrorKind::NotYetAvailable))
+            {
+                // The node does not know the pinned hash: a replica behind, or a block that
+                // left the chain. Its block at that height tells which.
+                if let Err(e) = self.check_still_canonical(pin).await {
+                    if e.code() == Some("reorged") {
+                        answers = vec![Err(e); calls.len()];
+                    }
+                }
             }
             for (pos, answer) in positions.into_iter().zip(answers) {
                 results[pos] = Some(answer.map(|a| Balance::at_block(a, pin.number)));
