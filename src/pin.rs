@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::query::Network;
 
 /// When to read a batch's balances. Every query in a batch is read at the same moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum At {
     /// The latest state, resolved once: for Aptos, to one ledger version per network taken
@@ -26,6 +26,9 @@ pub enum At {
     Finalized,
     /// One instant for every chain (read to the second on Bitcoin and Ethereum).
     Time(SystemTime),
+    /// A chosen block per network: an EVM network at that block number, an Aptos network at
+    /// that ledger version. Networks left out are read at their latest state, pinned once.
+    Blocks(BTreeMap<Network, u64>),
 }
 
 /// What a batch was actually read at, per network.

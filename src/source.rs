@@ -71,10 +71,10 @@ pub(crate) trait Source: Any + Send + Sync {
         Scope::Network(network)
     }
 
-    /// Whether, under `at`, the first read of a scope may go out without a pin and fix it
-    /// from its own answer, at no extra request.
-    fn pins_by_reading(&self, at: &At) -> bool {
-        let _ = at;
+    /// Whether, under `at`, the first read of `network`'s scope may go out without a pin
+    /// and fix it from its own answer, at no extra request.
+    fn pins_by_reading(&self, network: Network, at: &At) -> bool {
+        let _ = (network, at);
         false
     }
 

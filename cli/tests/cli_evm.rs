@@ -203,3 +203,43 @@ async fn a_network_without_an_endpoint_is_an_error_for_its_queries_only() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_chosen_block_per_network() {
+    let net = seeded().await;
+    let endpoint = format!("ethereum={}", net.evm_url());
+    let native = format!("ethereum:{OWNER}");
+    let before = (net.evm().tip() - 1).to_string();
+    let block = format!("ethereum={before}");
+    let out = tokbal(
+        &[
+            "get",
+            "--endpoint",
+            &endpoint,
+            "--block",
+            &block,
+            "--format",
+            "json",
+            &native,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["snapshot"]["ethereum"]["block"], before.as_str());
+    assert_eq!(
+        doc["results"][0]["balance"], "0",
+        "set at the tip, not before"
+    );
+
+    for bad in ["ethereum", "ethereum=-1", "nowhere=5", "ethereum=1e3"] {
+        let out = tokbal(&["get", "--block", bad, &native], &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}

@@ -26,7 +26,7 @@ impl Source for AmbBackend {
         Scope::Source
     }
 
-    fn pins_by_reading(&self, at: &At) -> bool {
+    fn pins_by_reading(&self, _network: Network, at: &At) -> bool {
         !matches!(at, At::Time(_))
     }
 
@@ -34,9 +34,8 @@ impl Source for AmbBackend {
         Box::pin(async move {
             Ok(Pin::Instant(match *at {
                 At::Time(t) => truncate_to_second(t),
-                At::Latest | At::AptosVersion(_) | At::Finalized => {
-                    truncate_to_second(SystemTime::now())
-                }
+                // AMB reads at instants, not blocks: every other pin is its latest.
+                _ => truncate_to_second(SystemTime::now()),
             }))
         })
     }

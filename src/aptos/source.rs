@@ -62,24 +62,35 @@ impl Source for AptosSource {
         1
     }
 
-    fn pins_by_reading(&self, at: &At) -> bool {
-        matches!(at, At::Latest | At::Finalized)
+    fn pins_by_reading(&self, network: Network, at: &At) -> bool {
+        match at {
+            At::Latest | At::Finalized => true,
+            At::Blocks(chosen) => !chosen.contains_key(&network),
+            At::AptosVersion(_) | At::Time(_) => false,
+        }
     }
 
     fn pin<'a>(&'a self, network: Network, at: &'a At) -> BoxFuture<'a, Result<Pin, Error>> {
         Box::pin(async move {
             let node = self.node(network)?;
-            match *at {
-                At::AptosVersion(version) => Ok(Pin::Version {
+            let chosen = match at {
+                At::AptosVersion(version) => Some(*version),
+                At::Blocks(chosen) => chosen.get(&network).copied(),
+                _ => None,
+            };
+            if let Some(version) = chosen {
+                return Ok(Pin::Version {
                     version,
                     at_tip: false,
-                }),
+                });
+            }
+            match *at {
                 At::Time(t) => node.version_at_time(t).await.map(|p| Pin::Version {
                     version: p.version,
                     at_tip: p.at_tip,
                 }),
                 // Aptos commits are final: its finalized state is its latest.
-                At::Latest | At::Finalized => node.ledger_info().await.map(|l| Pin::Version {
+                _ => node.ledger_info().await.map(|l| Pin::Version {
                     version: l.ledger_version,
                     at_tip: false,
                 }),

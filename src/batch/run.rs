@@ -45,7 +45,7 @@ async fn read_group(
     let mut own = None;
     let pin = cell
         .get_or_init(|| async {
-            if pinner && source.pins_by_reading(&pins.at) {
+            if pinner && source.pins_by_reading(network, &pins.at) {
                 // The first group of the scope reads the latest state; the moment its answer
                 // was read at pins every other read, at no extra request.
                 let read = source.read(queries, None).await;

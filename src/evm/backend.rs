@@ -208,6 +208,10 @@ impl EvmBackend {
     pub(crate) async fn pin(&self, at: &At) -> Result<BlockSnapshot, Error> {
         self.check_chain().await?;
         match *at {
+            At::Blocks(ref chosen) => match chosen.get(&self.network) {
+                Some(&n) => self.block(BlockRef::Number(n)).await,
+                None => self.block(BlockRef::Latest).await,
+            },
             At::Latest | At::AptosVersion(_) => self.block(BlockRef::Latest).await,
             At::Finalized => {
                 let mut b = self.block(BlockRef::Finalized).await?;

@@ -170,6 +170,28 @@ pub struct AtArgs {
     /// commits are final); the snapshot says which networks were read finalized.
     #[arg(long, conflicts_with = "aptos_version")]
     finalized: bool,
+    /// Read NETWORK at block N (repeatable; for an Aptos network, N is a ledger version);
+    /// networks not named are read at their latest state, pinned once.
+    #[arg(
+        long = "block",
+        value_name = "NETWORK=N",
+        value_parser = parse_block,
+        conflicts_with_all = ["at", "finalized", "aptos_version"]
+    )]
+    blocks: Vec<(Network, u64)>,
+}
+
+/// `NETWORK=N`, for --block.
+fn parse_block(arg: &str) -> Result<(Network, u64), String> {
+    let (network, n) = arg
+        .split_once('=')
+        .ok_or_else(|| "expected NETWORK=N, e.g. base=12345678".to_string())?;
+    let network: Network = network.trim().parse().map_err(|e: Error| e.to_string())?;
+    let n = n
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{n:?} is not a block number (a decimal from 0 to 2^64-1)"))?;
+    Ok((network, n))
 }
 
 impl AtArgs {
@@ -178,6 +200,9 @@ impl AtArgs {
             (Some(v), _) => At::AptosVersion(v),
             (None, Some(t)) => At::Time(tokbal::time::parse_rfc3339("at", t)?),
             (None, None) if self.finalized => At::Finalized,
+            (None, None) if !self.blocks.is_empty() => {
+                At::Blocks(self.blocks.iter().copied().collect())
+            }
             (None, None) => At::Latest,
         })
     }
