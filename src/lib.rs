@@ -1,8 +1,10 @@
 //! # tokbal: token balances across chains, in one consistent snapshot
 //!
 //! tokbal reads token balances: Aptos coins and fungible assets from an Aptos full node's
-//! REST API, and (through AWS Managed Blockchain Query) Bitcoin and Ethereum balances. It adds
-//! what the raw APIs do not give:
+//! REST API (feature `aptos`), native coins and ERC-20, ERC-721 and ERC-1155 tokens on
+//! Ethereum and every EVM chain from JSON-RPC nodes (feature `evm`), and, for the customers
+//! AWS still serves, Bitcoin and Ethereum through AWS Managed Blockchain Query (feature `amb`).
+//! It adds what the raw APIs do not give:
 //!
 //! - **batching**: any number of mixed [`Query`]s in one call, one result per query, in order;
 //!   identical queries are read once;

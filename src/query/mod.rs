@@ -5,7 +5,7 @@
 //! | network | owner | token |
 //! |---|---|---|
 //! | `aptos`, `aptos-testnet`, `aptos-devnet` | account address | asset type (default `0x1::aptos_coin::AptosCoin`) |
-//! | `ethereum`, `ethereum-sepolia` | `0x` + 40 hex | none or `eth` (ETH), `erc20:CONTRACT`, `erc721:CONTRACT:ID`, `erc1155:CONTRACT:ID` |
+//! | `ethereum`, `ethereum-sepolia`, `base`, `base-sepolia`, `optimism`, `arbitrum`, `polygon`, `bsc`, `avalanche`, `evm-<chain id>` | `0x` + 40 hex | none or `eth` (the native coin), `erc20:CONTRACT`, `erc721:CONTRACT` (a collection count), `erc721:CONTRACT:ID`, `erc1155:CONTRACT:ID` |
 //! | `bitcoin`, `bitcoin-testnet` | base58 or bech32 address | none or `btc` |
 //!
 //! Parsing validates everything before any request is made; an error names the field
