@@ -8,6 +8,7 @@ use crate::error::Error;
 /// host (127.0.0.0/8, ::1, localhost) unless `allow_insecure_http`: over plain http to
 /// another host, API keys and signed requests would cross the network in the clear. Returns
 /// the URL without a trailing slash; the error names `field` and the value.
+#[cfg_attr(not(any(feature = "aptos", feature = "amb")), allow(dead_code))]
 pub(crate) fn check(
     field: &'static str,
     url: &str,
@@ -92,6 +93,7 @@ pub(crate) fn check_rpc(
 }
 
 /// Whether two URLs share scheme, host and port: the only redirects tokbal follows.
+#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
 pub(crate) fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
@@ -107,6 +109,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+#[cfg_attr(not(any(feature = "aptos", feature = "amb")), allow(dead_code))]
 fn redact_userinfo(url: &reqwest::Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");

@@ -70,6 +70,7 @@ pub mod retry;
 mod serde_util;
 mod source;
 pub mod time;
+#[cfg(any(feature = "aptos", feature = "evm"))]
 mod timesearch;
 pub mod tls;
 mod transport;

@@ -16,6 +16,7 @@ use crate::query::{Backend, Network, Query};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Pin {
     /// An Aptos ledger version; `at_tip` when a time pin was past the node's latest version.
+    #[cfg_attr(not(feature = "aptos"), allow(dead_code))]
     Version { version: u64, at_tip: bool },
     /// A block (EVM chains): its number, hash and time, and how it was chosen.
     #[cfg_attr(not(feature = "evm"), allow(dead_code))]

@@ -78,6 +78,7 @@ impl Transport {
     }
 }
 
+#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
 impl Transport {
     /// An HTTP client following these settings: the timeouts, `headers` on every request, one
     /// TLS stack (rustls with ring), and redirects only within the same origin.
@@ -101,6 +102,7 @@ impl Transport {
 
 /// Redirects are followed only to the same scheme, host and port (at most 5), so that an
 /// answer can never send a key, or the query, to another host.
+#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
 fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().cloned();
@@ -115,6 +117,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
 }
 
 /// Reads at most `limit` bytes of the body; the rest is dropped with the connection.
+#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
 pub(crate) async fn read_limited(
     mut response: reqwest::Response,
     limit: usize,

@@ -107,7 +107,8 @@ pub struct EvmBackend {
     rpc: Rpc,
     calls_per_request: usize,
     batch_size: AtomicUsize,
-    chain_checked: OnceCell<Result<(), Error>>,
+    /// The chain id the endpoint reported, once it answered (a failure to ask is not kept).
+    chain_seen: OnceCell<u64>,
     /// Whether the node takes the EIP-1898 `{"blockHash": ...}` form (until it says no).
     by_hash: AtomicBool,
     /// Whether Multicall3 has code, per pinned block hash.
@@ -135,7 +136,7 @@ impl EvmBackend {
             rpc: Rpc::new(config.url, &config.transport, limit)?,
             calls_per_request: config.calls_per_request,
             batch_size: AtomicUsize::new(config.batch_size),
-            chain_checked: OnceCell::new(),
+            chain_seen: OnceCell::new(),
             by_hash: AtomicBool::new(true),
             multicall: Mutex::new(HashMap::new()),
             blocks: BlockCache::default(),
@@ -158,30 +159,26 @@ impl EvmBackend {
         quantity_u64(&v, "eth_chainId")
     }
 
-    /// Checks once that the endpoint serves this network's chain; every later call gets the
-    /// same answer, so a wrong endpoint fails every query of the network, naming both ids.
+    /// Checks that the endpoint serves this network's chain. The chain id is asked once (a
+    /// failure to ask is not remembered: the next batch asks again); a wrong one fails every
+    /// query of the network, naming both ids.
     async fn check_chain(&self) -> Result<(), Error> {
-        self.chain_checked
-            .get_or_init(|| async {
-                let got = self.chain_id().await?;
-                if got == self.chain_id {
-                    Ok(())
-                } else {
-                    Err(evm_error(
-                        ErrorKind::InvalidInput,
-                        format!(
-                            "the endpoint given for {} ({}) serves chain id {got}, not {}: no \
-                             balance is read from it",
-                            self.network,
-                            self.rpc.url(),
-                            self.chain_id
-                        ),
-                    )
-                    .with_code("wrong_chain_id"))
-                }
-            })
-            .await
-            .clone()
+        let got = *self.chain_seen.get_or_try_init(|| self.chain_id()).await?;
+        if got == self.chain_id {
+            Ok(())
+        } else {
+            Err(evm_error(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the endpoint given for {} ({}) serves chain id {got}, not {}: no balance \
+                     is read from it",
+                    self.network,
+                    self.rpc.url(),
+                    self.chain_id
+                ),
+            )
+            .with_code("wrong_chain_id"))
+        }
     }
 
     /// A block by tag (`latest`, `finalized`, ...) or number.

@@ -274,10 +274,16 @@ pub(crate) fn map_rpc_error(method: &str, e: &RpcError) -> Error {
         || lower.contains("pruned")
     {
         ErrorKind::Pruned
-    } else if lower.contains("header not found")
+    } else if e.code == -32001
+        || lower.contains("header not found")
+        || lower.contains("header for hash not found")
         || lower.contains("unknown block")
         || lower.contains("block not found")
+        || lower.contains("resource not found")
+        || lower.contains("canonical")
     {
+        // A block the node does not know (yet): a replica behind, or (for a block named by
+        // hash) one that left the chain, which the caller tells apart.
         ErrorKind::NotYetAvailable
     } else if e.code == 3 || lower.contains("execution reverted") {
         ErrorKind::Unsupported
@@ -388,6 +394,11 @@ mod tests {
         assert_eq!(k(-32000, "missing trie node abc"), ErrorKind::Pruned);
         assert_eq!(k(-32000, "header not found"), ErrorKind::NotYetAvailable);
         assert_eq!(k(-32000, "unknown block"), ErrorKind::NotYetAvailable);
+        assert_eq!(k(-32001, "Resource not found"), ErrorKind::NotYetAvailable);
+        assert_eq!(
+            k(-32000, "hash 0xab is not currently canonical"),
+            ErrorKind::NotYetAvailable
+        );
         assert_eq!(k(-32000, "something else"), ErrorKind::Unavailable);
     }
 
