@@ -21,8 +21,8 @@ pub const EXIT_FAILURE: u8 = 1;
 /// The command ran, but some queries carry errors (all results are still printed).
 pub const EXIT_SOME_ERRORS: u8 = 3;
 
-/// Token balances across chains: Aptos, Bitcoin and Ethereum, batched and pinned to one
-/// snapshot.
+/// Token balances across chains: Aptos, Ethereum and every EVM chain, Bitcoin; batched and
+/// pinned to one snapshot.
 #[derive(Debug, Parser)]
 #[command(name = "tokbal", version, about, long_about = None)]
 pub struct Cli {
@@ -36,9 +36,10 @@ enum Command {
     ///
     /// A query is NETWORK:OWNER[/TOKEN], e.g. aptos:0x1 (APT),
     /// aptos-testnet:0xa11ce/0xa (a fungible asset by metadata address),
-    /// ethereum:0xOWNER/erc20:0xCONTRACT, ethereum:0xOWNER/erc721:0xCONTRACT:ID, or
-    /// bitcoin:bc1q... All queries are read at one moment: one ledger version per Aptos
-    /// network, one instant for Bitcoin and Ethereum.
+    /// ethereum:0xOWNER/erc20:0xCONTRACT, base:0xOWNER/erc721:0xCONTRACT:ID,
+    /// evm-31337:0xOWNER, or bitcoin:bc1q... All queries are read at one moment: one ledger
+    /// version per Aptos network, one block (number and hash) per EVM network, one instant
+    /// through AMB.
     /// Exit status: 0 when every query has a balance, 3 when some carry errors.
     Get(get::GetArgs),
     /// Read a file of queries, one per line (blank lines and # comments skipped), streaming
@@ -46,11 +47,13 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Print the JSON Schema of a result record (batch jsonl lines) or of get's JSON document.
     Schema(SchemaArgs),
-    /// Run the devnet (an Aptos node and an AMB endpoint on 127.0.0.1) until interrupted.
+    /// Run the devnet (an Aptos node, an EVM JSON-RPC node and an AMB endpoint on 127.0.0.1)
+    /// until interrupted.
     Devnet(devnet::DevnetArgs),
     /// Start the devnet in-process and read a mixed batch from it, pinned at one instant.
     Demo,
-    /// Compare specs/ with the published API descriptions (Aptos OpenAPI, AMB Smithy).
+    /// Compare specs/ with the published API descriptions (Aptos OpenAPI, AMB Smithy,
+    /// Ethereum execution-apis OpenRPC).
     ///
     /// One line per finding: breaking, informational, or deliberate (recorded in
     /// specs/deviations.json). Exit status: 0 when nothing is breaking, 1 when specs/ needs a
