@@ -153,6 +153,24 @@ impl Snapshot {
         self.networks.iter().map(|(n, s)| (*n, s))
     }
 
+    /// Takes `networks`' entries from `other` (after they were read again).
+    pub(crate) fn replace_from(
+        &mut self,
+        other: &Snapshot,
+        networks: &std::collections::HashSet<Network>,
+    ) {
+        for network in networks {
+            match other.networks.get(network) {
+                Some(s) => {
+                    self.networks.insert(*network, s.clone());
+                }
+                None => {
+                    self.networks.remove(network);
+                }
+            }
+        }
+    }
+
     /// Whether no network was read.
     pub fn is_empty(&self) -> bool {
         self.networks.is_empty()

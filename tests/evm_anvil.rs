@@ -11,6 +11,7 @@
 #[path = "common/anvil.rs"]
 mod anvil;
 
+use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -1251,13 +1252,13 @@ async fn a_chain_id_check_that_could_not_be_made_is_made_again() {
 // A reorganization between the pin and the read.
 
 /// The pinned block is replaced between the pin and the read (anvil_rollback, then a new
-/// block at the same height). No query may answer a value, and the error is the library's
-/// own `reorged` one ("read again to pin a block that is"): anvil answers a read by the hash
-/// of a block it no longer has with -32001 "Resource not found" (the code EIP-1898
-/// recommends), and the hash at the pinned height tells a reorganization from a replica
-/// behind.
+/// block at the same height). In a stream no query may answer a value, and the error is the
+/// library's own `reorged` one: anvil answers a read by the hash of a block it no longer has
+/// with -32001 "Resource not found" (the code EIP-1898 recommends), and the hash at the
+/// pinned height tells a reorganization from a replica behind. `balances` pins the network
+/// again and answers in full at the new block.
 #[tokio::test]
-async fn a_reorganization_between_pin_and_read_is_named_as_such() {
+async fn a_reorganization_is_named_in_a_stream_and_read_again_in_a_batch() {
     let Some(node) = Anvil::start().await else {
         return;
     };
@@ -1269,30 +1270,34 @@ async fn a_reorganization_between_pin_and_read_is_named_as_such() {
     let client = client(&proxy.url);
     let batch = queries(&seeded.expected);
 
+    // A stream cannot take back what it yielded: the reads after the reorganization are
+    // errors naming it, never values from another block under the pinned block's name.
     proxy.reorg_before_next_read();
-    let out = client.balances(&batch, At::Latest).await;
+    let mut stream = client.balances_stream(batch.clone(), At::Latest);
+    let mut streamed = Vec::new();
+    while let Some(item) = stream.next().await {
+        streamed.push(item);
+    }
     let (tip, tip_hash, _) = node.tip().await;
     assert_eq!(tip, pinned, "the replacement is at the same height");
     assert_ne!(tip_hash, pinned_hash, "the block was replaced");
-    assert_eq!(out.snapshot.block(NET), Some(pinned));
+    assert_eq!(stream.snapshot().block(NET), Some(pinned));
     let sent = calls(&proxy.take());
     assert_reads_by_hash(&sent, pinned_hash);
-    // Never a value read elsewhere than at the pinned block.
-    for (i, query) in batch.iter().enumerate() {
-        assert!(out.results[i].is_err(), "{query}: {:?}", out.results[i]);
-    }
-    // Named as a reorganization.
-    for (i, query) in batch.iter().enumerate() {
-        let e = error(&out, i);
-        assert_eq!(e.kind(), ErrorKind::Unavailable, "{query}: {e:?}");
-        assert_eq!(
-            e.code(),
-            Some("reorged"),
-            "{query}: a vanished pinned block is reported as a reorg: {e:?}"
-        );
+    for (i, r) in &streamed {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{}: {e:?}", batch[*i]);
+        assert_eq!(e.code(), Some("reorged"), "{}: {e:?}", batch[*i]);
     }
 
-    // Read again, the batch pins the new block and answers.
+    // `balances` pins the network again and reads it again whole: the batch answers in full,
+    // at one block, the new one, named in the snapshot.
+    let (_, _, now) = node.tip().await;
+    let (pinned, pinned_hash) = node.mine_at(now + 10).await;
+    proxy.reorg_before_next_read();
     let out = client.balances(&batch, At::Latest).await;
-    assert_read_at(&out, &seeded.expected, node.tip().await);
+    let new_tip = node.tip().await;
+    assert_eq!(new_tip.0, pinned);
+    assert_ne!(new_tip.1, pinned_hash, "the block was replaced");
+    assert_read_at(&out, &seeded.expected, new_tip);
 }

@@ -8,7 +8,7 @@ mod units;
 
 pub(crate) use self::sources::Sources;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin as StdPin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,7 +21,7 @@ use crate::balance::Balance;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::pin::{At, Snapshot};
-use crate::query::Query;
+use crate::query::{Network, Query};
 
 /// The answer to a batch: one result per query, in input order, and the moment read at.
 #[derive(Clone, Debug)]
@@ -32,6 +32,9 @@ pub struct BatchOutput {
     /// One result per query, in the order the queries were given.
     pub results: Vec<Result<Balance, Error>>,
 }
+
+/// The code of an error for a read whose pinned block left the chain during the batch.
+pub(crate) const REORGED: &str = "reorged";
 
 type BoxedResults<'a, T> = StdPin<Box<dyn Stream<Item = (T, Result<Balance, Error>)> + Send + 'a>>;
 
@@ -99,6 +102,11 @@ impl<'q> Plan<'q> {
 impl Client {
     /// Reads every query at one moment and returns one result per query, in input order.
     ///
+    /// An EVM network whose pinned block leaves the chain during the batch (a reorganization)
+    /// is pinned again and read again whole, so that every network is still read at one
+    /// block; only if that fails again do its results carry the error (code `reorged`). The
+    /// streams cannot take back what they yielded: there, such reads are `reorged` errors.
+    ///
     /// Identical queries are read once. For Aptos, `At::Latest` is resolved to one ledger
     /// version per network, taken from the first answer, and every other read of that
     /// network carries it; Bitcoin and Ethereum are read at one instant, likewise. A failure
@@ -107,13 +115,38 @@ impl Client {
         let plan = Plan::new(queries);
         let unique: Vec<Query> = plan.unique.iter().map(|q| (*q).clone()).collect();
         let mut slots: Vec<Option<Result<Balance, Error>>> = vec![None; unique.len()];
-        let mut stream = self.balances_stream(unique, at);
+        let mut stream = self.balances_stream(unique.iter().cloned(), at.clone());
         while let Some((slot, result)) = stream.next().await {
             if let Some(s) = slots.get_mut(slot) {
                 *s = Some(result);
             }
         }
-        let snapshot = stream.snapshot();
+        let mut snapshot = stream.snapshot();
+        drop(stream);
+
+        // A network whose pinned block left the chain during the batch is pinned again and
+        // read again whole, so that the batch still answers at one block per network. If
+        // that fails too, its results carry the error.
+        let reorged: HashSet<Network> = unique
+            .iter()
+            .zip(&slots)
+            .filter(|(_, r)| matches!(r, Some(Err(e)) if e.code() == Some(REORGED)))
+            .map(|(q, _)| q.network())
+            .collect();
+        if !reorged.is_empty() {
+            let again = unique
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| reorged.contains(&q.network()))
+                .map(|(slot, q)| (slot, Ok(q.clone())));
+            let mut stream = self.balances_stream_tagged(again, at);
+            while let Some((slot, result)) = stream.next().await {
+                if let Some(s) = slots.get_mut(slot) {
+                    *s = Some(result);
+                }
+            }
+            snapshot.replace_from(&stream.snapshot(), &reorged);
+        }
         let results = plan
             .slot_of_input
             .iter()

@@ -319,7 +319,7 @@ impl EvmBackend {
                 // The node does not know the pinned hash: a replica behind, or a block that
                 // left the chain. Its block at that height tells which.
                 if let Err(e) = self.check_still_canonical(pin).await {
-                    if e.code() == Some("reorged") {
+                    if e.code() == Some(crate::batch::REORGED) {
                         answers = vec![Err(e); calls.len()];
                     }
                 }
@@ -602,7 +602,7 @@ fn reorged(network: Network, pin: &BlockSnapshot) -> Error {
             pin.number, pin.hash
         ),
     )
-    .with_code("reorged")
+    .with_code(crate::batch::REORGED)
 }
 
 fn is_revert(e: &RpcError) -> bool {
