@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::query::Network;
 
@@ -29,6 +29,11 @@ pub enum At {
     /// A chosen block per network: an EVM network at that block number, an Aptos network at
     /// that ledger version. Networks left out are read at their latest state, pinned once.
     Blocks(BTreeMap<Network, u64>),
+    /// Exactly the pins of a snapshot taken before, by this process or another (a
+    /// [`Snapshot`] serializes to JSON and back): an EVM network at its block (by hash), an
+    /// Aptos network at its ledger version, AMB at its instant. Networks the snapshot does not
+    /// name are pinned as usual, at their latest state.
+    Snapshot(Snapshot),
 }
 
 /// What a batch was actually read at, per network.
@@ -43,54 +48,89 @@ pub enum At {
 ///     r#"{"aptos":{"ledger_version":"42"}}"#
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Snapshot {
     networks: BTreeMap<Network, NetworkSnapshot>,
 }
 
 /// The moment one network was read at.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct NetworkSnapshot {
     /// The Aptos ledger version every query on this network was read at.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::serde_util::opt_u64_string"
+        serialize_with = "crate::serde_util::opt_u64_string",
+        deserialize_with = "opt_u64_from_string",
+        default
     )]
     #[schemars(with = "Option<String>")]
     pub ledger_version: Option<u64>,
     /// The instant every query on this network was read at (RFC 3339).
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_rfc3339"
+        serialize_with = "opt_rfc3339",
+        deserialize_with = "opt_rfc3339_from",
+        default
     )]
     #[schemars(with = "Option<String>")]
     pub at: Option<SystemTime>,
     /// For a network read at a block (EVM chains): its number, as a decimal string.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::serde_util::opt_u64_string"
+        serialize_with = "crate::serde_util::opt_u64_string",
+        deserialize_with = "opt_u64_from_string",
+        default
     )]
     #[schemars(with = "Option<String>")]
     pub block: Option<u64>,
     /// The hash of that block, `0x` and 64 hex digits.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub block_hash: Option<String>,
     /// That block's timestamp (RFC 3339).
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_rfc3339"
+        serialize_with = "opt_rfc3339",
+        deserialize_with = "opt_rfc3339_from",
+        default
     )]
     #[schemars(with = "Option<String>")]
     pub block_time: Option<SystemTime>,
     /// For a network read at a time: the time is at or after the node's latest state, so
     /// the read is at the tip.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub at_tip: bool,
     /// The network was read at its finalized block.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub finalized: bool,
+}
+
+fn opt_u64_from_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(t)) => t.parse::<u64>().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{t:?} is not a block number or ledger version (a decimal from 0 to 2^64-1)"
+            ))
+        }),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "a block number or ledger version is written as a decimal string (\"123\"), not {other}"
+        ))),
+    }
+}
+
+fn opt_rfc3339_from<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(t)) => crate::time::parse_rfc3339("time", &t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "a time is written as an RFC 3339 string (\"2026-01-01T00:00:00Z\"), not {other}"
+        ))),
+    }
 }
 
 fn opt_rfc3339<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
@@ -171,6 +211,34 @@ impl Snapshot {
         }
     }
 
+    /// Records `entry` as what `network` was read at.
+    pub(crate) fn insert(&mut self, network: Network, entry: NetworkSnapshot) {
+        self.networks.insert(network, entry);
+    }
+
+    /// What `network` was read at, if it was read.
+    pub fn get(&self, network: Network) -> Option<&NetworkSnapshot> {
+        self.networks.get(&network)
+    }
+
+    /// Reads a snapshot from its JSON form (as printed by `tokbal pin`, or in a batch
+    /// document); the error says what is wrong and where.
+    ///
+    /// ```
+    /// use tokbal::{Network, Snapshot};
+    /// let s = Snapshot::from_json(r#"{"base": {"block": "7", "block_hash": "0x0a"}}"#).unwrap();
+    /// assert_eq!(s.block(Network::Base), Some(7));
+    /// assert!(Snapshot::from_json(r#"{"base": {"block": 7}}"#).is_err());
+    /// ```
+    pub fn from_json(text: &str) -> Result<Snapshot, crate::Error> {
+        serde_json::from_str(text).map_err(|e| {
+            crate::Error::new(
+                crate::ErrorKind::InvalidInput,
+                format!("not a snapshot: {e}"),
+            )
+        })
+    }
+
     /// Whether no network was read.
     pub fn is_empty(&self) -> bool {
         self.networks.is_empty()
@@ -205,6 +273,40 @@ impl BlockSnapshot {
             at: None,
             at_tip: false,
             finalized: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_snapshot_reads_back_what_it_wrote() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        let mut s = Snapshot::default();
+        s.pin_aptos_time(Network::AptosMainnet, 85_445, t, false);
+        s.pin_instant(Network::BitcoinMainnet, t);
+        let mut b = BlockSnapshot::new(u64::MAX, format!("0x{}", "ab".repeat(32)), t);
+        b.finalized = true;
+        s.pin_block(Network::Evm(31337), b);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(Snapshot::from_json(&json).unwrap(), s, "{json}");
+    }
+
+    #[test]
+    fn malformed_snapshots_say_what_is_wrong() {
+        for (text, words) in [
+            (r#"{"base": {"block": 7}}"#, "decimal string"),
+            (r#"{"base": {"block": "-1"}}"#, "not a block number"),
+            (r#"{"nowhere": {}}"#, "unknown network"),
+            (r#"{"base": {"blocks": "1"}}"#, "unknown field"),
+            (r#"{"base": {"block_time": "yesterday"}}"#, "yesterday"),
+            (r#"[1, 2]"#, "not a snapshot"),
+        ] {
+            let e = Snapshot::from_json(text).unwrap_err();
+            assert!(e.to_string().contains(words), "{text}: {e}");
         }
     }
 }

@@ -29,6 +29,13 @@ pub(crate) enum Pin {
 impl Pin {
     /// Writes this pin into `snapshot` as what `network` was read at.
     pub(crate) fn record(&self, snapshot: &mut Snapshot, network: Network, at: &At) {
+        // A pin given by a snapshot is recorded as the snapshot had it.
+        if let At::Snapshot(given) = at {
+            if let Some(entry) = given.get(network) {
+                snapshot.insert(network, entry.clone());
+                return;
+            }
+        }
         match (self, at) {
             (Pin::Version { version, at_tip }, At::Time(t)) => {
                 snapshot.pin_aptos_time(network, *version, *t, *at_tip)

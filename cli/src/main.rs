@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tokbal: {e}");
-            ExitCode::from(commands::EXIT_FAILURE)
+            ExitCode::from(commands::exit_code_of(&e))
         }
     }
 }

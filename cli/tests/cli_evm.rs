@@ -243,3 +243,103 @@ async fn a_chosen_block_per_network() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }
+
+/// `tokbal pin` once, then workers reading shards of one input at exactly that snapshot,
+/// even after the chain has moved on.
+#[tokio::test]
+async fn a_snapshot_shared_by_sharded_workers() {
+    let net = seeded().await;
+    let endpoint = format!("ethereum={}", net.evm_url());
+    let out = tokbal(&["pin", "--endpoint", &endpoint, "ethereum"], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned = json(&out);
+    let block = pinned["ethereum"]["block"].as_str().unwrap().to_string();
+    assert_eq!(block, net.evm().tip().to_string());
+    let dir = std::env::temp_dir().join(format!("tokbal-shard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let snapshot = dir.join("snapshot.json");
+    std::fs::write(&snapshot, &out.stdout).unwrap();
+
+    // The chain moves on: the owner's balance changes after the snapshot.
+    net.evm()
+        .set_native_balance(OWNER, U256::from(99u8))
+        .unwrap();
+    net.evm().mine(3);
+
+    let input = dir.join("queries.txt");
+    let lines = [
+        format!("ethereum:{OWNER}"),
+        "# a comment".to_string(),
+        format!("ethereum:{OWNER}/erc20:{TOKEN}"),
+        format!("ethereum:{OWNER}"),
+        "ethereum:0xNOPE".to_string(),
+    ];
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let mut seen = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = tokbal(
+            &[
+                "batch",
+                input.to_str().unwrap(),
+                "--endpoint",
+                &endpoint,
+                "--snapshot",
+                snapshot.to_str().unwrap(),
+                "--shard",
+                shard,
+            ],
+            &[],
+        )
+        .await;
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            seen.push((shard, record));
+        }
+    }
+    seen.sort_by_key(|(_, r)| r["line"].as_u64());
+    let got: Vec<(&str, u64, String)> = seen
+        .iter()
+        .map(|(shard, r)| {
+            let value = match (&r["balance"], &r["error"]) {
+                (Value::String(b), _) => format!("{b} at {}", r["block"].as_str().unwrap()),
+                (_, e) => e["kind"].as_str().unwrap().to_string(),
+            };
+            (*shard, r["line"].as_u64().unwrap(), value)
+        })
+        .collect();
+    let at = |v: &str| format!("{v} at {block}");
+    assert_eq!(
+        got,
+        [
+            ("1/2", 1, at("5")),
+            ("1/2", 3, at(&big().to_string())),
+            ("2/2", 4, at("5")),
+            ("1/2", 5, "invalid_input".to_string()),
+        ]
+    );
+
+    // A malformed snapshot file is a usage error naming the problem.
+    std::fs::write(&snapshot, r#"{"ethereum": {"block": 7}}"#).unwrap();
+    let out = tokbal(
+        &[
+            "get",
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            &format!("ethereum:{OWNER}"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("snapshot") && err.contains("block"), "{err}");
+    for bad in ["0/2", "3/2", "1/0", "x"] {
+        let out = tokbal(&["batch", "--shard", bad], &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}

@@ -26,14 +26,21 @@ impl Source for AmbBackend {
         Scope::Source
     }
 
-    fn pins_by_reading(&self, _network: Network, at: &At) -> bool {
-        !matches!(at, At::Time(_))
+    fn pins_by_reading(&self, network: Network, at: &At) -> bool {
+        match at {
+            At::Time(_) => false,
+            At::Snapshot(given) => given.instant(network).is_none(),
+            _ => true,
+        }
     }
 
-    fn pin<'a>(&'a self, _network: Network, at: &'a At) -> BoxFuture<'a, Result<Pin, Error>> {
+    fn pin<'a>(&'a self, network: Network, at: &'a At) -> BoxFuture<'a, Result<Pin, Error>> {
         Box::pin(async move {
             Ok(Pin::Instant(match *at {
                 At::Time(t) => truncate_to_second(t),
+                At::Snapshot(ref given) if given.instant(network).is_some() => {
+                    given.instant(network).unwrap_or_else(SystemTime::now)
+                }
                 // AMB reads at instants, not blocks: every other pin is its latest.
                 _ => truncate_to_second(SystemTime::now()),
             }))

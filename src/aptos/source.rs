@@ -66,6 +66,7 @@ impl Source for AptosSource {
         match at {
             At::Latest | At::Finalized => true,
             At::Blocks(chosen) => !chosen.contains_key(&network),
+            At::Snapshot(given) => given.aptos_version(network).is_none(),
             At::AptosVersion(_) | At::Time(_) => false,
         }
     }
@@ -76,6 +77,7 @@ impl Source for AptosSource {
             let chosen = match at {
                 At::AptosVersion(version) => Some(*version),
                 At::Blocks(chosen) => chosen.get(&network).copied(),
+                At::Snapshot(given) => given.aptos_version(network),
                 _ => None,
             };
             if let Some(version) = chosen {

@@ -162,6 +162,45 @@ impl Client {
         BatchOutput { snapshot, results }
     }
 
+    /// Resolves the pins of `networks` for `at` without reading a balance: the snapshot a
+    /// batch would be read at, to hand to other processes ([`At::Snapshot`]) so that they all
+    /// read the same blocks. A network that cannot be pinned is left out of the snapshot and
+    /// returned with its error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tokbal::Client) -> Result<(), tokbal::Error> {
+    /// use tokbal::{At, Network};
+    /// let (snapshot, failed) = client.pin(&[Network::Base, Network::AptosMainnet], At::Finalized).await;
+    /// assert!(failed.is_empty());
+    /// let json = serde_json::to_string(&snapshot).unwrap(); // for the other workers
+    /// let again = tokbal::Snapshot::from_json(&json)?;
+    /// let queries = vec!["base:0x0000000000000000000000000000000000000001".parse()?];
+    /// let out = client.balances(&queries, At::Snapshot(again)).await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn pin(&self, networks: &[Network], at: At) -> (Snapshot, Vec<(Network, Error)>) {
+        let mut snapshot = Snapshot::default();
+        let mut failed = Vec::new();
+        let mut distinct: Vec<Network> = networks.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let pins = futures::future::join_all(distinct.iter().map(|&network| {
+            let at = &at;
+            async move {
+                let (_, source) = self.sources.for_network(network)?;
+                source.pin(network, at).await
+            }
+        }))
+        .await;
+        for (network, pin) in distinct.into_iter().zip(pins) {
+            match pin {
+                Ok(pin) => pin.record(&mut snapshot, network, &at),
+                Err(e) => failed.push((network, e)),
+            }
+        }
+        (snapshot, failed)
+    }
+
     /// Reads one query. Equivalent to a batch of one.
     pub async fn balance(&self, query: &Query, at: At) -> Result<Balance, Error> {
         let mut out = self.balances(std::slice::from_ref(query), at).await;

@@ -205,6 +205,26 @@ impl EvmBackend {
     pub(crate) async fn pin(&self, at: &At) -> Result<BlockSnapshot, Error> {
         self.check_chain().await?;
         match *at {
+            At::Snapshot(ref given) => match given.get(self.network) {
+                // The block a snapshot names is read by its hash, as it was then.
+                Some(entry) => match (entry.block, &entry.block_hash, entry.block_time) {
+                    (Some(number), Some(hash), Some(time)) => {
+                        let mut b = BlockSnapshot::new(number, hash.clone(), time);
+                        b.at = entry.at;
+                        b.at_tip = entry.at_tip;
+                        b.finalized = entry.finalized;
+                        Ok(b)
+                    }
+                    _ => Err(evm_error(
+                        ErrorKind::InvalidInput,
+                        format!(
+                            "the snapshot's entry for {} has no block, block_hash and block_time",
+                            self.network
+                        ),
+                    )),
+                },
+                None => self.block(BlockRef::Latest).await,
+            },
             At::Blocks(ref chosen) => match chosen.get(&self.network) {
                 Some(&n) => self.block(BlockRef::Number(n)).await,
                 None => self.block(BlockRef::Latest).await,

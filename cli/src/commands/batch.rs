@@ -32,6 +32,37 @@ pub struct BatchArgs {
     /// end.
     #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
     format: BatchFormat,
+    /// Read only shard I of N: the input lines whose number L has (L - 1) mod N = I - 1,
+    /// keeping their line numbers. N workers given the same --snapshot read one consistent
+    /// snapshot between them.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
+}
+
+/// One shard of an input: lines L with (L - 1) mod `of` = `index` - 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shard {
+    index: u64,
+    of: u64,
+}
+
+impl Shard {
+    fn holds(self, line: u64) -> bool {
+        line.saturating_sub(1) % self.of == self.index - 1
+    }
+}
+
+fn parse_shard(arg: &str) -> Result<Shard, String> {
+    let bad = || format!("expected I/N with 1 <= I <= N, e.g. 3/8; got {arg:?}");
+    let (i, n) = arg.split_once('/').ok_or_else(bad)?;
+    let (index, of) = (
+        i.trim().parse::<u64>().map_err(|_| bad())?,
+        n.trim().parse::<u64>().map_err(|_| bad())?,
+    );
+    if index == 0 || of == 0 || index > of {
+        return Err(bad());
+    }
+    Ok(Shard { index, of })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -60,12 +91,15 @@ pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
         Box::new(BufReader::new(open(&args.input)?))
     };
     let progress = if std::io::stderr().is_terminal() {
-        Some(progress_for(&args.input).await?)
+        Some(progress_for(&args.input, args.shard).await?)
     } else {
         None
     };
 
-    let mut results = client.balances_stream_tagged(QueryLines::new(reader), at);
+    let shard = args.shard;
+    let lines =
+        QueryLines::new(reader).filter(move |((line, _), _)| shard.is_none_or(|s| s.holds(*line)));
+    let mut results = client.balances_stream_tagged(lines, at);
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut sink = match args.format {
         BatchFormat::Jsonl => Sink::Jsonl(stdout),
@@ -138,7 +172,7 @@ fn open(input: &str) -> Result<File, Error> {
 /// The progress shown on a terminal: for a file, a bar over its queries (counted first: one
 /// pass over the file, cheap next to the reads) with a whole-number rate and an ETA; for
 /// standard input, whose length is unknown, a spinner with the count and the rate.
-async fn progress_for(input: &str) -> Result<ProgressBar, Error> {
+async fn progress_for(input: &str, shard: Option<Shard>) -> Result<ProgressBar, Error> {
     let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
         let _ = write!(w, "{:.0}/s", state.per_sec());
     };
@@ -151,7 +185,9 @@ async fn progress_for(input: &str) -> Result<ProgressBar, Error> {
     } else {
         let file = open(input)?;
         let total = tokio::task::spawn_blocking(move || {
-            QueryLines::new(BufReader::new(file)).count() as u64
+            QueryLines::new(BufReader::new(file))
+                .filter(|((line, _), _)| shard.is_none_or(|s| s.holds(*line)))
+                .count() as u64
         })
         .await
         .unwrap_or(0);

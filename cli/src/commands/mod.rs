@@ -18,8 +18,20 @@ use tokbal::{At, Client, Error, ErrorKind, Network, Query};
 pub const EXIT_OK: u8 = 0;
 /// The command itself failed (bad configuration, unreadable input, ...).
 pub const EXIT_FAILURE: u8 = 1;
+/// The command line itself is wrong (clap uses the same code for its own usage errors).
+pub const EXIT_USAGE: u8 = 2;
 /// The command ran, but some queries carry errors (all results are still printed).
 pub const EXIT_SOME_ERRORS: u8 = 3;
+
+/// The exit status for a command that failed with `e`: a bad `--snapshot` file is a usage
+/// error, anything else a failure of the command.
+pub fn exit_code_of(e: &Error) -> u8 {
+    if e.field() == Some("snapshot") {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
 
 /// Token balances across chains: Aptos, Ethereum and every EVM chain, Bitcoin; batched and
 /// pinned to one snapshot.
@@ -45,6 +57,12 @@ enum Command {
     /// Read a file of queries, one per line (blank lines and # comments skipped), streaming
     /// results as they complete. Exit status as for get.
     Batch(batch::BatchArgs),
+    /// Resolve the pins of some networks once and print the snapshot as JSON, for other
+    /// processes to read at exactly those blocks (get/batch --snapshot FILE).
+    ///
+    /// Exit status: 0 when every network was pinned, 3 when some could not be (the others
+    /// are printed; the errors go to stderr).
+    Pin(PinArgs),
     /// Print the JSON Schema of a result record (batch jsonl lines) or of get's JSON document.
     Schema(SchemaArgs),
     /// Run the devnet (an Aptos node, an EVM JSON-RPC node and an AMB endpoint on 127.0.0.1)
@@ -182,6 +200,39 @@ pub struct AtArgs {
         conflicts_with_all = ["at", "finalized", "aptos_version"]
     )]
     blocks: Vec<(Network, u64)>,
+    /// Read at exactly the pins of this snapshot file (as `tokbal pin` prints it, or the
+    /// "snapshot" of a JSON document); networks it does not name are pinned as usual.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["at", "finalized", "aptos_version", "blocks"]
+    )]
+    snapshot: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `tokbal pin`.
+#[derive(Debug, clap::Args)]
+pub struct PinArgs {
+    #[command(flatten)]
+    at: AtArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// The networks to pin (e.g. ethereum base aptos).
+    #[arg(value_name = "NETWORK", required = true)]
+    networks: Vec<Network>,
+}
+
+/// `tokbal pin`: the snapshot of `networks`, as JSON on stdout.
+async fn pin(args: PinArgs) -> Result<ExitCode, Error> {
+    let client = args.connect.builder()?.build()?;
+    let (snapshot, failed) = client.pin(&args.networks, args.at.at()?).await;
+    let text = serde_json::to_string_pretty(&snapshot)
+        .map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
+    println!("{text}");
+    for (network, e) in &failed {
+        eprintln!("tokbal: {network}: {e}");
+    }
+    Ok(exit_for(failed.is_empty()))
 }
 
 /// `NETWORK=N`, for --block.
@@ -199,6 +250,15 @@ fn parse_block(arg: &str) -> Result<(Network, u64), String> {
 
 impl AtArgs {
     fn at(&self) -> Result<At, Error> {
+        if let Some(path) = &self.snapshot {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::invalid_input("snapshot", &shown, format!("cannot read it: {e}"))
+            })?;
+            let snapshot = tokbal::Snapshot::from_json(&text)
+                .map_err(|e| Error::invalid_input("snapshot", &shown, e.message()))?;
+            return Ok(At::Snapshot(snapshot));
+        }
         Ok(match (self.aptos_version, &self.at) {
             (Some(v), _) => At::AptosVersion(v),
             (None, Some(t)) => At::Time(tokbal::time::parse_rfc3339("at", t)?),
@@ -237,6 +297,7 @@ enum SchemaOf {
 pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Get(args) => get::run(args).await,
+        Command::Pin(args) => pin(args).await,
         Command::Batch(args) => batch::run(args).await,
         Command::Schema(args) => {
             let schema = match args.of {
