@@ -115,11 +115,13 @@ where
     Ok(lo)
 }
 
-/// The height where `target` would fall if block times were even between `lo` and `hi`,
-/// kept strictly inside the bracket.
+/// The height where the first block after `target` would fall if block times were even
+/// between `lo` and `hi`, kept strictly inside the bracket. Aiming past the target, not at
+/// it, matters when many blocks share one timestamp (sub-second blocks, times in whole
+/// seconds): aimed at the target, every guess would be the block after `lo`.
 fn interpolate<D>(lo: &Point<D>, hi: &Point<D>, target: u64) -> u64 {
     let span = u128::from(hi.time.saturating_sub(lo.time)).max(1);
-    let offset = u128::from(target.saturating_sub(lo.time));
+    let offset = u128::from(target.saturating_add(1).saturating_sub(lo.time));
     let width = u128::from(hi.height - lo.height);
     let step = u64::try_from(offset * width / span).unwrap_or(u64::MAX);
     lo.height
@@ -146,6 +148,34 @@ mod tests {
         assert_eq!(interpolate(&lo, &hi, 1_000), 11);
         assert_eq!(interpolate(&lo, &hi, 1_999), 19);
         assert_eq!(interpolate(&p(10, 1_000), &p(12, 1_000), 5_000), 11);
+    }
+
+    /// Blocks four to a second (sub-second blocks, whole-second times): a handful of steps.
+    #[tokio::test]
+    async fn sub_second_blocks_take_few_steps() {
+        let tip = 300_000_000u64;
+        let time = |h: u64| 1_000_000 + h / 4;
+        let mut worst = 0;
+        for k in 0..50u64 {
+            let target = time(tip / 50 * k + 12_345);
+            let cache = BlockCache::default();
+            let steps = std::cell::Cell::new(0);
+            let found = last_at_or_before(
+                target,
+                p(0, time(0)),
+                p(tip + 1, time(tip) + 1),
+                &cache,
+                |h| {
+                    steps.set(steps.get() + 1);
+                    async move { Ok(p(h, time(h))) }
+                },
+            )
+            .await
+            .unwrap();
+            assert!(found.time <= target && time(found.height + 1) > target);
+            worst = worst.max(steps.get());
+        }
+        assert!(worst <= 6, "{worst} steps");
     }
 
     /// On a chain with gaps and bursts, the search still finds the exact block, and every

@@ -797,10 +797,12 @@ async fn an_endpoint_serving_another_chain_fails_every_query_of_the_network() {
             tip,
         );
     }
-    // Nothing but the chain id was asked of the wrong endpoint, and that only once.
+    // The wrong endpoint was asked its chain id once, in one request with the latest block
+    // (which pins nothing once the id is wrong), and no balance, over both batches.
     let sent = calls(&proxy.take());
     let methods: Vec<&str> = sent.iter().map(|c| c.method.as_str()).collect();
-    assert_eq!(methods, ["eth_chainId"], "{sent:?}");
+    assert_eq!(methods, ["eth_chainId", "eth_getBlockByNumber"], "{sent:?}");
+    assert!(sent.iter().all(|c| c.request == 0 && c.batch_len == Some(2)), "{sent:?}");
 }
 
 // ---------------------------------------------------------------------------------------

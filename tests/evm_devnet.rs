@@ -126,7 +126,8 @@ async fn every_token_kind_in_pin_plus_chain_check_plus_one_call_per_k_reads() {
         (1, 1, 4),
         "{seen:?}"
     );
-    assert_eq!(seen.http, 6, "{seen:?}");
+    // The chain id check and the pin go in one JSON-RPC batch: 1 + 4 HTTP requests.
+    assert_eq!((seen.http, seen.batches), (5, 1), "{seen:?}");
     assert_eq!(seen.inner_calls, 150);
     // Every read carries the gas limit, 2^24 (the devnet keeps the first 8 KiB of params).
     let calls = net.evm().seen_calls();

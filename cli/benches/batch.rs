@@ -23,7 +23,10 @@ use tokbal::{At, Client, Network, Query};
 use tokio::runtime::Runtime;
 
 use measure::{context_switches, cpu_time, load1, proc_status_kib};
-use server::{amb_query, aptos_query, Counts, DevnetProcess, SEED_AMOUNT_BASE, SEED_BASE};
+use server::{
+    amb_query, aptos_query, evm_erc20_query, evm_holder, evm_native_query, Counts, DevnetProcess,
+    SEED_AMOUNT_BASE, SEED_BASE, SEED_EVM_ERC20,
+};
 
 /// Requests in flight, for tokbal and for the plain loops alike.
 const CONCURRENCY: usize = 64;
@@ -43,6 +46,19 @@ const AMB_UNIQUE: u64 = AMB_N / 5 * 4;
 const TIME_PIN_N: usize = 100;
 const TIME_PIN_BLOCKS: u64 = 100_000_000;
 const MEMORY_N: u64 = 100_000;
+/// `evm-multicall`: ERC-20 and native reads, in one batch.
+const EVM_ERC20_N: u64 = 10_000;
+const EVM_NATIVE_N: u64 = 1_000;
+/// `evm-multicall` runs tokbal's arm this many times (a fresh client each) and takes the
+/// median: one run is ~0.1 s, where the machine's noise shows.
+const EVM_MULTICALL_REPS: usize = 5;
+/// Seeded ERC-20 balances are `EVM_ERC20_AMOUNT_BASE + i` (`tokbal devnet --seed-evm`).
+const EVM_ERC20_AMOUNT_BASE: u64 = 1_000_000_000_000_000_000;
+/// `evm-time-pin`: the main devnet's EVM chain, 12 s blocks (Ethereum's slot).
+const EVM_TIME_PIN_BLOCKS: u64 = 20_000_000;
+/// `evm-time-pin`'s second chain: sub-second blocks with jitter, in a devnet of its own.
+const EVM_FAST_BLOCKS: u64 = 300_000_000;
+const EVM_FAST_BLOCK_MS: u64 = 250;
 
 /// Names the one arm of `overhead` to run (`tokbal` or `plain`), for a profiler.
 const ARM_ENV: &str = "TOKBAL_BENCH_ARM";
@@ -166,6 +182,8 @@ fn check(
 struct Bench {
     rt: Runtime,
     dev: DevnetProcess,
+    /// The CPU the devnets run on, under `TOKBAL_BENCH_PIN_CPUS=1`.
+    devnet_cpu: Option<usize>,
 }
 
 impl Bench {
@@ -612,6 +630,237 @@ impl Bench {
             );
         r
     }
+
+    /// The EVM half's URL (a devnet without one cannot run the EVM scenarios).
+    fn evm_url(&self) -> String {
+        self.dev
+            .evm_url
+            .clone()
+            .expect("the devnet prints an `evm:` URL (TOKBAL_BENCH_DEVNET predates it?)")
+    }
+
+    fn evm_multicall(&mut self) -> Record {
+        let n = EVM_ERC20_N + EVM_NATIVE_N;
+        let url = self.evm_url();
+        // For A/B runs only: TOKBAL_BENCH_EVM_LATENCY_MS and TOKBAL_BENCH_EVM_K change the
+        // latency and the client's calls per request.
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        let latency_ms = env("TOKBAL_BENCH_EVM_LATENCY_MS").unwrap_or(LATENCY_MS);
+        let calls_per_request = env("TOKBAL_BENCH_EVM_K").map(|k| k as usize);
+        let make_client = |url: &str| match calls_per_request {
+            Some(k) => evm_client_k(url, k),
+            None => evm_client(url),
+        };
+        self.prepare(latency_ms);
+        let queries = parse_all((0..n).map(|k| evm_mixed(k).0));
+        let k = make_client(&url)
+            .evm(Network::EthereumMainnet)
+            .expect("evm backend")
+            .calls_per_request() as u64;
+        // tokbal: a fresh client per rep (so each pays its chain-id check), built outside the
+        // measure; the figure is the median rep.
+        let mut reps = Vec::new();
+        let (mut errors, mut one_block) = (0, true);
+        for _ in 0..EVM_MULTICALL_REPS {
+            let client = make_client(&url);
+            let from = self.dev.counts();
+            let server_cpu = self.dev.cpu_time();
+            let (out, wall, cpu) = measured(&self.rt, client.balances(&queries, At::Latest));
+            let server_cpu = self.dev.cpu_time().saturating_sub(server_cpu);
+            let d = self.dev.counts().since(from);
+            let (e, w) = check(&out.results, |i| evm_mixed(i as u64).1);
+            errors += e + w;
+            let pinned = out.snapshot.block(Network::EthereumMainnet);
+            one_block &= pinned.is_some()
+                && out
+                    .results
+                    .iter()
+                    .all(|r| matches!(r, Ok(b) if b.block == pinned));
+            reps.push((wall, cpu, server_cpu, d));
+        }
+        let mut order: Vec<usize> = (0..reps.len()).collect();
+        order.sort_by_key(|&i| reps[i].0);
+        let (wall, cpu, server_cpu, counts) = reps[order[order.len() / 2]];
+        let max_requests = reps.iter().map(|r| r.3.evm_http).max().unwrap_or(0);
+
+        // The naive arm: one JSON-RPC request per query, 64 in flight, at one block number.
+        let http = plain_client();
+        let from = self.dev.counts();
+        // For a profiler: TOKBAL_BENCH_ARM=tokbal skips this arm (its figures then read 0).
+        let naive_n = if std::env::var(ARM_ENV).is_ok_and(|a| a == "tokbal") {
+            0
+        } else {
+            n
+        };
+        let (naive, naive_wall, naive_cpu) =
+            measured(&self.rt, naive_evm_loop(&http, &url, naive_n));
+        let naive_counts = self.dev.counts().since(from);
+        let naive_bad = naive
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| **a != Some(evm_mixed(*i as u64).1))
+            .count() as u64;
+
+        let reads = n.div_ceil(k);
+        let (pin, chain_id_check) = (1, 1);
+        let expected = pin + chain_id_check + reads;
+        // The requests' serial chain: the pin must be back before any read goes (every read
+        // names the pinned block), then the reads go 64 at a time. The chain-id check can go
+        // beside the pin, so it adds no round to the floor.
+        let read_rounds = reads.div_ceil(CONCURRENCY as u64);
+        let fl = Duration::from_millis((pin + read_rounds) * latency_ms);
+        // The other scenarios' formula applied to every request, dependencies ignored.
+        let concurrency_floor = floor(expected, CONCURRENCY, latency_ms);
+        let ratio = wall.as_secs_f64() / fl.as_secs_f64();
+        let speedup = naive_wall.as_secs_f64() / wall.as_secs_f64();
+        let request_ratio = naive_counts.evm_http as f64 / max_requests.max(1) as f64;
+        let mut r = Record::new("evm-multicall", n, CONCURRENCY, latency_ms);
+        r.secs("wall_s", wall)
+            .secs("floor_s", fl)
+            .set("ratio_to_floor", json!(round(ratio, 3)))
+            .secs("concurrency_floor_s", concurrency_floor)
+            .set(
+                "ratio_to_concurrency_floor",
+                json!(round(
+                    wall.as_secs_f64() / concurrency_floor.as_secs_f64(),
+                    3
+                )),
+            )
+            .set(
+                "wall_s_each",
+                json!(reps
+                    .iter()
+                    .map(|r| round(r.0.as_secs_f64(), 4))
+                    .collect::<Vec<_>>()),
+            )
+            .set("erc20_reads", json!(EVM_ERC20_N))
+            .set("native_reads", json!(EVM_NATIVE_N))
+            .set("calls_per_request", json!(k))
+            .set("requests", json!(max_requests))
+            .set("expected_requests", json!(expected))
+            .set(
+                "expected_requests_formula",
+                json!(format!(
+                    "pin {pin} + chain_id_check {chain_id_check} + ceil({n}/{k}) {reads}"
+                )),
+            )
+            .set("chain_id_requests", json!(counts.evm_chain_id))
+            .set("block_requests", json!(counts.evm_get_block_by_number))
+            .set("eth_call_requests", json!(counts.evm_call))
+            .set("inner_calls", json!(counts.evm_inner_calls))
+            .set(
+                "other_requests",
+                json!(
+                    counts.evm_calls
+                        - counts.evm_chain_id
+                        - counts.evm_get_block_by_number
+                        - counts.evm_call
+                ),
+            )
+            .set("one_block", json!(one_block))
+            .secs("cpu_s", cpu)
+            .set("cpu_us_per_query", json!(per_query_us(cpu, n)))
+            .set(
+                "server_cpu_us_per_query",
+                json!(per_query_us(server_cpu, n)),
+            )
+            .set("naive_requests", json!(naive_counts.evm_http))
+            .secs("naive_wall_s", naive_wall)
+            .set(
+                "naive_ratio_to_floor",
+                json!(round(
+                    naive_wall.as_secs_f64()
+                        / floor(naive_counts.evm_http, CONCURRENCY, latency_ms).as_secs_f64(),
+                    3
+                )),
+            )
+            .set("naive_cpu_us_per_query", json!(per_query_us(naive_cpu, n)))
+            .set("speedup", json!(round(speedup, 1)))
+            .set("request_ratio", json!(round(request_ratio, 1)))
+            .set("errors", json!(errors + naive_bad))
+            .set(
+                "target",
+                json!(
+                    "requests <= expected_requests, request_ratio >= 50, speedup >= 20, \
+                     ratio_to_floor <= 1.2"
+                ),
+            )
+            .set(
+                "pass",
+                json!(
+                    max_requests <= expected
+                        && request_ratio >= 50.0
+                        && speedup >= 20.0
+                        && ratio <= 1.2
+                        && errors + naive_bad == 0
+                        && one_block
+                ),
+            );
+        r
+    }
+
+    fn evm_time_pin(&mut self) -> Record {
+        let url = self.evm_url();
+        let regular = evm_pins(&self.rt, &mut self.dev, &url);
+        // The sub-second chain runs in a devnet of its own.
+        let fast_blocks = EVM_FAST_BLOCKS.to_string();
+        let fast_ms = EVM_FAST_BLOCK_MS.to_string();
+        let mut fast_dev = DevnetProcess::start(
+            &[
+                "--empty",
+                "--seed-evm",
+                "1",
+                "--evm-blocks",
+                &fast_blocks,
+                "--evm-block-ms",
+                &fast_ms,
+                "--evm-block-jitter",
+            ],
+            self.devnet_cpu,
+        )
+        .expect("the sub-second devnet starts");
+        let fast_url = fast_dev.evm_url.clone().expect("evm url");
+        let fast = evm_pins(&self.rt, &mut fast_dev, &fast_url);
+        drop(fast_dev);
+
+        let n = TIME_PIN_N as u64;
+        // The least a resolution through `balances` takes: the tip, one block, then the read.
+        let fl = Duration::from_millis(3 * LATENCY_MS * n);
+        let mut r = Record::new("evm-time-pin", n, 1, LATENCY_MS);
+        r.secs("wall_s", regular.wall)
+            .secs("floor_s", fl)
+            .set("blocks", json!(EVM_TIME_PIN_BLOCKS))
+            .set("block_ms", json!(12_000))
+            .set("max_block_requests", json!(regular.max))
+            .set("mean_block_requests", json!(round(regular.mean, 2)))
+            .set("chain_id_requests_max", json!(regular.chain_id_max))
+            .set("other_requests_max", json!(regular.other_max))
+            .set(
+                "ms_per_resolution",
+                json!(round(regular.wall.as_secs_f64() * 1e3 / n as f64, 1)),
+            )
+            .set("subsecond_blocks", json!(EVM_FAST_BLOCKS))
+            .set("subsecond_block_ms", json!(EVM_FAST_BLOCK_MS))
+            .set("subsecond_jitter", json!(true))
+            .set("subsecond_max_block_requests", json!(fast.max))
+            .set("subsecond_mean_block_requests", json!(round(fast.mean, 2)))
+            .set(
+                "subsecond_same_second_blocks_max",
+                json!(fast.same_second_max),
+            )
+            .secs("subsecond_wall_s", fast.wall)
+            .set(
+                "subsecond_ms_per_resolution",
+                json!(round(fast.wall.as_secs_f64() * 1e3 / n as f64, 1)),
+            )
+            .set("errors", json!(regular.wrong + fast.wrong))
+            .set("target", json!("max_block_requests <= 8 (both chains)"))
+            .set(
+                "pass",
+                json!(regular.max <= 8 && fast.max <= 8 && regular.wrong + fast.wrong == 0),
+            );
+        r
+    }
 }
 
 fn per_query_us(cpu: Duration, n: u64) -> f64 {
@@ -700,6 +949,203 @@ fn memory_child(aptos_url: String) {
     );
 }
 
+/// A client for the devnet's EVM half only: `ethereum` at `evm_url`, as a user configures it
+/// (the default calls per request).
+fn evm_client(evm_url: &str) -> Client {
+    evm_builder(evm_url).build().expect("client")
+}
+
+/// The same with `k` calls per request.
+fn evm_client_k(evm_url: &str, k: usize) -> Client {
+    evm_builder(evm_url)
+        .evm_calls_per_request(k)
+        .build()
+        .expect("client")
+}
+
+fn evm_builder(evm_url: &str) -> tokbal::ClientBuilder {
+    Client::builder()
+        .endpoint(Network::EthereumMainnet, evm_url)
+        .aptos_api_key(None)
+        .concurrency(CONCURRENCY)
+        .retry_policy(RetryPolicy::none())
+}
+
+/// Query `k` of `evm-multicall` and its seeded amount: every 11th is holder `k / 11`'s
+/// native balance, the others the ERC-20 balances of holders 0, 1, ... in turn (10,000 of
+/// them and 1,000 native ones in 11,000), so that each request mixes both kinds.
+fn evm_mixed(k: u64) -> (String, u64, bool, u64) {
+    if k % 11 == 10 {
+        let h = k / 11;
+        (evm_native_query(h), SEED_AMOUNT_BASE + h, true, h)
+    } else {
+        let h = k - k / 11;
+        (evm_erc20_query(h), EVM_ERC20_AMOUNT_BASE + h, false, h)
+    }
+}
+
+/// The loop people write: one JSON-RPC request per query (`eth_call` of `balanceOf` on the
+/// token, `eth_getBalance` for the native coin), 64 in flight, every one at the block number
+/// `eth_blockNumber` gave first. Returns each query's amount, if read.
+async fn naive_evm_loop(http: &reqwest::Client, url: &str, n: u64) -> Vec<Option<u64>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let rpc = |body: Value| {
+        let request = http.post(url).json(&body);
+        async move {
+            let v: Value = request.send().await.ok()?.json().await.ok()?;
+            let hex = v.get("result")?.as_str()?.strip_prefix("0x")?.to_string();
+            Some(hex)
+        }
+    };
+    let Some(tip) =
+        rpc(json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []})).await
+    else {
+        return vec![None; n as usize];
+    };
+    let block = format!("0x{tip}");
+    let mut amounts = vec![None; n as usize];
+    let answers: Vec<(usize, Option<u64>)> = stream::iter(0..n)
+        .map(|k| {
+            let (_, _, native, h) = evm_mixed(k);
+            let owner = evm_holder(h);
+            let body = if native {
+                json!({"jsonrpc": "2.0", "id": k, "method": "eth_getBalance", "params": [owner, block]})
+            } else {
+                // balanceOf(address): selector 0x70a08231, the owner in a 32-byte word.
+                let data = format!("0x70a08231{:0>64}", &owner[2..]);
+                json!({"jsonrpc": "2.0", "id": k, "method": "eth_call",
+                       "params": [{"to": SEED_EVM_ERC20, "data": data}, block]})
+            };
+            let answer = rpc(body);
+            async move {
+                let amount = answer.await.and_then(|hex| {
+                    let digits = hex.trim_start_matches('0');
+                    if digits.is_empty() {
+                        Some(0)
+                    } else {
+                        u64::from_str_radix(digits, 16).ok()
+                    }
+                });
+                (k as usize, amount)
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (i, a) in answers {
+        amounts[i] = a;
+    }
+    amounts
+}
+
+/// What [`evm_pins`] measured on one chain.
+struct PinStats {
+    /// `eth_getBlockByNumber` requests per resolution: the most, and the mean.
+    max: u64,
+    mean: f64,
+    /// `eth_chainId` requests per resolution, at most.
+    chain_id_max: u64,
+    /// Requests per resolution other than blocks and the chain id (the read), at most.
+    other_max: u64,
+    /// Wall time of every resolution, cold, at the scenario's latency.
+    wall: Duration,
+    /// Resolutions whose block is not the last at or before the instant, or whose read
+    /// was wrong.
+    wrong: u64,
+    /// The most blocks that share one timestamp among the pinned block and its neighbours.
+    same_second_max: u64,
+}
+
+/// `At::Time` on the devnet `dev`'s EVM chain at `url`: 100 instants drawn over the chain's
+/// span, each resolved by a fresh client (empty block cache) through `balances` with one
+/// query (seeded holder 0's native balance); the blocks asked for are counted per instant,
+/// then every pin is checked against the chain.
+fn evm_pins(rt: &Runtime, dev: &mut DevnetProcess, url: &str) -> PinStats {
+    use tokbal::evm::BlockRef;
+    dev.set_latency(0);
+    let probe = evm_client(url);
+    let node = probe.evm(Network::EthereumMainnet).expect("evm backend");
+    let secs = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (first, tip) = rt
+        .block_on(async {
+            let tip = node.block(BlockRef::Latest).await?;
+            let first = node.block(BlockRef::Number(0)).await?;
+            Ok::<_, tokbal::Error>((first, tip))
+        })
+        .expect("the EVM chain's ends");
+    let (t0, t1) = (secs(first.time), secs(tip.time));
+    let mut rng = SplitMix64(0x6576_6d2d_7069_6e00 ^ tip.number);
+    let times: Vec<u64> = (0..TIME_PIN_N)
+        .map(|_| t0 + rng.next() % (t1 - t0))
+        .collect();
+    let query = parse_all(std::iter::once(evm_native_query(0)));
+
+    dev.set_latency(LATENCY_MS);
+    let mut per = Vec::new();
+    let mut pins = Vec::new();
+    let mut wall_sum = Duration::ZERO;
+    let mut bad_reads = 0;
+    for &t in &times {
+        let c = evm_client(url);
+        let from = dev.counts();
+        let (out, wall, _) = measured(
+            rt,
+            c.balances(&query, At::Time(UNIX_EPOCH + Duration::from_secs(t))),
+        );
+        wall_sum += wall;
+        let d = dev.counts().since(from);
+        per.push((
+            d.evm_get_block_by_number,
+            d.evm_chain_id,
+            d.evm_calls - d.evm_get_block_by_number - d.evm_chain_id,
+        ));
+        let (e, w) = check(&out.results, |_| SEED_AMOUNT_BASE);
+        bad_reads += e + w;
+        pins.push(out.snapshot.block(Network::EthereumMainnet));
+    }
+
+    // Every pin against the chain: its block is at or before t, the next one after.
+    dev.set_latency(0);
+    let (wrong, same_second_max) = rt.block_on(async {
+        let (mut wrong, mut same) = (0, 0);
+        for (pin, &t) in pins.iter().zip(&times) {
+            let Some(n) = *pin else {
+                wrong += 1;
+                continue;
+            };
+            let b = node.block(BlockRef::Number(n)).await;
+            let next = node.block(BlockRef::Number(n + 1)).await;
+            let ok = matches!(&b, Ok(b) if secs(b.time) <= t)
+                && (n == tip.number || matches!(&next, Ok(nb) if secs(nb.time) > t));
+            wrong += u64::from(!ok);
+            // How many blocks before the pinned one share its second (up to 8 looked at).
+            if let Ok(b) = &b {
+                let mut k = 0;
+                while k < 8 && k < n {
+                    match node.block(BlockRef::Number(n - k - 1)).await {
+                        Ok(p) if p.time == b.time => k += 1,
+                        _ => break,
+                    }
+                }
+                same = same.max(k + 1);
+            }
+        }
+        (wrong, same)
+    });
+    let max = per.iter().map(|p| p.0).max().unwrap_or(0);
+    PinStats {
+        max,
+        mean: per.iter().map(|p| p.0).sum::<u64>() as f64 / per.len() as f64,
+        chain_id_max: per.iter().map(|p| p.1).max().unwrap_or(0),
+        other_max: per.iter().map(|p| p.2).max().unwrap_or(0),
+        wall: wall_sum,
+        wrong: wrong + bad_reads,
+        same_second_max,
+    }
+}
+
 /// SplitMix64, for reproducible random instants without a dependency.
 struct SplitMix64(u64);
 
@@ -727,19 +1173,23 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 8] = [
         ("aptos-fanout", Bench::aptos_fanout),
         ("vs-sequential", Bench::vs_sequential),
         ("overhead", Bench::overhead),
         ("amb-chunking", Bench::amb_chunking),
         ("time-pin", Bench::time_pin),
         ("memory", Bench::memory),
+        ("evm-multicall", Bench::evm_multicall),
+        ("evm-time-pin", Bench::evm_time_pin),
     ];
     let started = Instant::now();
     let load_at_start = load1();
     let seed_aptos = MEMORY_N.max(OVERHEAD_N).max(FANOUT_N).to_string();
     let seed_amb = AMB_UNIQUE.to_string();
     let blocks = TIME_PIN_BLOCKS.to_string();
+    let seed_evm = EVM_ERC20_N.max(EVM_NATIVE_N).to_string();
+    let evm_blocks = EVM_TIME_PIN_BLOCKS.to_string();
     // TOKBAL_BENCH_PIN_CPUS=1: the bench on CPU 0, the devnet on CPU 1, so that neither
     // takes the other's core; figures then vary less from run to run (and differ from the
     // default, where both share every core).
@@ -755,11 +1205,19 @@ fn main() {
             &seed_aptos,
             "--seed-amb",
             &seed_amb,
+            "--seed-evm",
+            &seed_evm,
+            "--evm-blocks",
+            &evm_blocks,
         ],
         pinned.then_some(1),
     )
     .expect("tokbal devnet starts");
-    let mut bench = Bench { rt: runtime(), dev };
+    let mut bench = Bench {
+        rt: runtime(),
+        dev,
+        devnet_cpu: pinned.then_some(1),
+    };
     let mut records = Vec::new();
     for (name, run) in scenarios {
         if !chosen.is_empty() && !chosen.iter().any(|c| c == name) {
@@ -827,6 +1285,21 @@ fn summary(records: &[Record]) {
                 "peak {} MiB (baseline {})",
                 g("peak_rss_mib"),
                 g("baseline_rss_mib")
+            ),
+            "evm-multicall" => format!(
+                "requests {}/{} ratio {} naive {}x slower, {}x requests",
+                g("requests"),
+                g("expected_requests"),
+                g("ratio_to_floor"),
+                g("speedup"),
+                g("request_ratio")
+            ),
+            "evm-time-pin" => format!(
+                "blocks max {} mean {} (sub-second max {} mean {})",
+                g("max_block_requests"),
+                g("mean_block_requests"),
+                g("subsecond_max_block_requests"),
+                g("subsecond_mean_block_requests")
             ),
             _ => String::new(),
         };

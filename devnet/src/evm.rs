@@ -362,11 +362,7 @@ pub(crate) fn address_string(a: &Address) -> String {
 
 /// Lower-case hex digits of `bytes`, without prefix.
 fn hex_string(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    alloy_primitives::hex::encode(bytes)
 }
 
 /// The address of seeded holder `i`: `SEED_HOLDER_BASE + i` as 40 hex digits (lower case).

@@ -183,32 +183,64 @@ impl EvmBackend {
 
     /// A block by tag (`latest`, `finalized`, ...) or number.
     pub async fn block(&self, which: BlockRef) -> Result<BlockSnapshot, Error> {
-        let param = match which {
-            BlockRef::Latest => json!("latest"),
-            BlockRef::Finalized => json!("finalized"),
-            BlockRef::Number(n) => json!(quantity(n)),
-        };
         let v = self
             .rpc
-            .call("eth_getBlockByNumber", json!([param, false]))
+            .call("eth_getBlockByNumber", json!([block_tag(which), false]))
             .await?;
+        self.block_answer(which, &v)
+    }
+
+    /// [`block`](Self::block) after the chain id check; the first time, both go in one
+    /// JSON-RPC batch, so pinning costs one request and one round trip (two, in parallel,
+    /// where the node refuses batches).
+    async fn block_checked(&self, which: BlockRef) -> Result<BlockSnapshot, Error> {
+        if self.chain_seen.get().is_some() {
+            self.check_chain().await?;
+            return self.block(which).await;
+        }
+        let calls = [
+            ("eth_chainId", json!([])),
+            ("eth_getBlockByNumber", json!([block_tag(which), false])),
+        ];
+        match self.rpc.batch(&calls).await {
+            Ok(answers) => {
+                let mut answers = answers.into_iter();
+                let (Some(id), Some(block)) = (answers.next(), answers.next()) else {
+                    return Err(evm_error(ErrorKind::Decode, "a batch answer left calls out"));
+                };
+                let id = id.map_err(|e| map_rpc_error("eth_chainId", &e))?;
+                let _ = self.chain_seen.set(quantity_u64(&id, "eth_chainId")?);
+                self.check_chain().await?;
+                let block = block.map_err(|e| map_rpc_error("eth_getBlockByNumber", &e))?;
+                self.block_answer(which, &block)
+            }
+            Err(e) if is_batch_refusal(&e) => {
+                let (checked, block) = futures::join!(self.check_chain(), self.block(which));
+                checked?;
+                block
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn block_answer(&self, which: BlockRef, v: &Value) -> Result<BlockSnapshot, Error> {
         if v.is_null() {
             return Err(evm_error(
                 ErrorKind::NotYetAvailable,
                 format!("{}: the node has no block {which:?} yet", self.network),
             ));
         }
-        block_of(&v)
+        block_of(v)
     }
 
     /// The block every read of a batch carries, for `at`.
     pub(crate) async fn pin(&self, at: &At) -> Result<BlockSnapshot, Error> {
-        self.check_chain().await?;
         match *at {
             At::Snapshot(ref given) => match given.get(self.network) {
                 // The block a snapshot names is read by its hash, as it was then.
                 Some(entry) => match (entry.block, &entry.block_hash, entry.block_time) {
                     (Some(number), Some(hash), Some(time)) => {
+                        self.check_chain().await?;
                         let mut b = BlockSnapshot::new(number, hash.clone(), time);
                         b.at = entry.at;
                         b.at_tip = entry.at_tip;
@@ -223,15 +255,15 @@ impl EvmBackend {
                         ),
                     )),
                 },
-                None => self.block(BlockRef::Latest).await,
+                None => self.block_checked(BlockRef::Latest).await,
             },
             At::Blocks(ref chosen) => match chosen.get(&self.network) {
-                Some(&n) => self.block(BlockRef::Number(n)).await,
-                None => self.block(BlockRef::Latest).await,
+                Some(&n) => self.block_checked(BlockRef::Number(n)).await,
+                None => self.block_checked(BlockRef::Latest).await,
             },
-            At::Latest | At::AptosVersion(_) => self.block(BlockRef::Latest).await,
+            At::Latest | At::AptosVersion(_) => self.block_checked(BlockRef::Latest).await,
             At::Finalized => {
-                let mut b = self.block(BlockRef::Finalized).await?;
+                let mut b = self.block_checked(BlockRef::Finalized).await?;
                 b.finalized = true;
                 Ok(b)
             }
@@ -247,7 +279,7 @@ impl EvmBackend {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| Error::invalid_input("at", &when, "before 1970-01-01T00:00:00Z"))?
             .as_secs();
-        let tip = self.block(BlockRef::Latest).await?;
+        let tip = self.block_checked(BlockRef::Latest).await?;
         if target >= secs(tip.time) {
             let mut b = tip;
             b.at = Some(t);
@@ -613,6 +645,14 @@ pub enum BlockRef {
     Number(u64),
 }
 
+fn block_tag(which: BlockRef) -> Value {
+    match which {
+        BlockRef::Latest => json!("latest"),
+        BlockRef::Finalized => json!("finalized"),
+        BlockRef::Number(n) => json!(quantity(n)),
+    }
+}
+
 fn reorged(network: Network, pin: &BlockSnapshot) -> Error {
     evm_error(
         ErrorKind::Unavailable,
@@ -641,12 +681,7 @@ fn secs(t: SystemTime) -> u64 {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + 2 * bytes.len());
-    s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    alloy_primitives::hex::encode_prefixed(bytes)
 }
 
 fn bad(what: &str, v: &Value) -> Error {

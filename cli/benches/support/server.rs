@@ -20,7 +20,25 @@ pub fn amb_query(i: u64) -> String {
     format!("ethereum:0x{:040x}", SEED_BASE + i)
 }
 
-/// Request counters of both halves, as `stats` reports them.
+/// The ERC-20 contract `tokbal devnet --seed-evm` seeds (the CLI's `SEED_EVM_ERC20_CONTRACT`).
+pub const SEED_EVM_ERC20: &str = "0x5eed20005eed20005eed20005eed20005eed2000";
+
+/// Seeded EVM holder `i`'s address (`tokbal devnet --seed-evm`).
+pub fn evm_holder(i: u64) -> String {
+    format!("0x{:040x}", SEED_BASE + i)
+}
+
+/// The query for seeded EVM holder `i`'s native balance (`--seed-evm`: 1000000 + i wei).
+pub fn evm_native_query(i: u64) -> String {
+    format!("ethereum:{}", evm_holder(i))
+}
+
+/// The query for seeded EVM holder `i`'s balance of [`SEED_EVM_ERC20`] (10^18 + i).
+pub fn evm_erc20_query(i: u64) -> String {
+    format!("ethereum:{}/erc20:{SEED_EVM_ERC20}", evm_holder(i))
+}
+
+/// Request counters of every half, as `stats` reports them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counts {
     pub aptos_total: u64,
@@ -30,6 +48,18 @@ pub struct Counts {
     pub amb_total: u64,
     pub amb_calls: u64,
     pub amb_items: u64,
+    /// EVM: HTTP requests, whatever their body.
+    pub evm_http: u64,
+    /// EVM: JSON-RPC calls (a batch counts each of its calls).
+    pub evm_calls: u64,
+    pub evm_chain_id: u64,
+    pub evm_block_number: u64,
+    pub evm_get_block_by_number: u64,
+    pub evm_get_balance: u64,
+    pub evm_get_code: u64,
+    pub evm_call: u64,
+    /// EVM: calls Multicall3's `aggregate3` ran on behalf of `eth_call`s.
+    pub evm_inner_calls: u64,
 }
 
 impl Counts {
@@ -43,6 +73,15 @@ impl Counts {
             amb_total: self.amb_total - before.amb_total,
             amb_calls: self.amb_calls - before.amb_calls,
             amb_items: self.amb_items - before.amb_items,
+            evm_http: self.evm_http - before.evm_http,
+            evm_calls: self.evm_calls - before.evm_calls,
+            evm_chain_id: self.evm_chain_id - before.evm_chain_id,
+            evm_block_number: self.evm_block_number - before.evm_block_number,
+            evm_get_block_by_number: self.evm_get_block_by_number - before.evm_get_block_by_number,
+            evm_get_balance: self.evm_get_balance - before.evm_get_balance,
+            evm_get_code: self.evm_get_code - before.evm_get_code,
+            evm_call: self.evm_call - before.evm_call,
+            evm_inner_calls: self.evm_inner_calls - before.evm_inner_calls,
         }
     }
 }
@@ -54,6 +93,8 @@ pub struct DevnetProcess {
     stdout: BufReader<ChildStdout>,
     pub aptos_url: String,
     pub amb_url: String,
+    /// The EVM node's URL; `None` from a `tokbal` that predates it (`TOKBAL_BENCH_DEVNET`).
+    pub evm_url: Option<String>,
 }
 
 fn broken(what: String) -> io::Error {
@@ -69,8 +110,10 @@ fn read_line(r: &mut BufReader<ChildStdout>) -> io::Result<String> {
 }
 
 impl DevnetProcess {
-    /// Starts `tokbal devnet --control ARGS...` and reads its URLs from its first two lines.
-    /// With `cpu`, the devnet runs on that CPU only.
+    /// Starts `tokbal devnet --control ARGS...` and reads its URLs from the lines it prints
+    /// before `serving until ...`: `aptos: URL` and `amb: URL` first, then the credentials
+    /// and `evm: URL` (an older devnet prints no `evm:` line). With `cpu`, the devnet runs on
+    /// that CPU only.
     pub fn start(args: &[&str], cpu: Option<usize>) -> io::Result<Self> {
         // TOKBAL_BENCH_DEVNET: another tokbal binary to serve (say, to compare devnets).
         let bin = std::env::var_os("TOKBAL_BENCH_DEVNET")
@@ -107,15 +150,24 @@ impl DevnetProcess {
         };
         let aptos_url = url("aptos: ")?;
         let amb_url = url("amb: ")?;
-        // The credentials line and the "serving until ..." line.
-        read_line(&mut stdout)?;
-        read_line(&mut stdout)?;
+        // Then the credentials, the EVM node's URL, and the "serving until ..." line, which
+        // is the last before any answer to a command.
+        let mut evm_url = None;
+        loop {
+            let line = read_line(&mut stdout)?;
+            if let Some(u) = line.strip_prefix("evm: ") {
+                evm_url = Some(u.to_string());
+            } else if line.starts_with("serving until") {
+                break;
+            }
+        }
         Ok(DevnetProcess {
             child,
             stdin,
             stdout,
             aptos_url,
             amb_url,
+            evm_url,
         })
     }
 
@@ -134,7 +186,7 @@ impl DevnetProcess {
         Ok(answer)
     }
 
-    /// Sets the latency added to every answer of both halves.
+    /// Sets the latency added to every answer of every half.
     pub fn set_latency(&mut self, ms: u64) {
         self.command(&format!("latency {ms}")).expect("latency");
     }
@@ -161,6 +213,7 @@ impl DevnetProcess {
     pub fn counts(&mut self) -> Counts {
         let line = self.command("stats").expect("stats");
         let v: serde_json::Value = serde_json::from_str(&line).expect("stats is JSON");
+        // An older devnet has no `evm` object: its counters read 0.
         let n = |half: &str, key: &str| v[half][key].as_u64().unwrap_or(0);
         Counts {
             aptos_total: n("aptos", "total"),
@@ -170,6 +223,15 @@ impl DevnetProcess {
             amb_total: n("amb", "total"),
             amb_calls: n("amb", "calls"),
             amb_items: n("amb", "items"),
+            evm_http: n("evm", "http"),
+            evm_calls: n("evm", "calls"),
+            evm_chain_id: n("evm", "chain_id"),
+            evm_block_number: n("evm", "block_number"),
+            evm_get_block_by_number: n("evm", "get_block_by_number"),
+            evm_get_balance: n("evm", "get_balance"),
+            evm_get_code: n("evm", "get_code"),
+            evm_call: n("evm", "call"),
+            evm_inner_calls: n("evm", "inner_calls"),
         }
     }
 }

@@ -1,16 +1,24 @@
-//! `tokbal devnet`: both halves of the devnet in the foreground, until interrupted.
+//! `tokbal devnet`: the three halves of the devnet (an Aptos node, an AMB Query endpoint and
+//! an EVM JSON-RPC node) in the foreground, until interrupted.
+//!
+//! It prints, in this order: `aptos: URL`, `amb: URL`, the AMB credentials, `evm: URL`, then
+//! one `serving until ...` line (the last before any `--control` answer).
 //!
 //! For a client measured in another process (the benchmarks), it can also seed many owners
-//! (`--seed-aptos N`, `--seed-amb N`), run a chain of any length (`--blocks N`), and take
-//! commands on stdin (`--control`): `stats` (request counters, one JSON line), `reset`
-//! (counters back to zero) and `latency MS`, each answered by one line on stdout.
+//! (`--seed-aptos N`, `--seed-amb N`, `--seed-evm N`), run chains of any length (`--blocks N`,
+//! `--evm-blocks N`, with `--evm-block-ms` and `--evm-block-jitter` for sub-second, irregular
+//! EVM blocks), and take commands on stdin (`--control`): `stats` (request counters of every
+//! half, one JSON line), `reset` (counters back to zero) and `latency MS`, each answered by
+//! one line on stdout.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use tokbal::{Error, ErrorKind};
-use tokbal_devnet::{Devnet, DevnetBuilder, APT_COIN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use tokbal_devnet::{
+    Devnet, DevnetBuilder, Faults, APT_COIN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
+};
 
 use super::EXIT_OK;
 
@@ -27,7 +35,14 @@ pub struct DevnetArgs {
     /// Port of the AMB endpoint (0: any free port).
     #[arg(long, value_name = "PORT", default_value_t = 0)]
     amb_port: u16,
-    /// Added to every answer, in milliseconds.
+    /// Port of the EVM JSON-RPC node (0: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    evm_port: u16,
+    /// Chain id the EVM node reports (`eth_chainId`); 1 is Ethereum mainnet, which tokbal's
+    /// `ethereum:` queries expect.
+    #[arg(long, value_name = "ID", default_value_t = 1)]
+    evm_chain_id: u64,
+    /// Added to every answer (of every half), in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
     /// Share of requests answered 429 with Retry-After (0 to 1).
@@ -42,8 +57,8 @@ pub struct DevnetArgs {
     /// Share of requests whose connection is cut mid-answer (0 to 1).
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     drop_ratio: f64,
-    /// The Aptos node acts as a replica this many versions behind (and the AMB endpoint as
-    /// one this many seconds behind).
+    /// The Aptos node acts as a replica this many versions behind (the AMB endpoint as one
+    /// this many seconds behind, the EVM node as one this many blocks behind).
     #[arg(long, value_name = "N", default_value_t = 0)]
     lag: u64,
     /// Seconds of Retry-After on throttled and failed answers.
@@ -64,10 +79,28 @@ pub struct DevnetArgs {
     /// (epoch second 1000000000) on.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_amb: u64,
+    /// Seed 2N holdings on the EVM node, from its genesis: holders 0..N (holder i is 0x
+    /// followed by SEED_BASE + i in 40 hex digits) hold 1000000 + i wei of the native coin,
+    /// and 10^18 + i of the ERC-20 at 0x5eed20005eed20005eed20005eed20005eed2000
+    /// (SEED_EVM_ERC20_CONTRACT).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed_evm: u64,
+    /// Blocks in the EVM chain at start (computed, not stored: 3 * 10^8 costs no more than
+    /// 10).
+    #[arg(long, value_name = "N", default_value_t = tokbal_devnet::evm::DEFAULT_EVM_INITIAL_BLOCKS)]
+    evm_blocks: u64,
+    /// Milliseconds between EVM blocks (at least 1). Below 1000, several blocks share a
+    /// timestamp (whole seconds), as on L2s.
+    #[arg(long, value_name = "MS", default_value_t = 12_000)]
+    evm_block_ms: u64,
+    /// Give EVM block times a seeded jitter of less than half the interval (irregular
+    /// spacing; times still increase and timestamps never decrease).
+    #[arg(long)]
+    evm_block_jitter: bool,
     /// Take commands on stdin, one a line, each answered by one line on stdout: `stats`
-    /// (request counters of both halves as one JSON object), `reset` (counters to zero),
-    /// `latency MS` (added to every answer of both halves). The devnet stops at the end of
-    /// stdin.
+    /// (request counters of every half as one JSON object: `aptos`, `amb`, `evm`), `reset`
+    /// (counters to zero), `latency MS` (added to every answer of every half). The devnet
+    /// stops at the end of stdin.
     #[arg(long)]
     control: bool,
 }
@@ -79,6 +112,10 @@ pub const SEED_BASE: u64 = 0x1_0000_0000;
 pub const SEED_AMOUNT_BASE: u64 = 1_000_000;
 /// Epoch second from which seeded AMB balances hold (2001-09-09T01:46:40Z).
 pub const SEED_AMB_SINCE_SECS: i64 = 1_000_000_000;
+/// The ERC-20 contract `--seed-evm` deploys (at the EVM genesis) and seeds: holder i holds
+/// `tokbal_devnet::seed_erc20_amount(i)` = 10^18 + i. Clear of the demo contracts and of the
+/// devnet's special ones.
+pub const SEED_EVM_ERC20_CONTRACT: &str = "0x5eed20005eed20005eed20005eed20005eed2000";
 
 /// The devnet the CLI's commands start: the demo chain, optionally seeded.
 pub fn demo_builder(seeded: bool) -> DevnetBuilder {
@@ -104,10 +141,22 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
             ));
         }
     }
+    if args.evm_block_ms == 0 {
+        return Err(Error::invalid_input(
+            "evm_block_ms",
+            "0",
+            "at least 1 millisecond between blocks",
+        ));
+    }
     let net = demo_builder(!args.empty)
         .initial_blocks(args.blocks)
         .port(args.aptos_port)
         .amb_port(args.amb_port)
+        .evm_port(args.evm_port)
+        .evm_chain_id(args.evm_chain_id)
+        .evm_initial_blocks(args.evm_blocks)
+        .evm_block_interval(Duration::from_millis(args.evm_block_ms))
+        .evm_block_jitter(args.evm_block_jitter)
         .start()
         .await
         .map_err(|e| {
@@ -117,7 +166,7 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
             )
         })?;
     seed(&net, &args)?;
-    for faults in [net.aptos().faults(), net.amb().faults()] {
+    for faults in all_faults(&net) {
         faults.set_latency(Duration::from_millis(args.latency_ms));
         faults.set_retry_after_secs(args.retry_after);
         faults.throttle_ratio(args.throttle_ratio);
@@ -136,6 +185,7 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
                 "credentials: AWS_ACCESS_KEY_ID={TEST_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={TEST_SECRET_ACCESS_KEY}"
             )
         })
+        .and_then(|()| writeln!(out, "evm: {}", net.evm_url()))
         .and_then(|()| {
             if args.control {
                 writeln!(out, "serving until the end of stdin or Ctrl-C")
@@ -163,7 +213,12 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(EXIT_OK))
 }
 
-/// Seeds the owners `--seed-aptos` and `--seed-amb` ask for.
+/// The fault switches of every half.
+fn all_faults(net: &Devnet) -> [&Faults; 3] {
+    [net.aptos().faults(), net.amb().faults(), net.evm().faults()]
+}
+
+/// Seeds the owners `--seed-aptos`, `--seed-amb` and `--seed-evm` ask for.
 fn seed(net: &Devnet, args: &DevnetArgs) -> Result<(), Error> {
     let refused = |what: &str, e: &dyn std::fmt::Display| {
         Error::new(ErrorKind::InvalidInput, format!("cannot seed {what}: {e}"))
@@ -187,6 +242,12 @@ fn seed(net: &Devnet, args: &DevnetArgs) -> Result<(), Error> {
                 &amount,
             )
             .map_err(|e| refused(&owner, &e))?;
+    }
+    if args.seed_evm > 0 {
+        let evm = net.evm();
+        evm.seed_native_holders(args.seed_evm);
+        evm.seed_erc20_holders(SEED_EVM_ERC20_CONTRACT, args.seed_evm)
+            .map_err(|e| refused(SEED_EVM_ERC20_CONTRACT, &e))?;
     }
     Ok(())
 }
@@ -212,11 +273,12 @@ async fn control(net: &Devnet) -> Result<(), Error> {
             (Some("reset"), None, _) => {
                 net.aptos().reset_requests();
                 net.amb().reset_requests();
+                net.evm().reset_requests();
                 "ok".to_string()
             }
             (Some("latency"), Some(ms), None) => match ms.parse::<u64>() {
                 Ok(ms) => {
-                    for faults in [net.aptos().faults(), net.amb().faults()] {
+                    for faults in all_faults(net) {
                         faults.set_latency(Duration::from_millis(ms));
                     }
                     "ok".to_string()
@@ -233,10 +295,11 @@ async fn control(net: &Devnet) -> Result<(), Error> {
     Ok(())
 }
 
-/// Both halves' request counters, as one JSON object.
+/// Every half's request counters, as one JSON object.
 fn stats(net: &Devnet) -> serde_json::Value {
     let a = net.aptos().requests();
     let m = net.amb().requests();
+    let e = net.evm().requests();
     serde_json::json!({
         "aptos": {
             "total": a.total,
@@ -252,6 +315,21 @@ fn stats(net: &Devnet) -> serde_json::Value {
             "calls": m.calls,
             "items": m.items,
             "other": m.other,
+        },
+        "evm": {
+            "http": e.http,
+            "batches": e.batches,
+            "calls": e.calls,
+            "chain_id": e.chain_id,
+            "block_number": e.block_number,
+            "get_block_by_number": e.get_block_by_number,
+            "get_block_by_hash": e.get_block_by_hash,
+            "get_balance": e.get_balance,
+            "get_code": e.get_code,
+            "call": e.call,
+            "unknown_method": e.unknown_method,
+            "invalid": e.invalid,
+            "inner_calls": e.inner_calls,
         },
     })
 }

@@ -188,12 +188,7 @@ fn parse_bytes(s: &str) -> Result<Vec<u8>, String> {
     if digits.len() % 2 != 0 {
         return Err("hex string of odd length".into());
     }
-    let mut out = Vec::with_capacity(digits.len() / 2);
-    for pair in digits.as_bytes().chunks(2) {
-        let text = std::str::from_utf8(pair).map_err(|_| "invalid hex string")?;
-        out.push(u8::from_str_radix(text, 16).map_err(|_| "invalid hex string")?);
-    }
-    Ok(out)
+    alloy_primitives::hex::decode(digits).map_err(|_| "invalid hex string".into())
 }
 
 /// Exactly `N` bytes of hex data.
