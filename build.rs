@@ -1,5 +1,6 @@
 //! Generates the clients of the enabled sources into `$OUT_DIR`:
-//! `specs/aptos.yaml` -> `aptos_client.rs` (feature `aptos`).
+//! `specs/aptos.yaml` -> `aptos_client.rs` (feature `aptos`),
+//! `specs/esplora.yaml` -> `esplora_client.rs` (feature `bitcoin`).
 //!
 //! A generated file is `include!`d by its source's `generated.rs` and never edited. Behaviour
 //! that the generator cannot express lives in the hand-written wrappers beside it, or in the
@@ -10,13 +11,15 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     #[cfg(feature = "aptos")]
     openapi::client("specs/aptos.yaml", "aptos_client.rs", "Aptos");
+    #[cfg(feature = "bitcoin")]
+    openapi::client("specs/esplora.yaml", "esplora_client.rs", "Esplora");
 }
 
-#[cfg(feature = "aptos")]
+#[cfg(any(feature = "aptos", feature = "bitcoin"))]
 #[path = "build/generate.rs"]
 mod generate;
 
-#[cfg(feature = "aptos")]
+#[cfg(any(feature = "aptos", feature = "bitcoin"))]
 mod openapi {
     use std::path::{Path, PathBuf};
 

@@ -16,6 +16,32 @@ pub struct Generated {
     pub types: usize,
 }
 
+/// A hand-written type that stands in for one schema of a slice: the generator emits no type
+/// for the schema and uses this one wherever the slice refers to it.
+struct Replacement {
+    schema: &'static str,
+    with: &'static str,
+    impls: &'static [TypeImpl],
+}
+
+/// The replacements of a slice, by its file name. Each slice has its own, so that a schema
+/// name in one slice never picks up another source's type.
+fn replacements(spec_path: &Path) -> &'static [Replacement] {
+    match spec_path.file_name().and_then(|n| n.to_str()) {
+        // The node writes u64 as decimal strings, except the balance, which is a bare number:
+        // one hand-written type takes both, so no generated type has to guess.
+        Some("aptos.yaml") => &[Replacement {
+            schema: "U64",
+            with: "crate::aptos::wire::U64",
+            impls: &[TypeImpl::Display, TypeImpl::FromStr],
+        }],
+        // esplora.yaml needs none: satoshi amounts, heights and times are bare JSON integers,
+        // which the generated u64 fields read as they are and refuse when negative,
+        // fractional, quoted or above u64::MAX.
+        _ => &[],
+    }
+}
+
 /// Reads, checks and generates; every failure comes back as one paragraph naming the spec.
 pub fn generate(spec_path: &Path) -> Result<Generated, String> {
     let text = std::fs::read_to_string(spec_path).map_err(|e| {
@@ -57,14 +83,10 @@ pub fn generate(spec_path: &Path) -> Result<Generated, String> {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Positional)
-        .with_tag(TagStyle::Merged)
-        // The node writes u64 as decimal strings, except the balance, which is a bare number:
-        // one hand-written type takes both, so no generated type has to guess.
-        .with_replacement(
-            "U64",
-            "crate::aptos::wire::U64",
-            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
-        );
+        .with_tag(TagStyle::Merged);
+    for r in replacements(spec_path) {
+        settings.with_replacement(r.schema, r.with, r.impls.iter().copied());
+    }
 
     // The generator reports some unsupported constructs by panicking; turn those into the same
     // one-paragraph message as every other failure, without a backtrace.

@@ -57,7 +57,7 @@ impl Balance {
     }
 
     /// A balance read at block `number`.
-    #[cfg(feature = "evm")]
+    #[cfg(any(feature = "evm", feature = "bitcoin"))]
     pub(crate) fn at_block(amount: Amount, number: u64) -> Self {
         Balance {
             amount,

@@ -14,7 +14,12 @@ use crate::batch::Sources;
 use crate::error::Error;
 #[allow(unused_imports)] // Chain: by the sources compiled in
 use crate::query::{Chain, Network};
-#[cfg(any(feature = "aptos", feature = "evm", feature = "amb"))]
+#[cfg(any(
+    feature = "aptos",
+    feature = "evm",
+    feature = "bitcoin",
+    feature = "amb"
+))]
 use crate::retry::RateLimit;
 use crate::retry::RetryPolicy;
 use crate::transport::Transport;
@@ -57,6 +62,8 @@ pub struct ClientBuilder {
     evm_batch_size: usize,
     #[cfg(feature = "evm")]
     evm_rate_limit: Option<RateLimit>,
+    #[cfg(feature = "bitcoin")]
+    bitcoin_rate_limit: Option<RateLimit>,
     #[cfg(feature = "amb")]
     use_amb: bool,
     #[cfg(feature = "aptos")]
@@ -85,6 +92,8 @@ impl Default for ClientBuilder {
             evm_batch_size: crate::evm::DEFAULT_BATCH_SIZE,
             #[cfg(feature = "evm")]
             evm_rate_limit: None,
+            #[cfg(feature = "bitcoin")]
+            bitcoin_rate_limit: None,
             #[cfg(feature = "amb")]
             use_amb: false,
             #[cfg(feature = "aptos")]
@@ -136,6 +145,14 @@ impl ClientBuilder {
     #[cfg(feature = "evm")]
     pub fn evm_rate_limit(mut self, limit: RateLimit) -> Self {
         self.evm_rate_limit = Some(limit);
+        self
+    }
+
+    /// Requests per second to each Esplora server (by default a few per second to the
+    /// public instances, unlimited to one you give).
+    #[cfg(feature = "bitcoin")]
+    pub fn bitcoin_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.bitcoin_rate_limit = Some(limit);
         self
     }
 
@@ -312,17 +329,45 @@ impl ClientBuilder {
             let networks = source.networks();
             sources.add(std::sync::Arc::new(source), networks);
         }
-        // AMB serves Bitcoin (until Bitcoin has a source of its own), and Ethereum when it is
-        // configured, except networks given their own endpoint.
+        #[cfg(feature = "bitcoin")]
+        {
+            use crate::bitcoin::{EsploraClient, EsploraSource};
+            let transport = self
+                .transport
+                .clone()
+                .with_rate_limit(self.bitcoin_rate_limit.clone());
+            let mut nodes = BTreeMap::new();
+            for network in Network::ALL
+                .into_iter()
+                .filter(|n| n.chain() == Chain::Bitcoin)
+            {
+                let (url, public) = match self.endpoints.get(&network) {
+                    Some(url) => (url.clone(), false),
+                    None => match crate::bitcoin::default_url(network) {
+                        Some(url) => (url.to_string(), true),
+                        None => continue,
+                    },
+                };
+                let limit = match (&transport.rate_limit, public) {
+                    (Some(limit), _) => limit.clone(),
+                    (None, true) => RateLimit::per_second(crate::bitcoin::PUBLIC_RATE_LIMIT),
+                    (None, false) => RateLimit::unlimited(),
+                };
+                nodes.insert(network, EsploraClient::new(&url, &transport, limit)?);
+            }
+            let source = EsploraSource::new(nodes);
+            let networks = source.networks();
+            sources.add(std::sync::Arc::new(source), networks);
+        }
+        // AMB, when it is configured, serves its networks, except those given their own
+        // endpoint.
         #[cfg(feature = "amb")]
         {
             let via_amb = self.use_amb || self.amb_url.is_some() || self.amb_credentials.is_some();
             let networks = crate::amb::HANDLED_NETWORKS
                 .map(|(n, _)| n)
                 .into_iter()
-                .filter(|n| {
-                    n.chain() == Chain::Bitcoin || (via_amb && !self.endpoints.contains_key(n))
-                })
+                .filter(|n| via_amb && !self.endpoints.contains_key(n))
                 .collect::<Vec<_>>();
             sources.add(Arc::new(amb), networks);
         }

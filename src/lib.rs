@@ -58,6 +58,8 @@ pub mod amount;
 pub mod aptos;
 mod balance;
 mod batch;
+#[cfg(feature = "bitcoin")]
+pub mod bitcoin;
 mod client;
 mod endpoint;
 pub mod error;
@@ -70,7 +72,7 @@ pub mod retry;
 mod serde_util;
 mod source;
 pub mod time;
-#[cfg(any(feature = "aptos", feature = "evm"))]
+#[cfg(any(feature = "aptos", feature = "evm", feature = "bitcoin"))]
 mod timesearch;
 pub mod tls;
 mod transport;

@@ -92,4 +92,15 @@ pub(crate) trait Source: Any + Send + Sync {
     /// Reads `queries` (all of one scope, at most `max_group`) at `pin`, or without a pin
     /// when the source pins by reading. Returns exactly one result per query, in order.
     fn read<'a>(&'a self, queries: &'a [Query], pin: Option<&'a Pin>) -> BoxFuture<'a, Read>;
+
+    /// Whether `block` is still on `network`'s chain, asked once a batch is read, for
+    /// sources whose reads do not name the block themselves (Esplora reads at a height).
+    fn still_pinned<'a>(
+        &'a self,
+        network: Network,
+        block: &'a BlockSnapshot,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let _ = (network, block);
+        Box::pin(async { Ok(true) })
+    }
 }

@@ -167,7 +167,7 @@ fn what_tokbal_sends_matches_the_models_patterns() {
     let queries = [
         "ethereum:0xdAC17F958D2ee523a2206206994597C13D831ec7/erc721:0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d:115792089237316195423570985008687907853269984665640564039457584007913129639935",
         "ethereum-sepolia:0x0000000000000000000000000000000000000001/erc1155:0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d:0",
-        "bitcoin:bc1pmzfrwwndsqmk5yh69yjr5lfgfg4ev8c0tsc06e",
+        "bitcoin:bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
         "bitcoin-testnet:2N3oefVeg6stiTb5Kh3ozCSkaqmx91FDbsm",
     ];
     for text in queries {

@@ -802,7 +802,11 @@ async fn an_endpoint_serving_another_chain_fails_every_query_of_the_network() {
     let sent = calls(&proxy.take());
     let methods: Vec<&str> = sent.iter().map(|c| c.method.as_str()).collect();
     assert_eq!(methods, ["eth_chainId", "eth_getBlockByNumber"], "{sent:?}");
-    assert!(sent.iter().all(|c| c.request == 0 && c.batch_len == Some(2)), "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|c| c.request == 0 && c.batch_len == Some(2)),
+        "{sent:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 //! In-process test servers on 127.0.0.1: an Aptos full node (the REST API slice tokbal
 //! uses), an EVM node (the JSON-RPC slice: blocks, balances, `eth_call` with Multicall3 and
-//! token contracts) and an AWS Managed Blockchain Query endpoint (`BatchGetTokenBalance`,
-//! restJson1 with SigV4), each with fault injection and request counters.
+//! token contracts), an AWS Managed Blockchain Query endpoint (`BatchGetTokenBalance`,
+//! restJson1 with SigV4) and an Esplora server (the Bitcoin HTTP API slice: tip, blocks,
+//! address statistics and paged histories), each with fault injection and request counters.
 //!
 //! Used by tokbal's own tests, by `tokbal demo`, and by anyone who wants to test code that
-//! talks to an Aptos node, an EVM node or AMB Query without a network:
+//! talks to an Aptos node, an EVM node, AMB Query or Esplora without a network:
 //!
 //! ```no_run
 //! use tokbal_devnet::{Devnet, APT_COIN};
@@ -56,12 +57,31 @@
 //! # }
 //! ```
 //!
+//! The Esplora half answers the HTTP API of blockstream.info / mempool.space / electrs (the
+//! slice tokbal reads Bitcoin with) at [`Devnet::esplora_url`]; see the [`esplora`] module
+//! for its endpoints, errors and faults:
+//!
+//! ```no_run
+//! use tokbal_devnet::{seed_address, Devnet};
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let devnet = Devnet::builder().esplora_initial_blocks(100).start().await?;
+//! let btc = devnet.esplora();
+//! btc.pay(&seed_address(0), 150_000).unwrap();
+//! btc.mine(1); // payments confirm in the next block
+//! let url = devnet.esplora_url(); // "http://127.0.0.1:PORT" (also under /api)
+//! // ... GET {url}/address/{address} and {url}/address/{address}/txs/chain ...
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The servers run on tokio tasks of the runtime that called [`DevnetBuilder::start`] and
 //! stop when the [`Devnet`] is dropped or [`Devnet::shutdown`] is awaited. They only ever
 //! bind the loopback address.
 
 pub mod amb;
 pub mod aptos;
+pub mod esplora;
 pub mod evm;
 pub mod faults;
 
@@ -83,6 +103,11 @@ pub use aptos::{
     canonical_address, canonical_asset_type, AptosNode, BlockInfo, LedgerInfo, RequestCounts,
     APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
 };
+pub use esplora::{
+    esplora_faucet_address, seed_address, seed_address_on, EsploraBlock, EsploraNetwork,
+    EsploraNode, EsploraRequestCounts, EsploraTxRef, DEMO_BTC_COUNTERPARTY, ESPLORA_FAUCET_ADDRESS,
+    TRANSFER_FEE_SATS,
+};
 pub use evm::{
     seed_erc20_amount, seed_holder_address, seed_native_amount, BatchLimitStyle, EvmBlock, EvmNode,
     EvmRequestCounts, EvmSeenCall, ThrottleStyle, TokenStandard, DEMO_ERC1155_ID, DEMO_ERC721_ID,
@@ -92,10 +117,11 @@ pub use evm::{
 pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
 
 use aptos::{duration_us, now_us, AptosConfig};
+use esplora::EsploraConfig;
 use evm::{duration_ms, EvmConfig};
 
 /// An owner, asset type, network, token id, balance or block that an [`AptosNode`],
-/// [`EvmNode`] or [`AmbNode`] method refuses.
+/// [`EvmNode`], [`AmbNode`] or [`EsploraNode`] method refuses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidInput(pub(crate) String);
 
@@ -135,6 +161,10 @@ const AMB_FAULT_SEED_SALT: u64 = 0x0a3b_0a3b_0a3b_0a3b;
 /// Mixed into the fault seed of the EVM half, so that its ratios differ from the others'.
 const EVM_FAULT_SEED_SALT: u64 = 0x0e7a_0e7a_0e7a_0e7a;
 
+/// Mixed into the fault seed of the Esplora half, so that its ratios differ from the
+/// others'.
+const ESPLORA_FAULT_SEED_SALT: u64 = 0xb17c_b17c_b17c_b17c;
+
 /// Smallest auto-advance period accepted.
 const MIN_AUTO_ADVANCE: Duration = Duration::from_millis(1);
 
@@ -152,14 +182,17 @@ enum Genesis {
 /// Defaults: any free ports, genesis at 2026-01-01T00:00:00Z, no balances, no faults, no
 /// auto-advance; for Aptos, chain id 4, 1,000 blocks, 250 ms between blocks with seeded
 /// jitter, 2 to 5 versions per block; for the EVM node, chain id 1, 2,000 blocks 12 s
-/// apart, Multicall3 from block 0, `finalized` 64 and `safe` 32 blocks below the tip.
+/// apart, Multicall3 from block 0, `finalized` 64 and `safe` 32 blocks below the tip; for
+/// the Esplora node, mainnet, 1,000 blocks 600 s apart without jitter.
 #[derive(Clone, Debug)]
 pub struct DevnetBuilder {
     port: u16,
     amb_port: u16,
     evm_port: u16,
+    esplora_port: u16,
     aptos: AptosConfig,
     evm: EvmConfig,
+    esplora: EsploraConfig,
     genesis: Genesis,
     demo_data: bool,
     auto_advance: Option<Duration>,
@@ -172,8 +205,10 @@ impl Default for DevnetBuilder {
             port: 0,
             amb_port: 0,
             evm_port: 0,
+            esplora_port: 0,
             aptos: AptosConfig::default(),
             evm: EvmConfig::default(),
+            esplora: EsploraConfig::default(),
             genesis: Genesis::Fixed(aptos::DEFAULT_GENESIS_TIMESTAMP_US),
             demo_data: false,
             auto_advance: None,
@@ -198,6 +233,13 @@ impl DevnetBuilder {
     /// The port the EVM node listens on (on 127.0.0.1); 0, the default, picks a free one.
     pub fn evm_port(mut self, port: u16) -> Self {
         self.evm_port = port;
+        self
+    }
+
+    /// The port the Esplora server listens on (on 127.0.0.1); 0, the default, picks a free
+    /// one.
+    pub fn esplora_port(mut self, port: u16) -> Self {
+        self.esplora_port = port;
         self
     }
 
@@ -339,6 +381,42 @@ impl DevnetBuilder {
         self
     }
 
+    /// The Bitcoin network the Esplora node serves (default mainnet); it decides which
+    /// addresses are accepted. The demo data is only seeded on mainnet.
+    pub fn esplora_network(mut self, network: EsploraNetwork) -> Self {
+        self.esplora.network = network;
+        self
+    }
+
+    /// How many blocks the Bitcoin chain has at start (at least 1; default 1,000). Blocks
+    /// are computed, not stored.
+    pub fn esplora_initial_blocks(mut self, blocks: u64) -> Self {
+        self.esplora.initial_blocks = blocks.max(1);
+        self
+    }
+
+    /// Time between Bitcoin blocks, in whole seconds (default 600 s; at least 1 s).
+    pub fn esplora_block_interval(mut self, interval: Duration) -> Self {
+        self.esplora.interval_secs = interval.as_secs().max(1);
+        self
+    }
+
+    /// A seeded jitter of up to `max` (whole seconds, at most the interval minus 1 s)
+    /// either way on Bitcoin block timestamps from block 11 on (default none), so that a
+    /// block's timestamp may be below its parent's, as on Bitcoin; median times still
+    /// never decrease.
+    pub fn esplora_block_jitter(mut self, max: Duration) -> Self {
+        self.esplora.jitter_secs = max.as_secs();
+        self
+    }
+
+    /// Timestamp of Bitcoin block 0, seconds since the Unix epoch (default: the devnet's
+    /// genesis, see [`DevnetBuilder::genesis_timestamp_us`]).
+    pub fn esplora_genesis_timestamp(mut self, timestamp_secs: u64) -> Self {
+        self.esplora.genesis_secs = Some(timestamp_secs);
+        self
+    }
+
     /// Adds one block every `period` while the devnet runs (off by default; at least 1 ms).
     pub fn auto_advance(mut self, period: Duration) -> Self {
         self.auto_advance = Some(period.max(MIN_AUTO_ADVANCE));
@@ -398,6 +476,25 @@ impl DevnetBuilder {
     ///
     /// At the demo instant, [`DEMO_ETH_OWNER`] holds 4.2 ETH, 2^128 + 1 of the ERC-20 and
     /// 12 of the ERC-1155 token; [`DEMO_ETH_OWNER_2`] holds the ERC-721 token.
+    ///
+    /// And the Esplora node (on mainnet only) with a history of [`DEMO_BTC_ADDRESS`], each
+    /// transaction in the first block scheduled at or after its instant (with the default
+    /// 600 s blocks from G, `G + x` is block `x / 600 s`), transfers going to
+    /// [`DEMO_BTC_COUNTERPARTY`] with a fee of [`TRANSFER_FEE_SATS`] and spending the
+    /// oldest outputs:
+    ///
+    /// | at | block | transaction | balance after |
+    /// |---|---|---|---|
+    /// | G + 10 min | 1 | receives 100000000 | 100000000 |
+    /// | G + 30 min | 3 | receives 60000000 | 160000000 |
+    /// | G + 1h | 6 | sends 9999000 | 150000000 |
+    /// | G + 3h | 18 | sends 51233568 | 98765432 |
+    /// | G + 4h | 24 | receives 1234568 | 100000000 |
+    /// | (mempool) | | receives 5000000 | (unconfirmed) |
+    ///
+    /// At the demo instant G + 1h45m the address holds 150000000 sats, whether the instant
+    /// is pinned by timestamp (block 10) or by median time (block 15): nothing changes in
+    /// blocks 7 to 17. At G + 3h it holds 98765432, as the AMB half says.
     pub fn with_demo_data(mut self) -> Self {
         self.demo_data = true;
         self
@@ -458,18 +555,43 @@ impl DevnetBuilder {
         node
     }
 
+    /// Builds the Bitcoin chain without serving it (demo data included when
+    /// [`DevnetBuilder::with_demo_data`] was called).
+    pub fn build_esplora_node(&self) -> EsploraNode {
+        let genesis_secs = match self.genesis {
+            Genesis::Fixed(us) => us / 1_000_000,
+            Genesis::Now => {
+                let blocks = self.esplora.initial_blocks.max(1) - 1;
+                let span = blocks.saturating_mul(self.esplora.interval_secs.max(1));
+                (now_us() / 1_000_000).saturating_sub(span)
+            }
+        };
+        let fault_seed = self
+            .fault_seed
+            .unwrap_or(self.aptos.seed ^ 0xfa17_5eed_0000_0000)
+            ^ ESPLORA_FAULT_SEED_SALT;
+        let node = EsploraNode::new(&self.esplora, genesis_secs, self.aptos.seed, fault_seed);
+        if self.demo_data {
+            node.seed_demo_data();
+        }
+        node
+    }
+
     /// Binds 127.0.0.1 (one port for each half) and starts serving. Must be called inside
     /// a tokio runtime.
     pub async fn start(self) -> io::Result<Devnet> {
         let node = self.build_aptos_node();
         let amb = self.build_amb_node();
         let evm = self.build_evm_node();
+        let esplora = self.build_esplora_node();
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
         let aptos_addr = listener.local_addr()?;
         let amb_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.amb_port)).await?;
         let amb_addr = amb_listener.local_addr()?;
         let evm_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.evm_port)).await?;
         let evm_addr = evm_listener.local_addr()?;
+        let esplora_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.esplora_port)).await?;
+        let esplora_addr = esplora_listener.local_addr()?;
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
 
@@ -501,6 +623,15 @@ impl DevnetBuilder {
             )
             .await;
         }));
+        let (serve_esplora, serve_cancel) = (esplora.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = serve(
+                esplora_listener,
+                esplora::router(serve_esplora, serve_cancel.clone()),
+                serve_cancel,
+            )
+            .await;
+        }));
 
         if let Some(period) = self.auto_advance {
             let (tick_node, tick_cancel) = (node.clone(), cancel.clone());
@@ -524,6 +655,8 @@ impl DevnetBuilder {
             amb_addr,
             evm,
             evm_addr,
+            esplora,
+            esplora_addr,
             cancel,
             tasks,
         })
@@ -540,6 +673,8 @@ pub struct Devnet {
     amb_addr: SocketAddr,
     evm: EvmNode,
     evm_addr: SocketAddr,
+    esplora: EsploraNode,
+    esplora_addr: SocketAddr,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -600,6 +735,22 @@ impl Devnet {
     /// The EVM chain, its state, fault switches, protocol knobs and request counters.
     pub fn evm(&self) -> &EvmNode {
         &self.evm
+    }
+
+    /// Base URL of the Esplora server, `http://127.0.0.1:PORT` (the same paths are also
+    /// served under `/api`).
+    pub fn esplora_url(&self) -> String {
+        format!("http://{}", self.esplora_addr)
+    }
+
+    /// Address the Esplora server listens on.
+    pub fn esplora_addr(&self) -> SocketAddr {
+        self.esplora_addr
+    }
+
+    /// The Bitcoin chain, its ledger, fault switches and request counters.
+    pub fn esplora(&self) -> &EsploraNode {
+        &self.esplora
     }
 
     /// Stops the servers and waits (up to a few seconds for in-flight answers) until they

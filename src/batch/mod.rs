@@ -127,13 +127,46 @@ impl Client {
         // A network whose pinned block left the chain during the batch is pinned again and
         // read again whole, so that the batch still answers at one block per network. If
         // that fails too, its results carry the error.
-        let reorged: HashSet<Network> = unique
+        let mut reorged: HashSet<Network> = unique
             .iter()
             .zip(&slots)
             .filter(|(_, r)| matches!(r, Some(Err(e)) if e.code() == Some(REORGED)))
             .map(|(q, _)| q.network())
             .collect();
-        if !reorged.is_empty() {
+        // Sources whose reads do not name the block are asked whether it is still there.
+        for (network, entry) in snapshot.networks() {
+            let (Some(number), Some(hash), Some(time)) =
+                (entry.block, entry.block_hash.clone(), entry.block_time)
+            else {
+                continue;
+            };
+            let Ok((_, source)) = self.sources.for_network(network) else {
+                continue;
+            };
+            let block = crate::pin::BlockSnapshot::new(number, hash, time);
+            if let Ok(false) = source.still_pinned(network, &block).await {
+                reorged.insert(network);
+            }
+        }
+        if let (false, At::Snapshot(given)) = (reorged.is_empty(), &at) {
+            // A snapshot is an instruction to read at exactly its blocks: one that left the
+            // chain cannot be read at any more, and another block would not be the snapshot.
+            for (query, slot) in unique.iter().zip(slots.iter_mut()) {
+                let network = query.network();
+                if let (true, Some(entry)) = (reorged.contains(&network), given.get(network)) {
+                    *slot = Some(Err(Error::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "{network}: the snapshot's block {} ({}) is no longer on the chain; \
+                             take a new snapshot",
+                            entry.block.unwrap_or_default(),
+                            entry.block_hash.as_deref().unwrap_or("?")
+                        ),
+                    )
+                    .with_code(REORGED)));
+                }
+            }
+        } else if !reorged.is_empty() {
             let again = unique
                 .iter()
                 .enumerate()

@@ -206,7 +206,10 @@ impl EvmBackend {
             Ok(answers) => {
                 let mut answers = answers.into_iter();
                 let (Some(id), Some(block)) = (answers.next(), answers.next()) else {
-                    return Err(evm_error(ErrorKind::Decode, "a batch answer left calls out"));
+                    return Err(evm_error(
+                        ErrorKind::Decode,
+                        "a batch answer left calls out",
+                    ));
                 };
                 let id = id.map_err(|e| map_rpc_error("eth_chainId", &e))?;
                 let _ = self.chain_seen.set(quantity_u64(&id, "eth_chainId")?);

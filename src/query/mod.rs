@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `aptos`, `aptos-testnet`, `aptos-devnet` | account address | asset type (default `0x1::aptos_coin::AptosCoin`) |
 //! | `ethereum`, `ethereum-sepolia`, `base`, `base-sepolia`, `optimism`, `arbitrum`, `polygon`, `bsc`, `avalanche`, `evm-<chain id>` | `0x` + 40 hex | none or `eth` (the native coin), `erc20:CONTRACT`, `erc721:CONTRACT` (a collection count), `erc721:CONTRACT:ID`, `erc1155:CONTRACT:ID` |
-//! | `bitcoin`, `bitcoin-testnet` | base58 or bech32 address | none or `btc` |
+//! | `bitcoin`, `bitcoin-testnet`, `bitcoin-signet`, `bitcoin-regtest` | base58 or bech32/bech32m address, checksum checked | none or `btc` |
 //!
 //! Parsing validates everything before any request is made; an error names the field
 //! (`network`, `owner`, `asset_type`, `token`, `contract`, `token_id`) and quotes the value.
@@ -56,6 +56,8 @@ pub enum Backend {
     Aptos,
     /// An EVM chain's JSON-RPC node (Ethereum, Base, Arbitrum, ...).
     Evm,
+    /// An Esplora HTTP API (Bitcoin).
+    Esplora,
     /// AWS Managed Blockchain Query (Bitcoin and Ethereum).
     Amb,
 }
@@ -66,6 +68,7 @@ impl Backend {
         match self {
             Backend::Aptos => "aptos",
             Backend::Evm => "evm",
+            Backend::Esplora => "bitcoin",
             Backend::Amb => "amb",
         }
     }
@@ -75,6 +78,7 @@ impl Backend {
         match self {
             Backend::Aptos => cfg!(feature = "aptos"),
             Backend::Evm => cfg!(feature = "evm"),
+            Backend::Esplora => cfg!(feature = "bitcoin"),
             Backend::Amb => cfg!(feature = "amb"),
         }
     }
@@ -95,7 +99,10 @@ impl Backend {
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.feature())
+        f.write_str(match self {
+            Backend::Esplora => "esplora",
+            other => other.feature(),
+        })
     }
 }
 
@@ -278,8 +285,7 @@ impl FromStr for Query {
                 token: parse_evm_token(token)?,
             }),
             Chain::Bitcoin => {
-                let testnet = network == Network::BitcoinTestnet;
-                let owner = BitcoinAddress::parse_field("owner", owner, testnet)?;
+                let owner = BitcoinAddress::parse_field("owner", owner, network)?;
                 match token {
                     None | Some("btc") => Ok(Query {
                         network,

@@ -47,6 +47,11 @@ pub enum Network {
     BitcoinMainnet,
     /// Bitcoin testnet (`bitcoin-testnet`).
     BitcoinTestnet,
+    /// Bitcoin signet (`bitcoin-signet`): testnet's addresses (`tb1`, `m`, `n`, `2`).
+    BitcoinSignet,
+    /// A Bitcoin regtest network (`bitcoin-regtest`): `bcrt1` segwit addresses, testnet's
+    /// legacy ones.
+    BitcoinRegtest,
     /// Ethereum mainnet (`ethereum`, chain id 1).
     EthereumMainnet,
     /// Ethereum Sepolia testnet (`ethereum-sepolia`, chain id 11155111).
@@ -144,12 +149,14 @@ const fn evm(
 }
 
 /// The networks that are not EVM chains, with their names.
-const OTHER: [(Network, &str); 5] = [
+const OTHER: [(Network, &str); 7] = [
     (Network::AptosMainnet, "aptos"),
     (Network::AptosTestnet, "aptos-testnet"),
     (Network::AptosDevnet, "aptos-devnet"),
     (Network::BitcoinMainnet, "bitcoin"),
     (Network::BitcoinTestnet, "bitcoin-testnet"),
+    (Network::BitcoinSignet, "bitcoin-signet"),
+    (Network::BitcoinRegtest, "bitcoin-regtest"),
 ];
 
 /// The prefix of an EVM chain written by id.
@@ -157,12 +164,14 @@ const EVM_PREFIX: &str = "evm-";
 
 impl Network {
     /// Every named network, in a stable order (`Evm(id)` stands for any other EVM chain).
-    pub const ALL: [Network; 14] = [
+    pub const ALL: [Network; 16] = [
         Network::AptosMainnet,
         Network::AptosTestnet,
         Network::AptosDevnet,
         Network::BitcoinMainnet,
         Network::BitcoinTestnet,
+        Network::BitcoinSignet,
+        Network::BitcoinRegtest,
         Network::EthereumMainnet,
         Network::EthereumSepolia,
         Network::Base,
@@ -191,7 +200,10 @@ impl Network {
     pub fn chain(self) -> Chain {
         match self {
             Network::AptosMainnet | Network::AptosTestnet | Network::AptosDevnet => Chain::Aptos,
-            Network::BitcoinMainnet | Network::BitcoinTestnet => Chain::Bitcoin,
+            Network::BitcoinMainnet
+            | Network::BitcoinTestnet
+            | Network::BitcoinSignet
+            | Network::BitcoinRegtest => Chain::Bitcoin,
             _ => Chain::Ethereum,
         }
     }
@@ -227,7 +239,7 @@ impl Network {
         match self.chain() {
             Chain::Aptos => Backend::Aptos,
             Chain::Ethereum => Backend::Evm,
-            Chain::Bitcoin => Backend::Amb,
+            Chain::Bitcoin => Backend::Esplora,
         }
     }
 }
@@ -289,7 +301,7 @@ impl schemars::JsonSchema for Network {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "A network name: aptos, aptos-testnet, aptos-devnet, bitcoin, bitcoin-testnet, ethereum, ethereum-sepolia, base, base-sepolia, optimism, arbitrum, polygon, bsc, avalanche, or evm-<chain id>",
+            "description": "A network name: aptos, aptos-testnet, aptos-devnet, bitcoin, bitcoin-testnet, bitcoin-signet, bitcoin-regtest, ethereum, ethereum-sepolia, base, base-sepolia, optimism, arbitrum, polygon, bsc, avalanche, or evm-<chain id>",
             "pattern": "^([a-z]+(-[a-z]+)?|evm-[1-9][0-9]{0,19})$"
         })
     }

@@ -3,12 +3,11 @@
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
-use tokbal::amb::AmbCredentials;
 use tokbal::{At, Client, Error, ErrorKind, Network};
 use tokbal_devnet::{
     APT_COIN, DEMO_ALICE, DEMO_BTC_ADDRESS, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_ID,
     DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT, DEMO_ERC721_ID, DEMO_ETH_OWNER, DEMO_ETH_OWNER_2,
-    DEMO_USDC_METADATA, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
+    DEMO_USDC_METADATA,
 };
 
 use super::devnet::demo_builder;
@@ -37,15 +36,9 @@ pub async fn run() -> Result<ExitCode, Error> {
         .aptos_url(net.aptos_url())
         .aptos_network_url(Network::AptosTestnet, testnet.aptos_url())
         .aptos_api_key(None)
-        // Ethereum from the devnet's JSON-RPC node; Bitcoin, until it has a source of its
-        // own, from its AMB endpoint.
+        // Ethereum from the devnet's JSON-RPC node, Bitcoin from its Esplora server.
         .endpoint(Network::EthereumMainnet, net.evm_url())
-        .amb_url(net.amb_url())
-        .amb_credentials(Some(AmbCredentials::new(
-            TEST_ACCESS_KEY_ID,
-            TEST_SECRET_ACCESS_KEY,
-            None,
-        )))
+        .endpoint(Network::BitcoinMainnet, net.esplora_url())
         .build()?;
     let queries = vec![
         format!("aptos:{DEMO_ALICE}"),
@@ -60,11 +53,11 @@ pub async fn run() -> Result<ExitCode, Error> {
     ];
     let at = UNIX_EPOCH + Duration::from_secs(DEMO_AT_SECS);
     println!(
-        "tokbal demo: {} queries against the devnet (Aptos {}, EVM {}, AMB {}), pinned at {}\n",
+        "tokbal demo: {} queries against the devnet (Aptos {}, EVM {}, Esplora {}), pinned at {}\n",
         queries.len(),
         net.aptos_url(),
         net.evm_url(),
-        net.amb_url(),
+        net.esplora_url(),
         tokbal::time::format_rfc3339(at)
     );
     let (doc, _) = read_document(&client, &queries, At::Time(at)).await;

@@ -1,8 +1,9 @@
-//! `tokbal devnet`: the three halves of the devnet (an Aptos node, an AMB Query endpoint and
-//! an EVM JSON-RPC node) in the foreground, until interrupted.
+//! `tokbal devnet`: every half of the devnet (an Aptos node, an AMB Query endpoint, an EVM
+//! JSON-RPC node and an Esplora server) in the foreground, until interrupted.
 //!
-//! It prints, in this order: `aptos: URL`, `amb: URL`, the AMB credentials, `evm: URL`, then
-//! one `serving until ...` line (the last before any `--control` answer).
+//! It prints, in this order: `aptos: URL`, `amb: URL`, the AMB credentials, `evm: URL`,
+//! `bitcoin: URL`, then one `serving until ...` line (the last before any `--control`
+//! answer).
 //!
 //! For a client measured in another process (the benchmarks), it can also seed many owners
 //! (`--seed-aptos N`, `--seed-amb N`, `--seed-evm N`), run chains of any length (`--blocks N`,
@@ -85,6 +86,10 @@ pub struct DevnetArgs {
     /// (SEED_EVM_ERC20_CONTRACT).
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_evm: u64,
+    /// Seed N addresses on the Esplora server (address i is tokbal_devnet::seed_address(i),
+    /// a P2WPKH address), each with a history of 1 to 200 transactions spread over the chain.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed_bitcoin: u64,
     /// Blocks in the EVM chain at start (computed, not stored: 3 * 10^8 costs no more than
     /// 10).
     #[arg(long, value_name = "N", default_value_t = tokbal_devnet::evm::DEFAULT_EVM_INITIAL_BLOCKS)]
@@ -118,6 +123,9 @@ pub const SEED_AMB_SINCE_SECS: i64 = 1_000_000_000;
 pub const SEED_EVM_ERC20_CONTRACT: &str = "0x5eed20005eed20005eed20005eed20005eed2000";
 
 /// The devnet the CLI's commands start: the demo chain, optionally seeded.
+/// The seed of `--seed-bitcoin`'s histories (fixed, so that runs compare).
+pub const SEED_BITCOIN_SEED: u64 = 0x5eed_b17c;
+
 pub fn demo_builder(seeded: bool) -> DevnetBuilder {
     let b = Devnet::builder().initial_blocks(DEMO_CHAIN_BLOCKS);
     if seeded {
@@ -186,6 +194,7 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
             )
         })
         .and_then(|()| writeln!(out, "evm: {}", net.evm_url()))
+        .and_then(|()| writeln!(out, "bitcoin: {}", net.esplora_url()))
         .and_then(|()| {
             if args.control {
                 writeln!(out, "serving until the end of stdin or Ctrl-C")
@@ -214,8 +223,13 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
 }
 
 /// The fault switches of every half.
-fn all_faults(net: &Devnet) -> [&Faults; 3] {
-    [net.aptos().faults(), net.amb().faults(), net.evm().faults()]
+fn all_faults(net: &Devnet) -> [&Faults; 4] {
+    [
+        net.aptos().faults(),
+        net.amb().faults(),
+        net.evm().faults(),
+        net.esplora().faults(),
+    ]
 }
 
 /// Seeds the owners `--seed-aptos`, `--seed-amb` and `--seed-evm` ask for.
@@ -249,6 +263,10 @@ fn seed(net: &Devnet, args: &DevnetArgs) -> Result<(), Error> {
         evm.seed_erc20_holders(SEED_EVM_ERC20_CONTRACT, args.seed_evm)
             .map_err(|e| refused(SEED_EVM_ERC20_CONTRACT, &e))?;
     }
+    if args.seed_bitcoin > 0 {
+        net.esplora()
+            .seed_addresses(args.seed_bitcoin, 1..=200, SEED_BITCOIN_SEED);
+    }
     Ok(())
 }
 
@@ -274,6 +292,7 @@ async fn control(net: &Devnet) -> Result<(), Error> {
                 net.aptos().reset_requests();
                 net.amb().reset_requests();
                 net.evm().reset_requests();
+                net.esplora().reset_requests();
                 "ok".to_string()
             }
             (Some("latency"), Some(ms), None) => match ms.parse::<u64>() {
@@ -300,6 +319,7 @@ fn stats(net: &Devnet) -> serde_json::Value {
     let a = net.aptos().requests();
     let m = net.amb().requests();
     let e = net.evm().requests();
+    let b = net.esplora().requests();
     serde_json::json!({
         "aptos": {
             "total": a.total,
@@ -330,6 +350,18 @@ fn stats(net: &Devnet) -> serde_json::Value {
             "unknown_method": e.unknown_method,
             "invalid": e.invalid,
             "inner_calls": e.inner_calls,
+        },
+        "bitcoin": {
+            "http": b.http,
+            "tip_height": b.tip_height,
+            "tip_hash": b.tip_hash,
+            "block_height": b.block_height,
+            "block": b.block,
+            "address": b.address,
+            "address_txs": b.address_txs,
+            "mempool": b.mempool,
+            "invalid": b.invalid,
+            "not_found": b.not_found,
         },
     })
 }
