@@ -133,3 +133,21 @@ pub(crate) async fn read_limited(
     }
     Ok(bytes::Bytes::from(buf))
 }
+
+/// A short, printable excerpt of an answer's body, for an error message: at most 200
+/// characters, control characters blanked.
+#[cfg_attr(not(any(feature = "aptos", feature = "bitcoin")), allow(dead_code))]
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    let mut out: String = text
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > MAX {
+        out.push_str("...");
+    }
+    out
+}

@@ -90,7 +90,7 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
             let text = match crate::transport::read_limited(response, super::hooks::MAX_ERROR_BODY)
                 .await
             {
-                Ok(bytes) => excerpt(&bytes),
+                Ok(bytes) => crate::transport::excerpt(&bytes),
                 Err(_) => String::new(),
             };
             let kind = if (200..300).contains(&status) {
@@ -136,7 +136,7 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
             ErrorKind::Decode,
             format!(
                 "{what}: the answer is not what the API describes ({source}): {}",
-                excerpt(&bytes)
+                crate::transport::excerpt(&bytes)
             ),
         )
         .with_source(source),
@@ -177,22 +177,6 @@ fn from_body(status: u16, headers: &HeaderMap, body: AptosError, what: &str) -> 
     } else {
         e.with_code(code)
     }
-}
-
-/// A short, printable excerpt of a body for a message.
-fn excerpt(bytes: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > MAX {
-        out.push_str("...");
-    }
-    out
 }
 
 #[cfg(test)]

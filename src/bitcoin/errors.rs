@@ -79,7 +79,7 @@ pub(crate) fn from_status(
     body: &[u8],
 ) -> Error {
     let what = subject.describe();
-    let text = excerpt(body);
+    let text = crate::transport::excerpt(body);
     let said = if text.is_empty() {
         String::new()
     } else {
@@ -150,7 +150,7 @@ pub(crate) async fn map_error(err: GeneratedError, subject: Subject<'_>) -> Erro
             ErrorKind::Decode,
             format!(
                 "{what}: the answer is not what the API describes ({source}): {}",
-                excerpt(&bytes)
+                crate::transport::excerpt(&bytes)
             ),
         )
         .with_source(source),
@@ -202,22 +202,6 @@ async fn read_stream(stream: ByteStream) -> reqwest::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// A short, printable excerpt of a body for a message.
-pub(crate) fn excerpt(bytes: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > MAX {
-        out.push_str("...");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,9 +242,12 @@ mod tests {
 
     #[test]
     fn excerpts_are_short_and_printable() {
-        assert_eq!(excerpt(b"  Block not found\r\n"), "Block not found");
-        assert_eq!(excerpt(b"a\x1b[31mb"), "a [31mb");
-        let long = excerpt("x".repeat(10_000).as_bytes());
+        assert_eq!(
+            crate::transport::excerpt(b"  Block not found\r\n"),
+            "Block not found"
+        );
+        assert_eq!(crate::transport::excerpt(b"a\x1b[31mb"), "a [31mb");
+        let long = crate::transport::excerpt("x".repeat(10_000).as_bytes());
         assert_eq!(long.len(), 203);
     }
 }

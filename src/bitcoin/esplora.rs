@@ -319,7 +319,7 @@ impl EsploraClient {
                 format!(
                     "{}: the answer is not text: {}",
                     subject.describe(),
-                    errors::excerpt(&body)
+                    crate::transport::excerpt(&body)
                 ),
             )
             .with_status(status)),
