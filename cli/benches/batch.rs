@@ -24,8 +24,9 @@ use tokio::runtime::Runtime;
 
 use measure::{context_switches, cpu_time, load1, proc_status_kib};
 use server::{
-    amb_query, aptos_query, evm_erc20_query, evm_holder, evm_native_query, Counts, DevnetProcess,
-    SEED_AMOUNT_BASE, SEED_BASE, SEED_EVM_ERC20,
+    amb_query, aptos_query, bitcoin_query, evm_erc20_query, evm_holder, evm_native_query, Counts,
+    DevnetProcess, SEED_AMOUNT_BASE, SEED_BASE, SEED_BITCOIN_SEED, SEED_BITCOIN_TXS,
+    SEED_EVM_ERC20,
 };
 
 /// Requests in flight, for tokbal and for the plain loops alike.
@@ -59,6 +60,12 @@ const EVM_TIME_PIN_BLOCKS: u64 = 20_000_000;
 /// `evm-time-pin`'s second chain: sub-second blocks with jitter, in a devnet of its own.
 const EVM_FAST_BLOCKS: u64 = 300_000_000;
 const EVM_FAST_BLOCK_MS: u64 = 250;
+/// `bitcoin-pinned`: seeded addresses read (`tokbal devnet --seed-bitcoin`).
+const BTC_N: u64 = 1_000;
+/// `bitcoin-pinned` reads at the tip minus this many blocks. The seeded histories (1 to 200
+/// transactions per address over the devnet's 1,000 blocks) then leave ~4 % of the
+/// addresses with nothing above the height, and give ~1 % more than a page (25) above it.
+const BTC_DEPTH: u64 = 100;
 
 /// Names the one arm of `overhead` to run (`tokbal` or `plain`), for a profiler.
 const ARM_ENV: &str = "TOKBAL_BENCH_ARM";
@@ -702,11 +709,12 @@ impl Bench {
             .count() as u64;
 
         let reads = n.div_ceil(k);
-        let (pin, chain_id_check) = (1, 1);
-        let expected = pin + chain_id_check + reads;
+        // The pin (`eth_getBlockByNumber`) and the chain-id check (`eth_chainId`) go in one
+        // JSON-RPC batch: one request between them.
+        let pin = 1;
+        let expected = pin + reads;
         // The requests' serial chain: the pin must be back before any read goes (every read
-        // names the pinned block), then the reads go 64 at a time. The chain-id check can go
-        // beside the pin, so it adds no round to the floor.
+        // names the pinned block), then the reads go 64 at a time.
         let read_rounds = reads.div_ceil(CONCURRENCY as u64);
         let fl = Duration::from_millis((pin + read_rounds) * latency_ms);
         // The other scenarios' formula applied to every request, dependencies ignored.
@@ -741,7 +749,7 @@ impl Bench {
             .set(
                 "expected_requests_formula",
                 json!(format!(
-                    "pin {pin} + chain_id_check {chain_id_check} + ceil({n}/{k}) {reads}"
+                    "pin with chain_id_check (one batch) {pin} + ceil({n}/{k}) {reads}"
                 )),
             )
             .set("chain_id_requests", json!(counts.evm_chain_id))
@@ -858,6 +866,234 @@ impl Bench {
             .set(
                 "pass",
                 json!(regular.max <= 8 && fast.max <= 8 && regular.wrong + fast.wrong == 0),
+            );
+        r
+    }
+
+    /// The Esplora server's URL (a devnet without one cannot run `bitcoin-pinned`).
+    fn bitcoin_url(&self) -> String {
+        self.dev
+            .bitcoin_url
+            .clone()
+            .expect("the devnet prints a `bitcoin:` URL (TOKBAL_BENCH_DEVNET predates it?)")
+    }
+
+    fn bitcoin_pinned(&mut self) -> Record {
+        let n = BTC_N;
+        let url = self.bitcoin_url();
+        self.prepare(0);
+        let http = plain_client();
+        let tip: u64 = self
+            .rt
+            .block_on(async {
+                let text = http
+                    .get(format!("{url}/blocks/tip/height"))
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.trim().parse().ok()
+            })
+            .expect("the Esplora tip");
+        let h = tip.saturating_sub(BTC_DEPTH);
+        let addresses: Vec<String> = (0..n).map(tokbal_devnet::seed_address).collect();
+        let queries = parse_all((0..n).map(bitcoin_query));
+        let at = At::Blocks([(Network::BitcoinMainnet, h)].into_iter().collect());
+
+        // Truth 1, what the served devnet says, read the plain way at no latency (before
+        // the measure, uninstrumented): every address's whole confirmed history, page by
+        // page, summed at or below H. Independent of how tokbal computes a balance (the
+        // totals minus what happened above H).
+        let truth = self.rt.block_on(raw_histories(&http, &url, &addresses, h));
+        // Truth 2, the devnet's own answer: a model built and seeded as `tokbal devnet
+        // --empty --seed-bitcoin N` builds and seeds its chain (same tip, same seed), asked
+        // `balance(address, Some(H))` and `txids` in this process.
+        let model = tokbal_devnet::Devnet::builder().build_esplora_node();
+        model.seed_addresses(n, SEED_BITCOIN_TXS, SEED_BITCOIN_SEED);
+        let mut model_mismatches = u64::from(model.tip() != tip);
+        let mut truth_failed = 0;
+        for (a, t) in addresses.iter().zip(&truth) {
+            let Some(t) = t else {
+                truth_failed += 1;
+                continue;
+            };
+            let balance = model.balance(a, Some(h)).ok();
+            let above = match (model.txids(a, None), model.txids(a, Some(h))) {
+                (Ok(all), Ok(below)) => Some((all.len() - below.len()) as u64),
+                _ => None,
+            };
+            let agree = balance.is_some_and(|b| i128::from(b) == t.at_h) && above == Some(t.above);
+            model_mismatches += u64::from(!agree);
+        }
+        // What each address should cost (truth 1): the totals, then pages newest first
+        // until one holds a transaction at or below H (floor(m / 25) + 1 pages for m
+        // transactions above H: a full page of them leaves the boundary on the next), then,
+        // if anything was above H, the totals again.
+        let chain_of = |m: u64| 1 + (m / tokbal::bitcoin::PAGE_SIZE as u64 + 1) + u64::from(m > 0);
+        let known: Vec<History> = truth.iter().map(|t| t.unwrap_or_default()).collect();
+        let chains: Vec<u64> = known.iter().map(|t| chain_of(t.above)).collect();
+        let quiet = known.iter().filter(|t| t.above == 0).count() as u64;
+        // Addresses whose balance at H is not their balance now: those a reader that ignored
+        // H would get wrong.
+        let changed = known.iter().filter(|t| t.at_h != t.at_tip).count() as u64;
+        let moved = n - quiet;
+        let max_pages = known
+            .iter()
+            .map(|t| t.above / tokbal::bitcoin::PAGE_SIZE as u64 + 1)
+            .max()
+            .unwrap_or(0);
+        let expected_pages: u64 = known
+            .iter()
+            .map(|t| t.above / tokbal::bitcoin::PAGE_SIZE as u64 + 1)
+            .sum();
+        let expected_reads: u64 = chains.iter().sum();
+        // At::Blocks pins with /block-height/H and /block/:hash; after the reads, `balances`
+        // asks /block-height/H again (is the pinned block still on the chain?).
+        let (pin, reorg_check) = (2, 1);
+        let expected = pin + expected_reads + reorg_check;
+
+        // The measure: one batch, 64 in flight, 20 ms on every answer. For A/B runs only:
+        // TOKBAL_BENCH_BTC_LATENCY_MS changes the latency (at 0 the floor is 0 and the
+        // ratios read `null`).
+        let latency_ms = std::env::var("TOKBAL_BENCH_BTC_LATENCY_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(LATENCY_MS);
+        let before = self.prepare(latency_ms);
+        let client = bitcoin_client(&url);
+        let server_cpu = self.dev.cpu_time();
+        let (out, wall, cpu) = measured(&self.rt, client.balances(&queries, at.clone()));
+        let server_cpu = self.dev.cpu_time().saturating_sub(server_cpu);
+        let counts = self.dev.counts().since(before);
+        let pinned = out.snapshot.block(Network::BitcoinMainnet);
+        let wrong_at =
+            |r: &Result<tokbal::Balance, tokbal::Error>, t: &Option<History>| match (r, t) {
+                (Ok(b), Some(t)) => {
+                    b.block != Some(h) || b.amount.to_u64().map(i128::from) != Some(t.at_h)
+                }
+                _ => true,
+            };
+        let mut failed = 0;
+        let mut wrong = u64::from(pinned != Some(h));
+        for (r, t) in out.results.iter().zip(&truth) {
+            match r {
+                Err(e) => {
+                    if failed == 0 {
+                        eprintln!("first error: {e}");
+                    }
+                    failed += 1;
+                }
+                Ok(_) => wrong += u64::from(wrong_at(r, t)),
+            }
+        }
+
+        // Per address, instrumented: each address alone in a batch, at no latency, its
+        // requests counted (the totals and the pages; each batch also makes the pin's 2 and
+        // the check's 1). This is also a third reading of every balance.
+        self.dev.set_latency(0);
+        let probe = bitcoin_client(&url);
+        let (mut quiet_max, mut moved_max, mut mismatches, mut overhead_max) = (0, 0, 0, 0);
+        let mut sequential_wrong = 0;
+        let mut from = self.dev.counts();
+        for (i, q) in queries.iter().enumerate() {
+            let one = self
+                .rt
+                .block_on(probe.balances(std::slice::from_ref(q), at.clone()));
+            let now = self.dev.counts();
+            let d = now.since(from);
+            from = now;
+            let reads = d.btc_address + d.btc_address_txs;
+            overhead_max = overhead_max.max(d.btc_http - reads);
+            mismatches += u64::from(reads != chains[i]);
+            if known[i].above == 0 {
+                quiet_max = quiet_max.max(reads);
+            } else {
+                moved_max = moved_max.max(reads);
+            }
+            sequential_wrong += u64::from(wrong_at(&one.results[0], &truth[i]));
+        }
+
+        // The floor for these requests: each address is a chain of dependent requests (each
+        // needs the one before: the pages follow the totals, the next page names the last
+        // txid of the one before, the totals again follow the pages), 64 chains in flight.
+        // Any client needs at least max(ceil(sum / 64), longest) rounds for the reads, after
+        // the pin's 2 (the reads need the block) and before the reorg check's 1.
+        let read_rounds = expected_reads
+            .div_ceil(CONCURRENCY as u64)
+            .max(chains.iter().copied().max().unwrap_or(0));
+        let fl = Duration::from_millis((pin + read_rounds + reorg_check) * latency_ms);
+        // The same with the chains started in query order as slots free up (what
+        // `balances` does), at no cost of its own: at most a few rounds more.
+        let schedule = Duration::from_millis(
+            (pin + list_schedule(&chains, CONCURRENCY) + reorg_check) * latency_ms,
+        );
+        let ratio = wall.as_secs_f64() / fl.as_secs_f64();
+        let errors = failed + wrong + truth_failed + model_mismatches + sequential_wrong;
+        let mut r = Record::new("bitcoin-pinned", n, CONCURRENCY, latency_ms);
+        r.secs("wall_s", wall)
+            .secs("floor_s", fl)
+            .set("ratio_to_floor", json!(round(ratio, 3)))
+            .secs("schedule_floor_s", schedule)
+            .set(
+                "ratio_to_schedule_floor",
+                json!(round(wall.as_secs_f64() / schedule.as_secs_f64(), 3)),
+            )
+            .set("tip", json!(tip))
+            .set("height", json!(h))
+            .set("requests", json!(counts.btc_http))
+            .set("expected_requests", json!(expected))
+            .set(
+                "expected_requests_formula",
+                json!(format!(
+                    "pin {pin} + reads {expected_reads} (quiet {quiet} x 2 + moved: 2 + pages, \
+                     {expected_pages} pages in all) + reorg_check {reorg_check}"
+                )),
+            )
+            .set(
+                "requests_per_address",
+                json!(round(counts.btc_http as f64 / n as f64, 3)),
+            )
+            .set("address_requests", json!(counts.btc_address))
+            .set("page_requests", json!(counts.btc_address_txs))
+            .set(
+                "block_requests",
+                json!(counts.btc_block_height + counts.btc_block + counts.btc_tip_height),
+            )
+            .set("quiet_addresses", json!(quiet))
+            .set("moved_addresses", json!(moved))
+            .set("balance_changed_above_height", json!(changed))
+            .set("max_pages", json!(max_pages))
+            .set("quiet_max_requests", json!(quiet_max))
+            .set("moved_max_requests", json!(moved_max))
+            .set("per_address_mismatches", json!(mismatches))
+            .set("per_batch_other_requests_max", json!(overhead_max))
+            .set("one_block", json!(pinned == Some(h)))
+            .secs("cpu_s", cpu)
+            .set("cpu_us_per_address", json!(per_query_us(cpu, n)))
+            .set(
+                "server_cpu_us_per_address",
+                json!(per_query_us(server_cpu, n)),
+            )
+            .set("model_mismatches", json!(model_mismatches))
+            .set("errors", json!(errors))
+            .set(
+                "target",
+                json!(
+                    "quiet address <= 2 requests, requests == expected_requests, \
+                     ratio_to_floor <= 1.2"
+                ),
+            )
+            .set(
+                "pass",
+                json!(
+                    quiet_max <= 2
+                        && mismatches == 0
+                        && counts.btc_http == expected
+                        && ratio <= 1.2
+                        && errors == 0
+                ),
             );
         r
     }
@@ -1040,6 +1276,104 @@ async fn naive_evm_loop(http: &reqwest::Client, url: &str, n: u64) -> Vec<Option
     amounts
 }
 
+/// A client for the devnet's Esplora server only: `bitcoin` at `url`, as a user configures it.
+fn bitcoin_client(url: &str) -> Client {
+    Client::builder()
+        .endpoint(Network::BitcoinMainnet, url)
+        .aptos_api_key(None)
+        .concurrency(CONCURRENCY)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("client")
+}
+
+/// One seeded address's confirmed history as the served devnet pages it, summed.
+#[derive(Clone, Copy, Debug, Default)]
+struct History {
+    /// What the transactions at or below the height did to the address: its balance there.
+    at_h: i128,
+    /// Transactions above the height.
+    above: u64,
+    /// What every confirmed transaction did: the balance at the tip.
+    at_tip: i128,
+}
+
+/// Every address's [`History`] at height `h`, 64 in flight: all of `/address/:a/txs/chain`,
+/// page after page, each transaction's outputs to the address minus its inputs from it.
+/// `None` where a page could not be read or parsed.
+async fn raw_histories(
+    http: &reqwest::Client,
+    url: &str,
+    addresses: &[String],
+    h: u64,
+) -> Vec<Option<History>> {
+    let mut out = vec![None; addresses.len()];
+    let answers: Vec<(usize, Option<History>)> = stream::iter(addresses.iter().enumerate())
+        .map(|(i, a)| async move { (i, raw_history(http, url, a, h).await) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (i, t) in answers {
+        out[i] = t;
+    }
+    out
+}
+
+async fn raw_history(http: &reqwest::Client, url: &str, a: &str, h: u64) -> Option<History> {
+    let mut out = History::default();
+    let mut last_seen: Option<String> = None;
+    loop {
+        let page_url = match &last_seen {
+            None => format!("{url}/address/{a}/txs/chain"),
+            Some(txid) => format!("{url}/address/{a}/txs/chain/{txid}"),
+        };
+        let response = http.get(page_url).send().await.ok()?;
+        let page: Vec<Value> = response.error_for_status().ok()?.json().await.ok()?;
+        for tx in &page {
+            let height = tx["status"]["block_height"].as_u64()?;
+            let mut net = 0i128;
+            for o in tx["vout"].as_array()? {
+                if o["scriptpubkey_address"].as_str() == Some(a) {
+                    net += i128::from(o["value"].as_u64()?);
+                }
+            }
+            for input in tx["vin"].as_array()? {
+                let prev = &input["prevout"];
+                if prev["scriptpubkey_address"].as_str() == Some(a) {
+                    net -= i128::from(prev["value"].as_u64()?);
+                }
+            }
+            out.at_tip += net;
+            if height > h {
+                out.above += 1;
+            } else {
+                out.at_h += net;
+            }
+        }
+        match page.last() {
+            Some(tx) if page.len() >= tokbal::bitcoin::PAGE_SIZE => {
+                last_seen = Some(tx["txid"].as_str()?.to_string());
+            }
+            _ => return Some(out),
+        }
+    }
+}
+
+/// Rounds taken by chains of `chains[i]` dependent requests, `slots` chains in flight, each
+/// started in order as soon as a slot is free: list scheduling, one request a round.
+fn list_schedule(chains: &[u64], slots: usize) -> u64 {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut free: BinaryHeap<Reverse<u64>> = (0..slots.max(1)).map(|_| Reverse(0)).collect();
+    let mut end = 0;
+    for &length in chains {
+        let Reverse(start) = free.pop().unwrap_or(Reverse(0));
+        end = end.max(start + length);
+        free.push(Reverse(start + length));
+    }
+    end
+}
+
 /// What [`evm_pins`] measured on one chain.
 struct PinStats {
     /// `eth_getBlockByNumber` requests per resolution: the most, and the mean.
@@ -1173,7 +1507,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let scenarios: [(&str, Scenario); 8] = [
+    let scenarios: [(&str, Scenario); 9] = [
         ("aptos-fanout", Bench::aptos_fanout),
         ("vs-sequential", Bench::vs_sequential),
         ("overhead", Bench::overhead),
@@ -1182,6 +1516,7 @@ fn main() {
         ("memory", Bench::memory),
         ("evm-multicall", Bench::evm_multicall),
         ("evm-time-pin", Bench::evm_time_pin),
+        ("bitcoin-pinned", Bench::bitcoin_pinned),
     ];
     let started = Instant::now();
     let load_at_start = load1();
@@ -1190,6 +1525,7 @@ fn main() {
     let blocks = TIME_PIN_BLOCKS.to_string();
     let seed_evm = EVM_ERC20_N.max(EVM_NATIVE_N).to_string();
     let evm_blocks = EVM_TIME_PIN_BLOCKS.to_string();
+    let seed_bitcoin = BTC_N.to_string();
     // TOKBAL_BENCH_PIN_CPUS=1: the bench on CPU 0, the devnet on CPU 1, so that neither
     // takes the other's core; figures then vary less from run to run (and differ from the
     // default, where both share every core).
@@ -1209,6 +1545,8 @@ fn main() {
             &seed_evm,
             "--evm-blocks",
             &evm_blocks,
+            "--seed-bitcoin",
+            &seed_bitcoin,
         ],
         pinned.then_some(1),
     )
@@ -1300,6 +1638,15 @@ fn summary(records: &[Record]) {
                 g("mean_block_requests"),
                 g("subsecond_max_block_requests"),
                 g("subsecond_mean_block_requests")
+            ),
+            "bitcoin-pinned" => format!(
+                "requests {}/{} ratio {} quiet {} moved {} (quiet max {} req)",
+                g("requests"),
+                g("expected_requests"),
+                g("ratio_to_floor"),
+                g("quiet_addresses"),
+                g("moved_addresses"),
+                g("quiet_max_requests")
             ),
             _ => String::new(),
         };

@@ -58,8 +58,13 @@ async fn read_group(
         })
         .await;
     if let Ok(pin) = pin {
+        // Once per network of the group (a group is one network, or a few for AMB).
+        let mut recorded: Vec<Network> = Vec::with_capacity(1);
         for query in queries {
-            pins.record(query.network(), pin);
+            if !recorded.contains(&query.network()) {
+                recorded.push(query.network());
+                pins.record(query.network(), pin);
+            }
         }
     }
     let mut results = match (own, pin) {

@@ -38,6 +38,18 @@ pub fn evm_erc20_query(i: u64) -> String {
     format!("ethereum:{}/erc20:{SEED_EVM_ERC20}", evm_holder(i))
 }
 
+/// The seed of `tokbal devnet --seed-bitcoin`'s histories (the CLI's `SEED_BITCOIN_SEED`,
+/// copied: the CLI has no library target). `bitcoin-pinned` checks that a devnet model seeded
+/// with it answers what the served devnet does, so a change on either side shows.
+pub const SEED_BITCOIN_SEED: u64 = 0x5eed_b17c;
+/// Transactions per seeded Bitcoin address (`--seed-bitcoin`: 1 to 200).
+pub const SEED_BITCOIN_TXS: std::ops::RangeInclusive<u32> = 1..=200;
+
+/// The query for seeded Bitcoin address `i` (`tokbal_devnet::seed_address(i)`, P2WPKH).
+pub fn bitcoin_query(i: u64) -> String {
+    format!("bitcoin:{}", tokbal_devnet::seed_address(i))
+}
+
 /// Request counters of every half, as `stats` reports them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counts {
@@ -60,6 +72,17 @@ pub struct Counts {
     pub evm_call: u64,
     /// EVM: calls Multicall3's `aggregate3` ran on behalf of `eth_call`s.
     pub evm_inner_calls: u64,
+    /// Bitcoin (Esplora): HTTP requests, whatever their path.
+    pub btc_http: u64,
+    pub btc_tip_height: u64,
+    /// `/block-height/:h`.
+    pub btc_block_height: u64,
+    /// `/block/:hash`.
+    pub btc_block: u64,
+    /// `/address/:a` (the confirmed totals).
+    pub btc_address: u64,
+    /// `/address/:a/txs[/chain[/:last_seen]]` (one page of history each).
+    pub btc_address_txs: u64,
 }
 
 impl Counts {
@@ -82,6 +105,12 @@ impl Counts {
             evm_get_code: self.evm_get_code - before.evm_get_code,
             evm_call: self.evm_call - before.evm_call,
             evm_inner_calls: self.evm_inner_calls - before.evm_inner_calls,
+            btc_http: self.btc_http - before.btc_http,
+            btc_tip_height: self.btc_tip_height - before.btc_tip_height,
+            btc_block_height: self.btc_block_height - before.btc_block_height,
+            btc_block: self.btc_block - before.btc_block,
+            btc_address: self.btc_address - before.btc_address,
+            btc_address_txs: self.btc_address_txs - before.btc_address_txs,
         }
     }
 }
@@ -95,6 +124,8 @@ pub struct DevnetProcess {
     pub amb_url: String,
     /// The EVM node's URL; `None` from a `tokbal` that predates it (`TOKBAL_BENCH_DEVNET`).
     pub evm_url: Option<String>,
+    /// The Esplora server's URL; `None` from a `tokbal` that predates it.
+    pub bitcoin_url: Option<String>,
 }
 
 fn broken(what: String) -> io::Error {
@@ -111,9 +142,9 @@ fn read_line(r: &mut BufReader<ChildStdout>) -> io::Result<String> {
 
 impl DevnetProcess {
     /// Starts `tokbal devnet --control ARGS...` and reads its URLs from the lines it prints
-    /// before `serving until ...`: `aptos: URL` and `amb: URL` first, then the credentials
-    /// and `evm: URL` (an older devnet prints no `evm:` line). With `cpu`, the devnet runs on
-    /// that CPU only.
+    /// before `serving until ...`: `aptos: URL` and `amb: URL` first, then the credentials,
+    /// `evm: URL` and `bitcoin: URL` (an older devnet prints no `evm:` or `bitcoin:` line).
+    /// With `cpu`, the devnet runs on that CPU only.
     pub fn start(args: &[&str], cpu: Option<usize>) -> io::Result<Self> {
         // TOKBAL_BENCH_DEVNET: another tokbal binary to serve (say, to compare devnets).
         let bin = std::env::var_os("TOKBAL_BENCH_DEVNET")
@@ -150,13 +181,15 @@ impl DevnetProcess {
         };
         let aptos_url = url("aptos: ")?;
         let amb_url = url("amb: ")?;
-        // Then the credentials, the EVM node's URL, and the "serving until ..." line, which
-        // is the last before any answer to a command.
-        let mut evm_url = None;
+        // Then the credentials, the EVM node's and the Esplora server's URLs, and the
+        // "serving until ..." line, which is the last before any answer to a command.
+        let (mut evm_url, mut bitcoin_url) = (None, None);
         loop {
             let line = read_line(&mut stdout)?;
             if let Some(u) = line.strip_prefix("evm: ") {
                 evm_url = Some(u.to_string());
+            } else if let Some(u) = line.strip_prefix("bitcoin: ") {
+                bitcoin_url = Some(u.to_string());
             } else if line.starts_with("serving until") {
                 break;
             }
@@ -168,6 +201,7 @@ impl DevnetProcess {
             aptos_url,
             amb_url,
             evm_url,
+            bitcoin_url,
         })
     }
 
@@ -213,7 +247,7 @@ impl DevnetProcess {
     pub fn counts(&mut self) -> Counts {
         let line = self.command("stats").expect("stats");
         let v: serde_json::Value = serde_json::from_str(&line).expect("stats is JSON");
-        // An older devnet has no `evm` object: its counters read 0.
+        // An older devnet has no `evm` or `bitcoin` object: their counters read 0.
         let n = |half: &str, key: &str| v[half][key].as_u64().unwrap_or(0);
         Counts {
             aptos_total: n("aptos", "total"),
@@ -232,6 +266,12 @@ impl DevnetProcess {
             evm_get_code: n("evm", "get_code"),
             evm_call: n("evm", "call"),
             evm_inner_calls: n("evm", "inner_calls"),
+            btc_http: n("bitcoin", "http"),
+            btc_tip_height: n("bitcoin", "tip_height"),
+            btc_block_height: n("bitcoin", "block_height"),
+            btc_block: n("bitcoin", "block"),
+            btc_address: n("bitcoin", "address"),
+            btc_address_txs: n("bitcoin", "address_txs"),
         }
     }
 }
