@@ -99,7 +99,8 @@
 //! are made up (`keccak256` of a sequence number) and never change.
 //!
 //! Seeded histories ([`EsploraNode::seed_addresses`]) are computed when read, so a million
-//! addresses cost nothing until asked for: seeded address `i` ([`seed_address`]) has a
+//! addresses cost nothing until asked for, and kept once read (up to 250,000 transactions,
+//! then computed afresh), as is each transaction's JSON but for its status: seeded address `i` ([`seed_address`]) has a
 //! seeded number of transactions at seeded heights, each a payment from the faucet or a
 //! spend of its oldest output to the faucet with change back. Payments to a seeded address
 //! join its history; its seeded outputs cannot be spent by the methods here.

@@ -127,6 +127,15 @@ impl Answer {
         }
     }
 
+    fn json_text(body: String) -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            json: true,
+            body: body.into_bytes(),
+            retry_after: None,
+        }
+    }
+
     fn block_not_found() -> Answer {
         Answer::text(StatusCode::NOT_FOUND, "Block not found")
     }
@@ -360,8 +369,66 @@ fn input_json(
     (v, base, if witness.is_some() { wit } else { 1 })
 }
 
-/// A transaction as the address endpoints answer it, its status as seen at `tip`.
+/// A transaction as the address endpoints answer it, its status as seen at `tip` (what
+/// [`txs_json`] writes, kept to check it against).
+#[cfg(test)]
 fn tx_json(w: &World, tx: &Tx, tip: u64) -> Value {
+    let mut v = tx_json_without_status(w, tx);
+    v["status"] = match tx.height.filter(|h| *h <= tip) {
+        Some(h) => json!({
+            "confirmed": true,
+            "block_height": h,
+            "block_hash": hex(&w.chain.hash(h)),
+            "block_time": w.chain.timestamp(h),
+        }),
+        None => json!({ "confirmed": false }),
+    };
+    v
+}
+
+/// A list of transactions as the address endpoints answer it (the same bytes as
+/// [`tx_json`]'s values in an array), each made once and kept on the transaction but for its
+/// status.
+fn txs_json<'a>(w: &World, txs: impl Iterator<Item = &'a Tx>, tip: u64) -> String {
+    const STATUS: &str = "\"status\":";
+    let mut out = String::from("[");
+    for (k, tx) in txs.enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        let (before, after) = tx.rendered.get_or_init(|| {
+            let mut v = tx_json_without_status(w, tx);
+            v["status"] = Value::Null;
+            let s = v.to_string();
+            // Keys are written in order: only `fee`, `locktime` and `size` (numbers) come
+            // before `status`.
+            let at = s
+                .find("\"status\":null")
+                .map_or(s.len(), |p| p + STATUS.len());
+            let rest = (at + 4).min(s.len());
+            (s[..at].into(), s[rest..].into())
+        });
+        out.push_str(before);
+        match tx.height.filter(|h| *h <= tip) {
+            Some(h) => {
+                use std::fmt::Write as _;
+                let _ = write!(
+                    out,
+                    "{{\"block_hash\":\"{}\",\"block_height\":{h},\"block_time\":{},\"confirmed\":true}}",
+                    hex(&w.chain.hash(h)),
+                    w.chain.timestamp(h)
+                );
+            }
+            None => out.push_str("{\"confirmed\":false}"),
+        }
+        out.push_str(after);
+    }
+    out.push(']');
+    out
+}
+
+/// [`tx_json`] without `status`.
+fn tx_json_without_status(w: &World, tx: &Tx) -> Value {
     let network = w.chain.network();
     let mut base = 4 + varint_len(tx.inputs.len()) + varint_len(tx.outputs.len()) + 4;
     let mut witness = 0usize;
@@ -389,15 +456,6 @@ fn tx_json(w: &World, tx: &Tx, tip: u64) -> Value {
         })
         .collect();
     let witness = if any_witness { 2 + witness } else { 0 };
-    let status = match tx.height.filter(|h| *h <= tip) {
-        Some(h) => json!({
-            "confirmed": true,
-            "block_height": h,
-            "block_hash": hex(&w.chain.hash(h)),
-            "block_time": w.chain.timestamp(h),
-        }),
-        None => json!({ "confirmed": false }),
-    };
     json!({
         "txid": hex(&tx.txid),
         "version": 2,
@@ -407,7 +465,6 @@ fn tx_json(w: &World, tx: &Tx, tip: u64) -> Value {
         "size": base + witness,
         "weight": base * 4 + witness,
         "fee": tx.fee(),
-        "status": status,
     })
 }
 
@@ -461,30 +518,22 @@ impl EsploraNode {
             Route::AddressTxs(a) => {
                 let seeded = w.ledger.seeded_history(&a);
                 let txs = w.ledger.history(&a, &seeded);
-                let list: Vec<Value> = mempool_page(&txs, tip)
+                let list = mempool_page(&txs, tip)
                     .into_iter()
-                    .chain(chain_page(&txs, tip, None))
-                    .map(|t| tx_json(&w, t, tip))
-                    .collect();
-                Answer::json(&Value::Array(list))
+                    .chain(chain_page(&txs, tip, None));
+                Answer::json_text(txs_json(&w, list, tip))
             }
             Route::AddressChain(a, last_seen) => {
                 let seeded = w.ledger.seeded_history(&a);
                 let txs = w.ledger.history(&a, &seeded);
-                let list: Vec<Value> = chain_page(&txs, tip, last_seen.as_ref())
-                    .into_iter()
-                    .map(|t| tx_json(&w, t, tip))
-                    .collect();
-                Answer::json(&Value::Array(list))
+                let list = chain_page(&txs, tip, last_seen.as_ref()).into_iter();
+                Answer::json_text(txs_json(&w, list, tip))
             }
             Route::AddressMempool(a) => {
                 let seeded = w.ledger.seeded_history(&a);
                 let txs = w.ledger.history(&a, &seeded);
-                let list: Vec<Value> = mempool_page(&txs, tip)
-                    .into_iter()
-                    .map(|t| tx_json(&w, t, tip))
-                    .collect();
-                Answer::json(&Value::Array(list))
+                let list = mempool_page(&txs, tip).into_iter();
+                Answer::json_text(txs_json(&w, list, tip))
             }
         }
     }
@@ -643,6 +692,41 @@ mod tests {
         ) {
             Routed::Route(Route::AddressChain(_, None)) => {}
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn kept_json_is_the_same_bytes() {
+        use crate::esplora::{seed_address, EsploraConfig};
+        let node = EsploraNode::new(&EsploraConfig::default(), 1_767_225_600, 1, 2);
+        node.seed_addresses(3, 1..=40, 7);
+        let a = seed_address(1);
+        let p2pkh = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2";
+        let p2sh = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy";
+        let p2tr = "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0";
+        node.pay(&a, 90_000).unwrap();
+        node.pay_coinbase(p2pkh, 5_000).unwrap();
+        node.pay(p2pkh, 70_000).unwrap();
+        node.pay(p2sh, 70_000).unwrap();
+        node.pay(p2tr, 70_000).unwrap();
+        node.mine(1);
+        node.transfer(p2pkh, &a, 10_000).unwrap();
+        node.transfer(p2sh, &a, 10_000).unwrap();
+        node.transfer_mempool(p2tr, &a, 10_000).unwrap();
+        for _ in 0..2 {
+            let w = node.lock();
+            let tip = w.chain.tip;
+            for t in [tip, tip - 1, tip - 500] {
+                for addr in [a.as_str(), p2pkh, p2sh, p2tr] {
+                    let parsed = address::parse(EsploraNetwork::Mainnet, addr).unwrap();
+                    let seeded = w.ledger.seeded_history(&parsed);
+                    let txs = w.ledger.history(&parsed, &seeded);
+                    assert!(!txs.is_empty());
+                    let want = Value::Array(txs.iter().map(|x| tx_json(&w, x, t)).collect());
+                    let got = txs_json(&w, txs.iter().copied(), t);
+                    assert_eq!(got, want.to_string());
+                }
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 //! below), ordering by (height, sequence) is always a valid block order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use alloy_primitives::keccak256;
 
@@ -54,6 +55,11 @@ pub(super) struct Tx {
     pub(super) height: Option<u64>,
     /// Order inside a block (class, then number).
     pub(super) order: (u8, u64),
+    /// The transaction's JSON as the address endpoints answer it, cut around the value of
+    /// `"status"` (which depends on the tip), made once when first answered: nothing else
+    /// in it changes once the transaction is made (a coinbase, whose input shows its
+    /// height, never moves).
+    pub(super) rendered: OnceLock<(Box<str>, Box<str>)>,
 }
 
 impl Tx {
@@ -151,7 +157,7 @@ pub(super) enum InputSpec {
 }
 
 /// The seeded histories: how many addresses, how many transactions each, where.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct SeedSpec {
     pub(super) count: u64,
     pub(super) min_txs: u32,
@@ -178,6 +184,19 @@ pub(super) struct Ledger {
     /// Height → (coinbase transactions, other stored transactions).
     per_height: BTreeMap<u64, (u64, u64)>,
     pub(super) seeded: Option<SeedSpec>,
+    /// Seeded histories already computed, for the spec they were computed under.
+    seeded_cache: Mutex<SeededCache>,
+}
+
+/// Most seeded transactions [`Ledger::seeded_history`] keeps computed; past it the cache
+/// starts over (memory stays bounded however many addresses are read).
+const SEEDED_CACHE_MAX_TXS: usize = 250_000;
+
+#[derive(Debug, Default)]
+struct SeededCache {
+    spec: Option<SeedSpec>,
+    txs: usize,
+    by_index: HashMap<u64, Arc<Vec<Tx>>>,
 }
 
 /// `keccak256(tag ‖ network ‖ a ‖ b ‖ c)`, for made-up txids.
@@ -209,6 +228,7 @@ impl Ledger {
             by_address: HashMap::new(),
             per_height: BTreeMap::new(),
             seeded: None,
+            seeded_cache: Mutex::new(SeededCache::default()),
         }
     }
 
@@ -386,6 +406,7 @@ impl Ledger {
                 },
                 index as u64,
             ),
+            rendered: OnceLock::new(),
         };
         for (i, v) in &spends {
             self.txs[*i].spent_by[*v as usize] = Some(index);
@@ -471,15 +492,39 @@ impl Ledger {
         moved
     }
 
-    /// The seeded history of `address`, if it is a seeded address.
-    pub(super) fn seeded_history(&self, address: &BtcAddress) -> Vec<Tx> {
+    /// The seeded history of `address`, if it is a seeded address (computed on first
+    /// read, then kept).
+    pub(super) fn seeded_history(&self, address: &BtcAddress) -> Arc<Vec<Tx>> {
         let (Some(spec), Some(i)) = (self.seeded, address.seed_index()) else {
-            return Vec::new();
+            return Arc::default();
         };
         if i >= spec.count {
-            return Vec::new();
+            return Arc::default();
         }
-        seeded_txs(&spec, i, self.network, &address.canonical, &self.faucet)
+        let mut cache = self.seeded_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.spec != Some(spec) {
+            *cache = SeededCache {
+                spec: Some(spec),
+                ..SeededCache::default()
+            };
+        }
+        if let Some(h) = cache.by_index.get(&i) {
+            return Arc::clone(h);
+        }
+        let h = Arc::new(seeded_txs(
+            &spec,
+            i,
+            self.network,
+            &address.canonical,
+            &self.faucet,
+        ));
+        if cache.txs + h.len() > SEEDED_CACHE_MAX_TXS {
+            cache.by_index.clear();
+            cache.txs = 0;
+        }
+        cache.txs += h.len();
+        cache.by_index.insert(i, Arc::clone(&h));
+        h
     }
 
     /// Every transaction touching `address` (seeded ones first, then stored ones, in no
@@ -642,6 +687,7 @@ fn seeded_txs(
             outputs,
             height: Some(h),
             order: (ORDER_SEEDED, j as u64),
+            rendered: OnceLock::new(),
         });
     }
     out
@@ -883,11 +929,11 @@ mod tests {
             lens.push(h.len());
             let again = l.seeded_history(&a);
             assert_eq!(h.len(), again.len());
-            assert!(h.iter().zip(&again).all(|(x, y)| x.txid == y.txid));
+            assert!(h.iter().zip(again.iter()).all(|(x, y)| x.txid == y.txid));
             // Each spend references an earlier output of the address.
             let mut unspent: Vec<([u8; 32], u32, u64)> = Vec::new();
             let mut balance = 0u64;
-            for t in &h {
+            for t in h.iter() {
                 assert!((10..=1_000).contains(&t.height.unwrap()));
                 for input in &t.inputs {
                     let (pa, pv) = input.prevout.clone().unwrap();
