@@ -232,9 +232,8 @@ impl Network {
             .map_or(Network::Evm(id), |c| c.network)
     }
 
-    /// The source that answers queries on this network when none is configured otherwise:
-    /// an Aptos node, an EVM JSON-RPC node, or (for Bitcoin, until it has a source of its
-    /// own) AMB.
+    /// The source that answers queries on this network unless AMB is configured for it: an
+    /// Aptos node, an EVM JSON-RPC node, or an Esplora server.
     pub fn backend(self) -> Backend {
         match self.chain() {
             Chain::Aptos => Backend::Aptos,

@@ -65,8 +65,8 @@ enum Command {
     Pin(PinArgs),
     /// Print the JSON Schema of a result record (batch jsonl lines) or of get's JSON document.
     Schema(SchemaArgs),
-    /// Run the devnet (an Aptos node, an EVM JSON-RPC node and an AMB endpoint on 127.0.0.1)
-    /// until interrupted.
+    /// Run the devnet (an Aptos node, an EVM JSON-RPC node, an Esplora server and an AMB
+    /// endpoint on 127.0.0.1) until interrupted.
     Devnet(devnet::DevnetArgs),
     /// Start the devnet in-process and read a mixed batch from it, pinned at one instant.
     Demo,
