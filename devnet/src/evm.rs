@@ -127,7 +127,7 @@ mod abi;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use alloy_primitives::{Address, U256};
@@ -392,7 +392,8 @@ pub fn seed_erc20_amount(i: u64) -> U256 {
 // The node
 // ---------------------------------------------------------------------------------------
 
-/// The chain and its state, behind one lock so that a request reads one consistent view.
+/// The chain and its state, behind one read-write lock so that a request reads one
+/// consistent view while other requests read too; changes take the write lock.
 #[derive(Debug)]
 struct Ledger {
     chain: Chain,
@@ -466,7 +467,7 @@ struct Inner {
     finalized_depth: u64,
     safe_depth: u64,
     shuffle_seed: u64,
-    ledger: Mutex<Ledger>,
+    ledger: RwLock<Ledger>,
     knobs: Mutex<Knobs>,
     faults: Faults,
     counters: Counters,
@@ -511,7 +512,7 @@ impl EvmNode {
                 finalized_depth: cfg.finalized_depth,
                 safe_depth: cfg.safe_depth,
                 shuffle_seed: mix64(seed ^ SHUFFLE_SALT),
-                ledger: Mutex::new(Ledger {
+                ledger: RwLock::new(Ledger {
                     chain,
                     state: State::new(cfg.multicall3),
                     oldest_state: 0,
@@ -529,9 +530,15 @@ impl EvmNode {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Ledger> {
+    /// The ledger, shared with other readers.
+    fn read_lock(&self) -> RwLockReadGuard<'_, Ledger> {
         // A panic elsewhere while holding the lock leaves plain data behind: keep going.
-        self.inner.ledger.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.ledger.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The ledger, alone, to change it.
+    fn write_lock(&self) -> RwLockWriteGuard<'_, Ledger> {
+        self.inner.ledger.write().unwrap_or_else(|e| e.into_inner())
     }
 
     fn knobs_lock(&self) -> MutexGuard<'_, Knobs> {
@@ -544,12 +551,12 @@ impl EvmNode {
 
     /// The chain id the node reports.
     pub fn chain_id(&self) -> u64 {
-        self.lock().chain.chain_id
+        self.read_lock().chain.chain_id
     }
 
     /// The number of the tip block.
     pub fn tip(&self) -> u64 {
-        self.lock().chain.tip
+        self.read_lock().chain.tip
     }
 
     /// The block the `finalized` tag names now (without any lag fault).
@@ -566,7 +573,7 @@ impl EvmNode {
     /// any number, including blocks past the tip (which will look like this once mined,
     /// unless [`EvmNode::mine_at`] or [`EvmNode::reorg`] changes them first).
     pub fn block(&self, n: u64) -> EvmBlock {
-        let mut l = self.lock();
+        let l = self.read_lock();
         let (hash, parent) = l.chain.remember_with_parent(n);
         EvmBlock {
             number: n,
@@ -579,20 +586,23 @@ impl EvmNode {
     /// The last block (up to the tip) whose timestamp is at or before `timestamp` (seconds),
     /// or `None` when that is before genesis.
     pub fn block_at_time(&self, timestamp: u64) -> Option<u64> {
-        let l = self.lock();
+        let l = self.read_lock();
         l.chain.last_at_or_before(timestamp, l.chain.tip)
     }
 
     /// Mines `blocks` blocks on the schedule; returns the new tip.
     pub fn mine(&self, blocks: u64) -> u64 {
-        self.lock().chain.mine(blocks)
+        self.write_lock().chain.mine(blocks)
     }
 
     /// Mines one block made at `timestamp` (seconds since the Unix epoch, not before the
     /// tip's: equal is allowed, as on chains with sub-second blocks); later blocks follow
     /// the interval from it. Returns the new block's number.
     pub fn mine_at(&self, timestamp: u64) -> Result<u64, InvalidInput> {
-        self.lock().chain.mine_at(timestamp).map_err(InvalidInput)
+        self.write_lock()
+            .chain
+            .mine_at(timestamp)
+            .map_err(InvalidInput)
     }
 
     /// Replaces the last `depth` blocks (never genesis) with blocks of the same numbers and
@@ -600,31 +610,31 @@ impl EvmNode {
     /// is unchanged (use the `set_*_at` methods to change what the new blocks hold).
     /// Returns the first replaced block, or `None` when nothing was replaced.
     pub fn reorg(&self, depth: u64) -> Option<u64> {
-        self.lock().chain.reorg(depth)
+        self.write_lock().chain.reorg(depth)
     }
 
     /// Prunes the state of every block before `block` (clamped to the tip): `eth_call`,
     /// `eth_getBalance` and `eth_getCode` there answer 4444 `missing trie node`; headers
     /// stay. May also move the oldest kept block back down.
     pub fn prune_before(&self, block: u64) {
-        let mut l = self.lock();
+        let mut l = self.write_lock();
         l.oldest_state = block.min(l.chain.tip);
     }
 
     /// The oldest block whose state is kept (0 until [`EvmNode::prune_before`]).
     pub fn oldest_state_block(&self) -> u64 {
-        self.lock().oldest_state
+        self.read_lock().oldest_state
     }
 
     /// Deploys (or removes, with `None`) Multicall3 at [`MULTICALL3_ADDRESS`] from `block`.
     pub fn set_multicall3(&self, block: Option<u64>) {
-        self.lock().state.set_multicall3(block);
+        self.write_lock().state.set_multicall3(block);
     }
 
     /// Whether `address` has code at `block` (the tip when `None`).
     pub fn has_code(&self, address: &str, block: Option<u64>) -> Result<bool, InvalidInput> {
         let a = parse_address(address)?;
-        let l = self.lock();
+        let l = self.read_lock();
         Ok(l.state.code_at(&a, block.unwrap_or(l.chain.tip)).is_some())
     }
 

@@ -18,7 +18,7 @@ impl EvmNode {
     where
         F: FnOnce(&mut State, u64) -> Result<(), String>,
     {
-        let mut l = self.lock();
+        let mut l = self.write_lock();
         let block = l.chain.tip.saturating_add(1);
         write(&mut l.state, block).map_err(InvalidInput)?;
         Ok(block)
@@ -29,7 +29,7 @@ impl EvmNode {
     where
         F: FnOnce(&mut State, u64) -> Result<(), String>,
     {
-        write(&mut self.lock().state, block).map_err(InvalidInput)
+        write(&mut self.write_lock().state, block).map_err(InvalidInput)
     }
 
     /// Reads with `read` at `block` (the tip when `None`).
@@ -37,7 +37,7 @@ impl EvmNode {
     where
         F: FnOnce(&State, u64) -> T,
     {
-        let l = self.lock();
+        let l = self.read_lock();
         read(&l.state, block.unwrap_or(l.chain.tip))
     }
 
@@ -225,7 +225,7 @@ impl EvmNode {
     /// holder `i` ([`seed_holder_address`](super::seed_holder_address)) holds [`seed_native_amount`](super::seed_native_amount)`(i)` wei, unless a
     /// `set_native_balance*` change for it applies. Replaces an earlier count.
     pub fn seed_native_holders(&self, holders: u64) {
-        self.lock().state.seed_native(holders);
+        self.write_lock().state.seed_native(holders);
     }
 
     /// Gives holders `0..holders` balances of the ERC-20 `contract` (deployed at genesis)
@@ -233,7 +233,7 @@ impl EvmNode {
     /// [`seed_erc20_amount`](super::seed_erc20_amount)`(i)`, unless a `set_erc20_balance*` change for it applies.
     pub fn seed_erc20_holders(&self, contract: &str, holders: u64) -> Result<(), InvalidInput> {
         let c = parse_address(contract)?;
-        self.lock()
+        self.write_lock()
             .state
             .seed_erc20(c, holders)
             .map_err(InvalidInput)

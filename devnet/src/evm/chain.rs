@@ -9,6 +9,7 @@
 //! of a block is 0 until a [`Chain::reorg`] gives the blocks it replaces a fresh one.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
 
 use alloy_primitives::{keccak256, B256};
 
@@ -28,7 +29,17 @@ struct Segment {
     t0_ms: u64,
 }
 
+/// The block hashes handed out, oldest first in `order` (at most [`HASH_INDEX_LIMIT`]).
+#[derive(Debug, Default)]
+struct HashIndex {
+    index: HashMap<B256, u64>,
+    order: VecDeque<B256>,
+}
+
 /// The chain's blocks: schedule, tip, forks and hash index.
+///
+/// The hash index is memory, not chain: it sits behind its own lock so that readers
+/// sharing the chain (`&Chain`) can remember and look up hashes.
 #[derive(Debug)]
 pub(super) struct Chain {
     pub(super) chain_id: u64,
@@ -41,8 +52,7 @@ pub(super) struct Chain {
     forks: Vec<(u64, u64)>,
     last_generation: u64,
     pub(super) tip: u64,
-    index: HashMap<B256, u64>,
-    index_order: VecDeque<B256>,
+    hashes: Mutex<HashIndex>,
 }
 
 impl Chain {
@@ -67,9 +77,13 @@ impl Chain {
             forks: vec![(0, 0)],
             last_generation: 0,
             tip: blocks.max(1) - 1,
-            index: HashMap::new(),
-            index_order: VecDeque::new(),
+            hashes: Mutex::new(HashIndex::default()),
         }
+    }
+
+    fn hashes(&self) -> MutexGuard<'_, HashIndex> {
+        // A panic elsewhere while holding the lock leaves plain data behind: keep going.
+        self.hashes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn segment(&self, n: u64) -> Segment {
@@ -118,7 +132,7 @@ impl Chain {
 
     /// Block `n`'s hash and parent hash, both remembered so that [`Chain::lookup`] finds
     /// them later (a client may walk back by parent hashes).
-    pub(super) fn remember_with_parent(&mut self, n: u64) -> (B256, B256) {
+    pub(super) fn remember_with_parent(&self, n: u64) -> (B256, B256) {
         let parent = match n.checked_sub(1) {
             Some(p) => self.remember(p),
             None => B256::ZERO,
@@ -127,13 +141,14 @@ impl Chain {
     }
 
     /// Block `n`'s hash, remembered so that [`Chain::lookup`] finds it later.
-    pub(super) fn remember(&mut self, n: u64) -> B256 {
+    pub(super) fn remember(&self, n: u64) -> B256 {
         let h = self.hash(n);
-        if self.index.insert(h, n).is_none() {
-            self.index_order.push_back(h);
-            if self.index_order.len() > HASH_INDEX_LIMIT {
-                if let Some(old) = self.index_order.pop_front() {
-                    self.index.remove(&old);
+        let mut hashes = self.hashes();
+        if hashes.index.insert(h, n).is_none() {
+            hashes.order.push_back(h);
+            if hashes.order.len() > HASH_INDEX_LIMIT {
+                if let Some(old) = hashes.order.pop_front() {
+                    hashes.index.remove(&old);
                 }
             }
         }
@@ -142,8 +157,9 @@ impl Chain {
 
     /// The number of the block (at most `visible_tip`) whose hash on the current fork is
     /// `h`: a hash handed out earlier, or one of the last [`HASH_SEARCH_DEPTH`] blocks.
-    pub(super) fn lookup(&mut self, h: &B256, visible_tip: u64) -> Option<u64> {
-        if let Some(&n) = self.index.get(h) {
+    pub(super) fn lookup(&self, h: &B256, visible_tip: u64) -> Option<u64> {
+        let known = self.hashes().index.get(h).copied();
+        if let Some(n) = known {
             return (n <= visible_tip && self.hash(n) == *h).then_some(n);
         }
         let low = visible_tip.saturating_sub(HASH_SEARCH_DEPTH - 1);

@@ -18,7 +18,7 @@ impl EvmNode {
         let g = u64::try_from(DEMO_AMB_START_SECS).unwrap_or(0);
         let (min, hour) = (60, 3_600);
         let eth = |milli: u64| U256::from(milli) * U256::from(1_000_000_000_000_000u64);
-        let block_at = |secs: u64| self.lock().chain.first_at_or_after(g + secs);
+        let block_at = |secs: u64| self.read_lock().chain.first_at_or_after(g + secs);
         for (contract, standard) in [
             (DEMO_ERC20_CONTRACT, TokenStandard::Erc20),
             (DEMO_ERC721_CONTRACT, TokenStandard::Erc721),

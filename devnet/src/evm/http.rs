@@ -1,6 +1,7 @@
 //! The EVM node's HTTP side: one handler for every path, reading a JSON-RPC body (a
-//! request or a batch), applying the fault switches, and answering under one lock of the
-//! ledger so that a whole batch sees the same tip.
+//! request or a batch), applying the fault switches, and answering under one read lock of
+//! the ledger so that a whole batch sees the same tip (reads of other requests run
+//! alongside; the body is parsed before taking the lock and encoded after releasing it).
 
 use std::sync::atomic::Ordering;
 
@@ -265,12 +266,13 @@ impl EvmNode {
         Answer::json(&Value::Array(self.order(answers, knobs)))
     }
 
-    /// Answers each item (notifications get none) under one lock of the ledger.
+    /// Answers each item (notifications get none) under one read lock of the ledger, so
+    /// that other requests' reads run alongside and the whole batch sees one tip.
     fn answer_items(&self, items: Vec<Item>, lag: u64) -> Vec<Value> {
-        let mut ledger = self.lock();
+        let ledger = self.read_lock();
         let tip = ledger.chain.tip.saturating_sub(lag);
         let mut view = View {
-            ledger: &mut ledger,
+            ledger: &ledger,
             tip,
             finalized_depth: self.inner.finalized_depth,
             safe_depth: self.inner.safe_depth,
@@ -288,10 +290,12 @@ impl EvmNode {
                 }
             }
         }
+        let inner_calls = view.inner_calls;
+        drop(ledger);
         self.inner
             .counters
             .inner_calls
-            .fetch_add(view.inner_calls, Ordering::Relaxed);
+            .fetch_add(inner_calls, Ordering::Relaxed);
         answers
     }
 }

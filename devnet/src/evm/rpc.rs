@@ -382,7 +382,7 @@ impl BlockId {
 
 /// One request's view of the ledger: the tip as it appears (lag included).
 pub(super) struct View<'a> {
-    pub(super) ledger: &'a mut Ledger,
+    pub(super) ledger: &'a Ledger,
     pub(super) tip: u64,
     pub(super) finalized_depth: u64,
     pub(super) safe_depth: u64,
@@ -429,7 +429,7 @@ impl View<'_> {
     }
 
     /// The block a parameter names, for a state read: known, at most the tip.
-    fn resolve(&mut self, id: BlockId) -> Result<u64, RpcError> {
+    fn resolve(&self, id: BlockId) -> Result<u64, RpcError> {
         match id {
             BlockId::Tag(t) => Ok(self.tag(t)),
             BlockId::Number(n) if n <= self.tip => Ok(n),
@@ -443,7 +443,7 @@ impl View<'_> {
     }
 
     /// The block a parameter names, with its state kept.
-    fn resolve_state(&mut self, id: BlockId) -> Result<u64, RpcError> {
+    fn resolve_state(&self, id: BlockId) -> Result<u64, RpcError> {
         let n = self.resolve(id)?;
         if n < self.ledger.oldest_state {
             return Err(RpcError::new(STATE_PRUNED, "missing trie node"));
@@ -451,8 +451,8 @@ impl View<'_> {
         Ok(n)
     }
 
-    fn block_json(&mut self, n: u64) -> Value {
-        let chain = &mut self.ledger.chain;
+    fn block_json(&self, n: u64) -> Value {
+        let chain = &self.ledger.chain;
         let (hash, parent) = chain.remember_with_parent(n);
         let zero = B256::ZERO;
         json!({
@@ -479,7 +479,7 @@ impl View<'_> {
         })
     }
 
-    fn get_block_by_number(&mut self, p: &Params<'_>) -> Result<Value, RpcError> {
+    fn get_block_by_number(&self, p: &Params<'_>) -> Result<Value, RpcError> {
         let id = p.block_number(0, "block")?;
         p.bool(1, "full")?;
         let n = match id {
@@ -494,7 +494,7 @@ impl View<'_> {
         })
     }
 
-    fn get_block_by_hash(&mut self, p: &Params<'_>) -> Result<Value, RpcError> {
+    fn get_block_by_hash(&self, p: &Params<'_>) -> Result<Value, RpcError> {
         let h = p.hash(0, "hash")?;
         p.bool(1, "full")?;
         Ok(match self.ledger.chain.lookup(&h, self.tip) {
@@ -503,13 +503,13 @@ impl View<'_> {
         })
     }
 
-    fn get_balance(&mut self, p: &Params<'_>) -> Result<Value, RpcError> {
+    fn get_balance(&self, p: &Params<'_>) -> Result<Value, RpcError> {
         let a = p.address(0, "address")?;
         let n = self.resolve_state(p.block_id(1, "block")?)?;
         Ok(quantity_u256(&self.ledger.state.native(&a, n)))
     }
 
-    fn get_code(&mut self, p: &Params<'_>) -> Result<Value, RpcError> {
+    fn get_code(&self, p: &Params<'_>) -> Result<Value, RpcError> {
         let a = p.address(0, "address")?;
         let n = self.resolve_state(p.block_id(1, "block")?)?;
         Ok(match self.ledger.state.code_at(&a, n) {
