@@ -260,6 +260,14 @@ impl ClientBuilder {
         #[cfg(feature = "aptos")]
         let mut aptos = BTreeMap::new();
         #[cfg(feature = "aptos")]
+        let mut aptos_http: Option<reqwest::Client> = None;
+        // One HTTP client (one TLS setup, one connection pool) for every source that sends
+        // no header of its own.
+        #[cfg(any(feature = "evm", feature = "bitcoin"))]
+        let shared_http = self
+            .transport
+            .http_client(reqwest::header::HeaderMap::new())?;
+        #[cfg(feature = "aptos")]
         for network in Network::ALL
             .into_iter()
             .filter(|n| n.chain() == Chain::Aptos)
@@ -278,7 +286,12 @@ impl ClientBuilder {
                     .clone()
                     .with_rate_limit(self.aptos_rate_limit.clone()),
             );
-            aptos.insert(network, AptosBackend::new(config)?);
+            // Every Aptos node shares one HTTP client (same key, same transport).
+            let http = match &aptos_http {
+                Some(http) => http,
+                None => aptos_http.insert(AptosBackend::http_client(&config)?),
+            };
+            aptos.insert(network, AptosBackend::with_http(config, http.clone())?);
         }
         #[cfg(feature = "aptos")]
         {
@@ -323,7 +336,10 @@ impl ClientBuilder {
                     .with_transport(transport.clone())
                     .with_calls_per_request(self.evm_calls_per_request)
                     .with_batch_size(self.evm_batch_size);
-                nodes.insert(network, EvmBackend::new(network, config)?);
+                nodes.insert(
+                    network,
+                    EvmBackend::with_http(network, config, Some(shared_http.clone()))?,
+                );
             }
             let source = EvmSource::new(nodes, self.evm_calls_per_request);
             let networks = source.networks();
@@ -353,7 +369,10 @@ impl ClientBuilder {
                     (None, true) => RateLimit::per_second(crate::bitcoin::PUBLIC_RATE_LIMIT),
                     (None, false) => RateLimit::unlimited(),
                 };
-                nodes.insert(network, EsploraClient::new(&url, &transport, limit)?);
+                nodes.insert(
+                    network,
+                    EsploraClient::with_http(&url, &transport, limit, shared_http.clone())?,
+                );
             }
             let source = EsploraSource::new(nodes);
             let networks = source.networks();

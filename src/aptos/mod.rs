@@ -207,19 +207,31 @@ pub struct AptosBackend {
 impl AptosBackend {
     /// A client for the node `config` describes. Fails only on a malformed URL or key.
     pub fn new(config: AptosConfig) -> Result<Self, Error> {
+        let http = Self::http_client(&config)?;
+        Self::with_http(config, http)
+    }
+
+    /// The HTTP client `config` asks for (its timeouts, its key); nodes configured alike share
+    /// one, with its connections.
+    pub(crate) fn http_client(config: &AptosConfig) -> Result<reqwest::Client, Error> {
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &config.api_key {
+            headers.insert(AUTHORIZATION, key.header_value()?);
+        }
+        config
+            .transport
+            .http_client(headers)
+            .map_err(|e| e.with_backend(Backend::Aptos))
+    }
+
+    /// A client for the node `config` describes, sending through `http` (made by
+    /// [`http_client`](Self::http_client) for a config with the same key and transport).
+    pub(crate) fn with_http(config: AptosConfig, http: reqwest::Client) -> Result<Self, Error> {
         let base = crate::endpoint::check(
             "aptos_url",
             &config.base_url,
             config.transport.allow_insecure_http,
         )?;
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &config.api_key {
-            headers.insert(AUTHORIZATION, key.header_value()?);
-        }
-        let http = config
-            .transport
-            .http_client(headers)
-            .map_err(|e| e.with_backend(Backend::Aptos))?;
         Ok(AptosBackend {
             client: generated::Client::new_with_client(&base, http),
             retry: config.transport.retry.clone(),

@@ -128,8 +128,19 @@ impl EsploraClient {
     /// not an http(s) URL without query, fragment or credentials, or that is plain http to a
     /// host other than loopback without `transport.allow_insecure_http` (field `endpoint`).
     pub fn new(endpoint: &str, transport: &Transport, limit: RateLimit) -> Result<Self, Error> {
-        let endpoint = crate::endpoint::check("endpoint", endpoint, transport.allow_insecure_http)?;
         let http = transport.http_client(reqwest::header::HeaderMap::new())?;
+        Self::with_http(endpoint, transport, limit, http)
+    }
+
+    /// [`new`](Self::new), sending through `http` (one HTTP client, and its connections,
+    /// shared by every endpoint a client builder sets up alike).
+    pub(crate) fn with_http(
+        endpoint: &str,
+        transport: &Transport,
+        limit: RateLimit,
+        http: reqwest::Client,
+    ) -> Result<Self, Error> {
+        let endpoint = crate::endpoint::check("endpoint", endpoint, transport.allow_insecure_http)?;
         Ok(EsploraClient {
             client: generated::Client::new_with_client(&endpoint, http),
             endpoint,

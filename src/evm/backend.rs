@@ -121,6 +121,16 @@ impl EvmBackend {
     /// A client for `network` at the endpoint `config` gives. Fails on a malformed URL (the
     /// error shows its scheme and host only) or on a network that is not an EVM chain.
     pub fn new(network: Network, config: EvmConfig) -> Result<Self, Error> {
+        Self::with_http(network, config, None)
+    }
+
+    /// [`new`](Self::new), sending through `http` when given (one HTTP client, and its
+    /// connections, shared by every endpoint a client builder sets up alike).
+    pub(crate) fn with_http(
+        network: Network,
+        config: EvmConfig,
+        http: Option<reqwest::Client>,
+    ) -> Result<Self, Error> {
         let chain_id = network.evm_chain_id().ok_or_else(|| {
             Error::invalid_input("network", &network.name(), "not an EVM network")
         })?;
@@ -133,7 +143,7 @@ impl EvmBackend {
         Ok(EvmBackend {
             network,
             chain_id,
-            rpc: Rpc::new(config.url, &config.transport, limit)?,
+            rpc: Rpc::new(config.url, &config.transport, limit, http)?,
             calls_per_request: config.calls_per_request,
             batch_size: AtomicUsize::new(config.batch_size),
             chain_seen: OnceCell::new(),

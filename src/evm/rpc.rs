@@ -34,10 +34,18 @@ pub(crate) struct RpcError {
 }
 
 impl Rpc {
-    pub(crate) fn new(url: RpcUrl, transport: &Transport, limit: RateLimit) -> Result<Self, Error> {
-        let http = transport
-            .http_client(reqwest::header::HeaderMap::new())
-            .map_err(|e| e.with_backend(Backend::Evm))?;
+    pub(crate) fn new(
+        url: RpcUrl,
+        transport: &Transport,
+        limit: RateLimit,
+        http: Option<reqwest::Client>,
+    ) -> Result<Self, Error> {
+        let http = match http {
+            Some(http) => http,
+            None => transport
+                .http_client(reqwest::header::HeaderMap::new())
+                .map_err(|e| e.with_backend(Backend::Evm))?,
+        };
         Ok(Rpc {
             http,
             url,
