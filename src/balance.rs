@@ -19,11 +19,11 @@ pub struct Balance {
     pub amount: Amount,
     /// For Aptos, the ledger version the balance was read at.
     pub ledger_version: Option<u64>,
-    /// For Bitcoin and Ethereum, the instant the balance was read at (whole seconds).
+    /// Through AMB, the instant the balance was read at (whole seconds).
     pub at: Option<SystemTime>,
-    /// For Bitcoin and Ethereum, when the balance last changed, if the service said.
+    /// Through AMB, when the balance last changed, if the service said.
     pub last_updated: Option<SystemTime>,
-    /// For chains read at a block (EVM chains), the block number the balance was read at.
+    /// For chains read at a block (EVM chains, Bitcoin), the block number it was read at.
     pub block: Option<u64>,
 }
 

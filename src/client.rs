@@ -194,8 +194,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends Bitcoin and Ethereum queries to this AMB Query endpoint instead of AWS's (a
-    /// proxy, or the devnet).
+    /// Routes `ethereum`, `ethereum-sepolia`, `bitcoin` and `bitcoin-testnet` through this AMB
+    /// Query endpoint instead of AWS's (a proxy, or the devnet), except networks given their
+    /// own [`endpoint`](Self::endpoint).
     #[cfg(feature = "amb")]
     pub fn amb_url(mut self, url: impl Into<String>) -> Self {
         self.amb_url = Some(url.into());

@@ -12,9 +12,10 @@ use crate::query::Network;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum At {
-    /// The latest state, resolved once: for Aptos, to one ledger version per network taken
-    /// from the first answer; for Bitcoin and Ethereum, to one instant taken from the first
-    /// answer. Every other read of the batch carries it.
+    /// The latest state, resolved once per network: an Aptos ledger version taken from the
+    /// first answer, an EVM block (number and hash) or a Bitcoin height taken before the first
+    /// read, an AMB instant taken from the first answer. Every other read of the batch
+    /// carries it.
     #[default]
     Latest,
     /// An explicit Aptos ledger version, used as given for every Aptos query. Other networks
@@ -24,7 +25,8 @@ pub enum At {
     /// are final); AMB at the latest instant. The snapshot says which networks were read
     /// finalized.
     Finalized,
-    /// One instant for every chain (read to the second on Bitcoin and Ethereum).
+    /// One instant for every chain: the last block at or before it on each (by median time
+    /// past on Bitcoin), to the second through AMB.
     Time(SystemTime),
     /// A chosen block per network: an EVM network at that block number, an Aptos network at
     /// that ledger version. Networks left out are read at their latest state, pinned once.
@@ -77,7 +79,7 @@ pub struct NetworkSnapshot {
     )]
     #[schemars(with = "Option<String>")]
     pub at: Option<SystemTime>,
-    /// For a network read at a block (EVM chains): its number, as a decimal string.
+    /// For a network read at a block (EVM chains, Bitcoin): its number, as a decimal string.
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "crate::serde_util::opt_u64_string",

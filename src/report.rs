@@ -24,13 +24,13 @@ pub struct ResultRecord {
     /// For Aptos, the ledger version read at, as a decimal string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_version: Option<String>,
-    /// For Bitcoin and Ethereum, the instant read at, RFC 3339.
+    /// Through AMB, the instant read at, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
-    /// For Bitcoin and Ethereum, when the balance last changed, RFC 3339.
+    /// Through AMB, when the balance last changed, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    /// For chains read at a block (EVM chains), the block number, as a decimal string.
+    /// For chains read at a block (EVM chains, Bitcoin), the block number, as a decimal string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block: Option<String>,
     /// Why there is no balance.

@@ -18,7 +18,7 @@ pub(crate) enum Pin {
     /// An Aptos ledger version; `at_tip` when a time pin was past the node's latest version.
     #[cfg_attr(not(feature = "aptos"), allow(dead_code))]
     Version { version: u64, at_tip: bool },
-    /// A block (EVM chains): its number, hash and time, and how it was chosen.
+    /// A block (EVM chains, Bitcoin): its number, hash and time, and how it was chosen.
     #[cfg_attr(not(feature = "evm"), allow(dead_code))]
     Block(BlockSnapshot),
     /// An instant (AMB reads at a time, not at a block).

@@ -1,5 +1,5 @@
 //! Finding the last block at or before an instant, for every source that can read a block's
-//! time by height (Aptos, EVM chains).
+//! time by height (Aptos, EVM chains, Bitcoin).
 //!
 //! Block times are nearly regular, so an interpolation search over heights lands next to the
 //! answer in a step or two, even on a chain of 10^8 blocks; a bisection step takes over when

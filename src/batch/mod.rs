@@ -107,10 +107,10 @@ impl Client {
     /// block; only if that fails again do its results carry the error (code `reorged`). The
     /// streams cannot take back what they yielded: there, such reads are `reorged` errors.
     ///
-    /// Identical queries are read once. For Aptos, `At::Latest` is resolved to one ledger
-    /// version per network, taken from the first answer, and every other read of that
-    /// network carries it; Bitcoin and Ethereum are read at one instant, likewise. A failure
-    /// of one query is that query's `Err`; the others are unaffected.
+    /// Identical queries are read once. `At::Latest` is resolved once per network (an Aptos
+    /// version from the first answer, an EVM block or a Bitcoin height before the first read,
+    /// one AMB instant) and every other read of that network carries it. A failure of one
+    /// query is that query's `Err`; the others are unaffected.
     pub async fn balances(&self, queries: &[Query], at: At) -> BatchOutput {
         let plan = Plan::new(queries);
         let unique: Vec<Query> = plan.unique.iter().map(|q| (*q).clone()).collect();

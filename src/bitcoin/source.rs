@@ -42,9 +42,12 @@ pub(crate) struct EsploraSource {
 /// An Esplora server and what time searches learned of its blocks.
 pub(crate) struct EsploraNode {
     client: EsploraClient,
-    /// Height -> median time past, hash.
-    blocks: BlockCache<[u8; 32]>,
+    /// Height -> median time past, and the block's hash and header time.
+    blocks: BlockCache<BlockData>,
 }
+
+/// What a time search keeps of a block besides its median time past (the search key).
+type BlockData = ([u8; 32], u64);
 
 impl EsploraSource {
     pub(crate) fn new(nodes: BTreeMap<Network, EsploraClient>) -> Self {
@@ -150,7 +153,7 @@ impl EsploraNode {
         let tip_height = self.client.tip_height().await?;
         let tip = self.point(tip_height).await?;
         if target >= tip.time {
-            let mut b = self.snapshot_of(tip).await?;
+            let mut b = Self::snapshot_of(tip);
             b.at = Some(t);
             b.at_tip = true;
             return Ok(b);
@@ -165,16 +168,16 @@ impl EsploraNode {
         let hi = Point {
             height: tip.height + 1,
             time: tip.time.saturating_add(1),
-            data: [0; 32],
+            data: ([0; 32], 0),
         };
         let found = last_at_or_before(target, lo, hi, &self.blocks, |h| self.point(h)).await?;
-        let mut b = self.snapshot_of(found).await?;
+        let mut b = Self::snapshot_of(found);
         b.at = Some(t);
         Ok(b)
     }
 
     /// A block's height, median time past and hash, from the cache or the server.
-    async fn point(&self, height: u64) -> Result<Point<[u8; 32]>, Error> {
+    async fn point(&self, height: u64) -> Result<Point<BlockData>, Error> {
         if let Some(p) = self.blocks.get(height) {
             return Ok(p);
         }
@@ -183,20 +186,21 @@ impl EsploraNode {
         let p = Point {
             height: block.height,
             time: block.median_time,
-            data: hash_bytes(&block.hash)?,
+            data: (hash_bytes(&block.hash)?, block.timestamp),
         };
         self.blocks.insert(p);
         Ok(p)
     }
 
-    async fn snapshot_of(&self, p: Point<[u8; 32]>) -> Result<BlockSnapshot, Error> {
-        let hash: String = p.data.iter().map(|b| format!("{b:02x}")).collect();
-        let block = self.client.block(&hash).await?;
-        Ok(BlockSnapshot::new(
+    /// The pin for a block the search found: no request, the point has all it needs.
+    fn snapshot_of(p: Point<BlockData>) -> BlockSnapshot {
+        let (hash, timestamp) = p.data;
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        BlockSnapshot::new(
             p.height,
-            format!("0x{hash}"),
-            UNIX_EPOCH + Duration::from_secs(block.timestamp),
-        ))
+            format!("0x{hex}"),
+            UNIX_EPOCH + Duration::from_secs(timestamp),
+        )
     }
 
     /// The confirmed balance of `address` at height `h`, exact while the chain grows.
