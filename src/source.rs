@@ -93,6 +93,23 @@ pub(crate) trait Source: Any + Send + Sync {
     /// when the source pins by reading. Returns exactly one result per query, in order.
     fn read<'a>(&'a self, queries: &'a [Query], pin: Option<&'a Pin>) -> BoxFuture<'a, Read>;
 
+    /// Reads `queries` at the pin `pin` resolves to, starting before it has: a source whose
+    /// requests take work that needs no pin (the EVM source encodes a Multicall3 request's
+    /// calldata) does that work first, so that the pin's round trip hides it. By default,
+    /// waits for the pin, then [`read`](Self::read)s. Exactly one result per query, in order.
+    fn read_at<'a>(
+        &'a self,
+        queries: &'a [Query],
+        pin: BoxFuture<'a, Result<Pin, Error>>,
+    ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
+        Box::pin(async move {
+            match pin.await {
+                Ok(pin) => self.read(queries, Some(&pin)).await.results,
+                Err(e) => vec![Err(e); queries.len()],
+            }
+        })
+    }
+
     /// Whether `block` is still on `network`'s chain, asked once a batch is read, for
     /// sources whose reads do not name the block themselves (Esplora reads at a height).
     fn still_pinned<'a>(

@@ -122,7 +122,10 @@ pub(crate) async fn read_limited(
     mut response: reqwest::Response,
     limit: usize,
 ) -> reqwest::Result<bytes::Bytes> {
-    let mut buf = Vec::new();
+    // The declared length (when the server gives one, and within the limit) sizes the buffer
+    // once instead of doubling it chunk by chunk.
+    let declared = response.content_length().unwrap_or(0).min(limit as u64);
+    let mut buf = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
     while let Some(chunk) = response.chunk().await? {
         let room = limit - buf.len();
         if chunk.len() >= room {

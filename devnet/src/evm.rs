@@ -118,6 +118,7 @@ mod chain;
 mod demo;
 mod exec;
 mod http;
+mod json;
 mod rpc;
 mod state;
 
@@ -755,7 +756,7 @@ fn compact_json_cut(value: &serde_json::Value, limit: usize) -> String {
         limit,
     };
     // Running out of room is the expected way for a long value to end.
-    let _ = serde_json::to_writer(&mut w, value);
+    let _ = json::write(&mut w, value);
     match String::from_utf8(w.out) {
         Ok(s) => s,
         Err(e) => {

@@ -374,10 +374,11 @@ mod tests {
             for unit in units::Units::new(input.into_iter(), &client.sources) {
                 match unit {
                     units::Unit::Failed { tag, .. } => tags.push(tag),
-                    units::Unit::Group { key, items, .. } => {
+                    units::Unit::Group { key, tags: group, queries, .. } => {
                         let max = client.sources.get(key.0).unwrap().max_group();
-                        prop_assert!(!items.is_empty() && items.len() <= max);
-                        tags.extend(items.iter().map(|(t, _)| *t));
+                        prop_assert!(!queries.is_empty() && queries.len() <= max);
+                        prop_assert_eq!(group.len(), queries.len());
+                        tags.extend(group);
                     }
                 }
             }

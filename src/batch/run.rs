@@ -6,7 +6,7 @@ use crate::balance::Balance;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::query::{Network, Query};
-use crate::source::Source;
+use crate::source::{Pin, Source};
 
 type Answered<T> = Vec<(T, Result<Balance, Error>)>;
 
@@ -17,10 +17,10 @@ impl Client {
             Unit::Group {
                 key,
                 network,
-                items,
+                tags,
+                queries,
                 pinner,
             } => {
-                let (tags, queries): (Vec<T>, Vec<Query>) = items.into_iter().unzip();
                 let results = match self.sources.get(key.0) {
                     Some(source) => read_group(source, pins, key, network, &queries, pinner).await,
                     None => vec![Err(internal("a unit without its source")); queries.len()],
@@ -42,23 +42,8 @@ async fn read_group(
     pinner: bool,
 ) -> Vec<Result<Balance, Error>> {
     let cell = pins.cell(key);
-    let mut own = None;
-    let pin = cell
-        .get_or_init(|| async {
-            if pinner && source.pins_by_reading(network, &pins.at) {
-                // The first group of the scope reads the latest state; the moment its answer
-                // was read at pins every other read, at no extra request.
-                let read = source.read(queries, None).await;
-                own = Some(read.results);
-                if let Some(pin) = read.pin {
-                    return Ok(pin);
-                }
-            }
-            source.pin(network, &pins.at).await
-        })
-        .await;
-    if let Ok(pin) = pin {
-        // Once per network of the group (a group is one network, or a few for AMB).
+    // Once per network of the group (a group is one network, or a few for AMB).
+    let record = |pin: &Pin| {
         let mut recorded: Vec<Network> = Vec::with_capacity(1);
         for query in queries {
             if !recorded.contains(&query.network()) {
@@ -66,11 +51,39 @@ async fn read_group(
                 pins.record(query.network(), pin);
             }
         }
-    }
-    let mut results = match (own, pin) {
-        (Some(results), _) => results,
-        (None, Ok(pin)) => source.read(queries, Some(pin)).await.results,
-        (None, Err(e)) => vec![Err(e.clone()); queries.len()],
+    };
+    let mut results = if pinner && source.pins_by_reading(network, &pins.at) {
+        // The first group of the scope reads the latest state; the moment its answer was
+        // read at pins every other read, at no extra request.
+        let mut own = None;
+        let pin = cell
+            .get_or_init(|| async {
+                let read = source.read(queries, None).await;
+                own = Some(read.results);
+                match read.pin {
+                    Some(pin) => Ok(pin),
+                    None => source.pin(network, &pins.at).await,
+                }
+            })
+            .await;
+        if let Ok(pin) = pin {
+            record(pin);
+        }
+        match (own, pin) {
+            (Some(results), _) => results,
+            (None, Ok(pin)) => source.read(queries, Some(pin)).await.results,
+            (None, Err(e)) => vec![Err(e.clone()); queries.len()],
+        }
+    } else {
+        // The source may start on the group while the pin is being resolved.
+        let pin = Box::pin(async {
+            let pin = cell.get_or_init(|| source.pin(network, &pins.at)).await;
+            if let Ok(pin) = pin {
+                record(pin);
+            }
+            pin.clone()
+        });
+        source.read_at(queries, pin).await
     };
     results.resize_with(queries.len(), || {
         Err(internal("a source gave fewer results than queries").with_backend(source.backend()))

@@ -11,7 +11,7 @@ use crate::source::Scope;
 /// Where a group's pin lives: its source (by index in [`Sources`]) and its scope.
 pub(crate) type PinKey = (usize, Scope);
 
-/// One request's worth of work, each query with its caller's tag. `pinner` marks the first
+/// One request's worth of work: queries, and each one's caller's tag at the same position. `pinner` marks the first
 /// unit of its pin scope: under a pin the source can fix by reading, its answer fixes the
 /// moment the others read at. A query that failed before the engine saw it, or that no
 /// source of this build serves, is passed through.
@@ -21,7 +21,8 @@ pub(crate) enum Unit<T> {
         key: PinKey,
         /// The network of the group's first query (every query of a group shares its pin).
         network: Network,
-        items: Vec<(T, Query)>,
+        tags: Vec<T>,
+        queries: Vec<Query>,
         pinner: bool,
     },
     Failed {
@@ -33,7 +34,8 @@ pub(crate) enum Unit<T> {
 /// A group being filled.
 struct Pending<T> {
     key: PinKey,
-    items: Vec<(T, Query)>,
+    tags: Vec<T>,
+    queries: Vec<Query>,
 }
 
 /// The units for `queries`, in input order (a group is emitted when full, or at the end).
@@ -71,14 +73,17 @@ impl<'s, T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<'s, T, I> {
             None => {
                 self.pending.push(Pending {
                     key,
-                    items: Vec::with_capacity(max.min(1024)),
+                    tags: Vec::with_capacity(max.min(1024)),
+                    queries: Vec::with_capacity(max.min(1024)),
                 });
                 self.pending.len() - 1
             }
         };
-        self.pending[at].items.push((tag, query));
+        let group = &mut self.pending[at];
+        group.tags.push(tag);
+        group.queries.push(query);
         // Full groups only, the pinning one included: requests = ceil(queries / max).
-        (self.pending[at].items.len() >= max).then(|| {
+        (group.queries.len() >= max).then(|| {
             let full = self.pending.swap_remove(at);
             self.unit(full)
         })
@@ -90,14 +95,15 @@ impl<'s, T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<'s, T, I> {
             self.pinned.push(group.key);
         }
         let network = group
-            .items
+            .queries
             .first()
-            .map(|(_, q)| q.network())
+            .map(Query::network)
             .unwrap_or(Network::AptosMainnet);
         Unit::Group {
             key: group.key,
             network,
-            items: group.items,
+            tags: group.tags,
+            queries: group.queries,
             pinner,
         }
     }
@@ -153,9 +159,14 @@ mod tests {
             .iter()
             .map(|u| match u {
                 Unit::Group {
-                    key, items, pinner, ..
-                } if key.1 == Scope::Source => ('e', items.len(), *pinner),
-                Unit::Group { items, pinner, .. } => ('a', items.len(), *pinner),
+                    key,
+                    queries,
+                    pinner,
+                    ..
+                } if key.1 == Scope::Source => ('e', queries.len(), *pinner),
+                Unit::Group {
+                    queries, pinner, ..
+                } => ('a', queries.len(), *pinner),
                 Unit::Failed { .. } => ('x', 1, false),
             })
             .collect();
@@ -187,10 +198,10 @@ mod tests {
             .map(|u| match u {
                 Unit::Group {
                     network,
-                    items,
+                    queries,
                     pinner,
                     ..
-                } => (network.to_string(), items.len(), *pinner),
+                } => (network.to_string(), queries.len(), *pinner),
                 Unit::Failed { error, .. } => (error.kind().to_string(), 1, false),
             })
             .collect();

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use super::calls::{aggregate3, aggregate3_results, Call};
-use super::rpc::{evm_error, is_batch_refusal, map_rpc_error, Rpc, RpcError};
+use super::rpc::{evm_error, is_batch_refusal, map_rpc_error, EthCallRequest, Rpc, RpcError};
 use super::url::RpcUrl;
 use super::{
     ANONYMOUS_PUBLIC_RATE_LIMIT, CALL_GAS_LIMIT, DEFAULT_BATCH_SIZE, DEFAULT_CALLS_PER_REQUEST,
@@ -346,12 +346,9 @@ impl EvmBackend {
         }
     }
 
-    /// Reads `queries` at `pin`: one result per query, in order.
-    pub(crate) async fn read(
-        &self,
-        queries: &[Query],
-        pin: &BlockSnapshot,
-    ) -> Vec<Result<Balance, Error>> {
+    /// What reading `queries` takes before a block is chosen: each query's call (or why it
+    /// has none), and the Multicall3 request for the calls, written but for its block.
+    pub(crate) fn prepare(&self, queries: &[Query]) -> Prepared {
         let mut results: Vec<Option<Result<Balance, Error>>> = Vec::with_capacity(queries.len());
         let mut calls = Vec::with_capacity(queries.len());
         let mut positions = Vec::with_capacity(queries.len());
@@ -365,13 +362,36 @@ impl EvmBackend {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        if !calls.is_empty() {
+        let multicall = (!calls.is_empty()).then(|| multicall_request(&mut calls));
+        Prepared {
+            results,
+            calls,
+            positions,
+            multicall,
+        }
+    }
+
+    /// Reads what [`prepare`](Self::prepare) made ready, at `pin`: one result per query, in
+    /// order.
+    pub(crate) async fn read_prepared(
+        &self,
+        prepared: Prepared,
+        pin: &BlockSnapshot,
+    ) -> Vec<Result<Balance, Error>> {
+        let Prepared {
+            mut results,
+            mut calls,
+            positions,
+            multicall,
+        } = prepared;
+        if let Some(request) = multicall {
             let by_hash = self.by_hash.load(Ordering::Relaxed);
-            let mut answers = self.read_calls(&calls, pin).await;
+            let mut answers = self.read_calls(&calls, request, pin).await;
             // A node that does not take a block hash: read by number, then make sure the
             // number still names the pinned block.
             if by_hash && !self.by_hash.load(Ordering::Relaxed) {
-                answers = self.read_calls(&calls, pin).await;
+                let again = multicall_request(&mut calls);
+                answers = self.read_calls(&calls, again, pin).await;
             }
             if !self.by_hash.load(Ordering::Relaxed) {
                 if let Err(e) = self.check_still_canonical(pin).await {
@@ -417,7 +437,12 @@ impl EvmBackend {
 
     /// One amount (or error) per call, at `pin`: through Multicall3 where it has code at that
     /// block, else as JSON-RPC batches.
-    async fn read_calls(&self, calls: &[Call], pin: &BlockSnapshot) -> Vec<Result<Amount, Error>> {
+    async fn read_calls(
+        &self,
+        calls: &[Call],
+        multicall: EthCallRequest,
+        pin: &BlockSnapshot,
+    ) -> Vec<Result<Amount, Error>> {
         let key = hash_bytes(&pin.hash).unwrap_or([0; 32]);
         let known = self
             .multicall
@@ -425,7 +450,7 @@ impl EvmBackend {
             .ok()
             .and_then(|m| m.get(&key).copied());
         if known != Some(false) {
-            match self.read_multicall(calls, pin).await {
+            match self.read_multicall(calls, multicall, pin).await {
                 Some(answers) => {
                     if let Ok(mut m) = self.multicall.lock() {
                         m.insert(key, true);
@@ -446,22 +471,12 @@ impl EvmBackend {
     async fn read_multicall(
         &self,
         calls: &[Call],
+        request: EthCallRequest,
         pin: &BlockSnapshot,
     ) -> Option<Vec<Result<Amount, Error>>> {
-        let tx = json!({
-            "to": MULTICALL3.to_string(),
-            "input": aggregate3(calls).to_string(),
-            "gas": quantity(CALL_GAS_LIMIT),
-        });
-        let answer = self
-            .rpc
-            .call_raw("eth_call", json!([tx, self.block_param(pin)]))
-            .await;
+        let answer = self.rpc.eth_call(request, &self.block_param(pin)).await;
         let data = match answer {
-            Ok(Ok(v)) => match bytes_of(&v) {
-                Ok(d) => d,
-                Err(e) => return Some(vec![Err(e); calls.len()]),
-            },
+            Ok(Ok(data)) => data,
             Ok(Err(e)) => {
                 if self.refuses_block_hash(&e) {
                     return Some(vec![Err(map_rpc_error("eth_call", &e)); calls.len()]);
@@ -644,6 +659,24 @@ impl EvmBackend {
         }
         map_rpc_error(method, e)
     }
+}
+
+/// A group's read as far as it goes before its block is chosen (see
+/// [`EvmBackend::prepare`]).
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// Per query: its result when it has no call, else `None` until read.
+    results: Vec<Option<Result<Balance, Error>>>,
+    /// The calls, and the position of each one's query.
+    calls: Vec<Call>,
+    positions: Vec<usize>,
+    /// The Multicall3 request for every call (none when no query has one).
+    multicall: Option<EthCallRequest>,
+}
+
+/// The Multicall3 `aggregate3` request for `calls`, written but for its block.
+fn multicall_request(calls: &mut [Call]) -> EthCallRequest {
+    EthCallRequest::new(&MULTICALL3, &aggregate3(calls), CALL_GAS_LIMIT)
 }
 
 /// Which block to read.

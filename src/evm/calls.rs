@@ -180,20 +180,24 @@ pub(crate) fn revert_reason(data: &[u8]) -> String {
     }
 }
 
-/// `aggregate3` calldata for `calls`, every one allowed to fail on its own.
-pub(crate) fn aggregate3(calls: &[Call]) -> Bytes {
-    IMulticall3::aggregate3Call {
+/// `aggregate3` calldata for `calls`, every one allowed to fail on its own. Each call's data
+/// is lent to the encoder and given back, not copied.
+pub(crate) fn aggregate3(calls: &mut [Call]) -> Vec<u8> {
+    let request = IMulticall3::aggregate3Call {
         calls: calls
-            .iter()
+            .iter_mut()
             .map(|c| IMulticall3::Call3 {
                 target: c.target,
                 allowFailure: true,
-                callData: c.data.clone(),
+                callData: std::mem::take(&mut c.data),
             })
             .collect(),
+    };
+    let encoded = request.abi_encode();
+    for (call, lent) in calls.iter_mut().zip(request.calls) {
+        call.data = lent.callData;
     }
-    .abi_encode()
-    .into()
+    encoded
 }
 
 /// `(success, returnData)` per call from an `aggregate3` answer, or `None` when the answer is
@@ -256,15 +260,20 @@ mod tests {
 
     #[test]
     fn aggregate3_round_trips_through_its_own_declaration() {
-        let calls = vec![
+        let mut calls = vec![
             call(&format!("ethereum:{OWNER}")),
             call(&format!("ethereum:{OWNER}/erc1155:0x{:040x}:5", 2)),
         ];
-        let data = aggregate3(&calls);
+        let before = calls.clone();
+        let data = aggregate3(&mut calls);
+        assert_eq!(calls, before, "the calls keep their data");
         let decoded = IMulticall3::aggregate3Call::abi_decode(&data).unwrap();
         assert_eq!(decoded.calls.len(), 2);
         assert_eq!(decoded.calls[0].target, MULTICALL3);
         assert!(decoded.calls.iter().all(|c| c.allowFailure));
+        for (sent, call) in decoded.calls.iter().zip(&calls) {
+            assert_eq!((sent.target, &sent.callData), (call.target, &call.data));
+        }
         assert_eq!(aggregate3_results(&[], 2), None);
     }
 }

@@ -2,8 +2,12 @@
 //! position), each retried and paced by the shared policy, and every failure mapped to an
 //! [`Error`] kind.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use alloy_primitives::{hex, Address};
+use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::url::RpcUrl;
@@ -61,10 +65,10 @@ impl Rpc {
 
     /// One call; a JSON-RPC error is mapped to an [`Error`], retried when that can help.
     pub(crate) async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let body = to_body(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
         self.retry
             .run(&self.limit, || async {
-                let answer = self.post(&body).await?;
+                let answer = self.post_json(&body).await?;
                 match parse_answer(&answer) {
                     Ok(v) => Ok(v),
                     Err(e) => Err(map_rpc_error(method, &e)),
@@ -80,21 +84,37 @@ impl Rpc {
         method: &str,
         params: Value,
     ) -> Result<Result<Value, RpcError>, Error> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let body = to_body(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
+        self.retry
+            .run(&self.limit, || async {
+                let answer = self.post_json(&body).await?;
+                handed_back(method, parse_answer(&answer))
+            })
+            .await
+    }
+
+    /// One `eth_call` whose answer is return data, handed back like [`call_raw`]'s. The
+    /// hot path of every Multicall3 read, so it skips the JSON tree both ways: the request
+    /// was written directly ([`EthCallRequest`]), and the answer's hex is decoded from where
+    /// it lies in the body, never copied into a string first.
+    ///
+    /// [`call_raw`]: Self::call_raw
+    pub(crate) async fn eth_call(
+        &self,
+        request: EthCallRequest,
+        block: &Value,
+    ) -> Result<Result<Vec<u8>, RpcError>, Error> {
+        let body = request.at(block);
         self.retry
             .run(&self.limit, || async {
                 let answer = self.post(&body).await?;
-                match parse_answer(&answer) {
-                    Ok(v) => Ok(Ok(v)),
-                    Err(e) => {
-                        let mapped = map_rpc_error(method, &e);
-                        if mapped.is_retryable() {
-                            Err(mapped)
-                        } else {
-                            Ok(Err(e))
-                        }
-                    }
-                }
+                let data = data_answer(&answer).map_err(|why| {
+                    evm_error(
+                        ErrorKind::Decode,
+                        format!("{}: eth_call answered {why}", self.url),
+                    )
+                })?;
+                handed_back("eth_call", data)
             })
             .await
     }
@@ -106,7 +126,7 @@ impl Rpc {
         &self,
         calls: &[(&str, Value)],
     ) -> Result<Vec<Result<Value, RpcError>>, Error> {
-        let body = Value::Array(
+        let body = to_body(&Value::Array(
             calls
                 .iter()
                 .enumerate()
@@ -114,10 +134,10 @@ impl Rpc {
                     json!({"jsonrpc": "2.0", "id": i, "method": method, "params": params})
                 })
                 .collect(),
-        );
+        ));
         self.retry
             .run(&self.limit, || async {
-                let answer = self.post(&body).await?;
+                let answer = self.post_json(&body).await?;
                 let answers = match_batch(&answer, calls.len())?;
                 // A retryable error on any call (throttling, a lagging replica) retries the
                 // whole batch: it is one request to the server.
@@ -135,11 +155,24 @@ impl Rpc {
     }
 
     /// Sends one request body; the answer's JSON, or the HTTP-level failure mapped.
-    async fn post(&self, body: &Value) -> Result<Value, Error> {
+    async fn post_json(&self, body: &Bytes) -> Result<Value, Error> {
+        let bytes = self.post(body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            evm_error(
+                ErrorKind::Decode,
+                format!("{}: the answer is not JSON ({e})", self.url),
+            )
+        })
+    }
+
+    /// Sends one request body (JSON, serialized once however often it is sent); the answer's
+    /// bytes, or the HTTP-level failure mapped.
+    async fn post(&self, body: &Bytes) -> Result<Bytes, Error> {
         let response = self
             .http
             .post(self.url.expose())
-            .json(body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone())
             .send()
             .await
             .map_err(|e| transport_error(&self.url, e))?;
@@ -166,14 +199,110 @@ impl Rpc {
         if !(200..300).contains(&status) {
             return Err(http_error(&self.url, status, &bytes, retry_after));
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            evm_error(
-                ErrorKind::Decode,
-                format!("{}: the answer is not JSON ({e})", self.url),
-            )
-            .with_status(status)
-        })
+        Ok(bytes)
     }
+}
+
+/// A request object as the bytes sent.
+fn to_body(v: &Value) -> Bytes {
+    // Serializing a `Value` cannot fail (its map keys are strings).
+    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+}
+
+/// A call's answer for [`Rpc::call_raw`] and [`Rpc::eth_call`]: its JSON-RPC error is handed
+/// back as it came unless retrying can help (throttling, a replica behind), which is `Err`.
+fn handed_back<T>(method: &str, answer: Result<T, RpcError>) -> Result<Result<T, RpcError>, Error> {
+    match answer {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) => {
+            let mapped = map_rpc_error(method, &e);
+            if mapped.is_retryable() {
+                Err(mapped)
+            } else {
+                Ok(Err(e))
+            }
+        }
+    }
+}
+
+/// An `eth_call(tx, block)` request, `tx` being `{to, input, gas}`, written but for its block
+/// parameter, which comes last: the bulk of it, the hex of the calldata, can be written
+/// before the block is known. The bytes are the JSON serde would write for the same request,
+/// without a tree built around 100 calls' calldata.
+#[derive(Debug)]
+pub(crate) struct EthCallRequest {
+    head: Vec<u8>,
+}
+
+impl EthCallRequest {
+    /// The request for calling `to` with `input` and at most `gas`.
+    pub(crate) fn new(to: &Address, input: &[u8], gas: u64) -> Self {
+        // Room for the block parameter too, so that finishing the body copies nothing.
+        let mut head = Vec::with_capacity(2 * input.len() + 128 + BLOCK_PARAM_ROOM);
+        head.extend_from_slice(
+            br#"{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"0x"#,
+        );
+        push_hex(&mut head, to.as_slice());
+        head.extend_from_slice(br#"","input":"0x"#);
+        push_hex(&mut head, input);
+        head.extend_from_slice(format!(r#"","gas":"0x{gas:x}"}},"#).as_bytes());
+        EthCallRequest { head }
+    }
+
+    /// The whole body, reading at `block`.
+    fn at(self, block: &Value) -> Bytes {
+        let mut out = self.head;
+        // The block parameter is a few bytes: serde writes it (it cannot fail for a `Value`).
+        let _ = serde_json::to_writer(&mut out, block);
+        out.extend_from_slice(b"]}");
+        Bytes::from(out)
+    }
+}
+
+/// Bytes kept free after an [`EthCallRequest`]'s head for its block parameter: an EIP-1898
+/// object with a block hash takes 90.
+const BLOCK_PARAM_ROOM: usize = 128;
+
+/// Appends `bytes` as lower-case hex digits.
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + 2 * bytes.len(), 0);
+    // The slice is exactly twice as long as the input: encoding cannot fail.
+    let _ = hex::encode_to_slice(bytes, &mut out[start..]);
+}
+
+/// A single answer whose result is hex data, read without copying the data into a string
+/// first (serde borrows it from the body when it has no escapes, as hex never does).
+#[derive(Deserialize)]
+struct DataAnswer<'a> {
+    #[serde(borrow, default)]
+    result: Option<Cow<'a, str>>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// The return data of a single answer, or its error object; `Err(why)` for an answer that is
+/// neither (not JSON, or a result that is not hex data).
+fn data_answer(body: &[u8]) -> Result<Result<Vec<u8>, RpcError>, String> {
+    let answer: DataAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("something that is not hex data ({e})"))?;
+    if let Some(e) = &answer.error {
+        return Ok(Err(rpc_error_of(e)));
+    }
+    let Some(result) = answer.result else {
+        return Ok(Err(RpcError {
+            code: -32603,
+            message: "an answer with neither result nor error".into(),
+            data: None,
+        }));
+    };
+    let shown = || result.chars().take(80).collect::<String>();
+    let digits = result
+        .strip_prefix("0x")
+        .ok_or_else(|| format!("{:?}, which is not hex data", shown()))?;
+    hex::decode(digits)
+        .map(Ok)
+        .map_err(|_| format!("{:?}, which is not hex data", shown()))
 }
 
 /// The result of a single call's answer, or its error object.
@@ -408,6 +537,62 @@ mod tests {
             ErrorKind::NotYetAvailable
         );
         assert_eq!(k(-32000, "something else"), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn the_written_eth_call_body_is_the_json_serde_would_write() {
+        let to = Address::repeat_byte(0xca);
+        let input: Vec<u8> = (0..=255).collect();
+        for block in [
+            json!({"blockHash": format!("0x{}", "ab".repeat(32)), "requireCanonical": true}),
+            json!("0x1b4"),
+        ] {
+            let body = EthCallRequest::new(&to, &input, 1 << 24).at(&block);
+            let expected = json!({
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "eth_call",
+                "params": [
+                    {"to": to.to_string().to_lowercase(), "input": format!("0x{}", hex::encode(&input)), "gas": "0x1000000"},
+                    block,
+                ],
+            });
+            let parsed: Value = serde_json::from_slice(&body).expect("the body is JSON");
+            assert_eq!(parsed, expected);
+        }
+    }
+
+    #[test]
+    fn data_answers_are_decoded_or_named() {
+        let ok = data_answer(br#"{"jsonrpc":"2.0","id":1,"result":"0x00ff"}"#).unwrap();
+        assert_eq!(ok.unwrap(), vec![0x00, 0xff]);
+        // An escaped string is still read (serde copies it instead of borrowing).
+        let escaped = data_answer(br#"{"id":1,"result":"\u0030x0a"}"#).unwrap();
+        assert_eq!(escaped.unwrap(), vec![0x0a]);
+        let reverted = data_answer(
+            br#"{"id":1,"error":{"code":3,"message":"execution reverted","data":"0x08c379a0"}}"#,
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(
+            (reverted.code, reverted.data),
+            (3, Some(json!("0x08c379a0")))
+        );
+        let neither = data_answer(br#"{"id":1,"result":null}"#)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(neither.code, -32603);
+        for bad in [
+            &br#"{"id":1,"result":"0xzz"}"#[..],
+            br#"{"id":1,"result":"00"}"#,
+            br#"{"id":1,"result":"0xabc"}"#,
+            br#"{"id":1,"result":{"data":"0x00"}}"#,
+            br#"[{"id":1,"result":"0x00"}]"#,
+            b"not json",
+        ] {
+            let why = data_answer(bad).unwrap_err();
+            assert!(why.contains("hex data"), "{why}");
+        }
     }
 
     #[test]

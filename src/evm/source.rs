@@ -7,6 +7,7 @@ use futures::future::BoxFuture;
 
 use super::backend::EvmBackend;
 use super::rpc::evm_error;
+use crate::balance::Balance;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::pin::At;
@@ -63,31 +64,53 @@ impl Source for EvmSource {
 
     fn read<'a>(&'a self, queries: &'a [Query], pin: Option<&'a Pin>) -> BoxFuture<'a, Read> {
         Box::pin(async move {
-            let failed = |e: Error| Read {
-                results: vec![Err(e); queries.len()],
-                pin: None,
-            };
-            let Some(network) = queries.first().map(Query::network) else {
-                return failed(evm_error(
-                    ErrorKind::InvalidInput,
-                    "internal: an empty group",
-                ));
-            };
-            let node = match self.node(network) {
-                Ok(node) => node,
-                Err(e) => return failed(e),
-            };
-            match pin {
-                Some(Pin::Block(block)) => Read {
-                    results: node.read(queries, block).await,
-                    pin: None,
-                },
-                other => failed(evm_error(
+            let pin = pin.cloned().ok_or_else(|| {
+                evm_error(
                     ErrorKind::Unsupported,
-                    format!("an EVM node reads at a block, not at {other:?}"),
-                )),
+                    "an EVM node reads at a block, not without a pin",
+                )
+            });
+            Read {
+                results: self.read_group(queries, Box::pin(async { pin })).await,
+                pin: None,
             }
         })
+    }
+
+    fn read_at<'a>(
+        &'a self,
+        queries: &'a [Query],
+        pin: BoxFuture<'a, Result<Pin, Error>>,
+    ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
+        Box::pin(self.read_group(queries, pin))
+    }
+}
+
+impl EvmSource {
+    /// Reads one group (all of one network) at the block `pin` resolves to, its request
+    /// prepared while that happens.
+    async fn read_group(
+        &self,
+        queries: &[Query],
+        pin: BoxFuture<'_, Result<Pin, Error>>,
+    ) -> Vec<Result<Balance, Error>> {
+        let failed = |e: Error| vec![Err(e); queries.len()];
+        let Some(network) = queries.first().map(Query::network) else {
+            return Vec::new();
+        };
+        let node = match self.node(network) {
+            Ok(node) => node,
+            Err(e) => return failed(e),
+        };
+        let prepared = node.prepare(queries);
+        match pin.await {
+            Ok(Pin::Block(block)) => node.read_prepared(prepared, &block).await,
+            Ok(other) => failed(evm_error(
+                ErrorKind::Unsupported,
+                format!("an EVM node reads at a block, not at {other:?}"),
+            )),
+            Err(e) => failed(e),
+        }
     }
 }
 

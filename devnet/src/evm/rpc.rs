@@ -137,15 +137,19 @@ impl Item {
 // Hex parameters, as geth's hexutil parses them
 // ---------------------------------------------------------------------------------------
 
-/// The hex digits of a `0x` string.
-fn hex_digits(s: &str) -> Result<&str, String> {
+/// What follows the `0x` of a hex string, not yet checked to be digits.
+fn after_prefix(s: &str) -> Result<&str, String> {
     if s.is_empty() {
         return Err("empty hex string".into());
     }
-    let digits = s
-        .strip_prefix("0x")
+    s.strip_prefix("0x")
         .or_else(|| s.strip_prefix("0X"))
-        .ok_or("hex string without 0x prefix")?;
+        .ok_or_else(|| "hex string without 0x prefix".into())
+}
+
+/// The hex digits of a `0x` string.
+fn hex_digits(s: &str) -> Result<&str, String> {
+    let digits = after_prefix(s)?;
     if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("invalid hex string".into());
     }
@@ -182,9 +186,10 @@ fn parse_u256(s: &str) -> Result<U256, String> {
     U256::from_str_radix(digits, 16).map_err(|_| "invalid hex string".into())
 }
 
-/// Hex data: an even number of digits.
+/// Hex data: an even number of digits (checked first, as geth does; the decoder checks the
+/// digits themselves, in one pass over what may be megabytes of calldata).
 fn parse_bytes(s: &str) -> Result<Vec<u8>, String> {
-    let digits = hex_digits(s)?;
+    let digits = after_prefix(s)?;
     if digits.len() % 2 != 0 {
         return Err("hex string of odd length".into());
     }
