@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use futures::future::BoxFuture;
 
 use crate::balance::Balance;
+use crate::batch::Gate;
 use crate::error::Error;
 use crate::pin::{At, BlockSnapshot, Snapshot};
 use crate::query::{Backend, Network, Query};
@@ -93,16 +94,21 @@ pub(crate) trait Source: Any + Send + Sync {
     /// when the source pins by reading. Returns exactly one result per query, in order.
     fn read<'a>(&'a self, queries: &'a [Query], pin: Option<&'a Pin>) -> BoxFuture<'a, Read>;
 
-    /// Reads `queries` at the pin `pin` resolves to, starting before it has: a source whose
-    /// requests take work that needs no pin (the EVM source encodes a Multicall3 request's
-    /// calldata) does that work first, so that the pin's round trip hides it. By default,
-    /// waits for the pin, then [`read`](Self::read)s. Exactly one result per query, in order.
+    /// Reads `queries` at the pin `pin` resolves to, each request let through by `gate`,
+    /// starting before either: a source whose requests take work that needs neither (the
+    /// EVM source encodes a Multicall3 request's calldata) does that work first, so that the
+    /// pin's round trip, or the wait for a request in flight to come back, hides it; and it
+    /// holds a permit only while a request is out. By default, takes a permit for the whole
+    /// read, waits for the pin, then [`read`](Self::read)s. Exactly one result per query, in
+    /// order.
     fn read_at<'a>(
         &'a self,
         queries: &'a [Query],
         pin: BoxFuture<'a, Result<Pin, Error>>,
+        gate: &'a Gate,
     ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
         Box::pin(async move {
+            let _permit = gate.enter().await;
             match pin.await {
                 Ok(pin) => self.read(queries, Some(&pin)).await.results,
                 Err(e) => vec![Err(e); queries.len()],

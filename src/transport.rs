@@ -154,3 +154,35 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Runs `work` (an HTTP exchange) as a tokio task of its own where a runtime is at hand, so
+/// that it makes progress (connecting, writing, reading) whatever the task awaiting it is busy
+/// with; inline elsewhere. Dropping the returned future aborts the task, as dropping `work`
+/// itself would have.
+#[cfg_attr(not(feature = "evm"), allow(dead_code))]
+pub(crate) async fn detached<T, F>(work: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return work.await;
+    };
+    let mut task = AbortOnDrop(runtime.spawn(work));
+    match (&mut task.0).await {
+        Ok(result) => result,
+        Err(e) => Err(Error::new(
+            ErrorKind::Transport,
+            format!("the request's task ended without an answer ({e})"),
+        )),
+    }
+}
+
+/// A task handle that aborts its task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

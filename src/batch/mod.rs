@@ -1,11 +1,14 @@
 //! The batch call: plan (drop duplicates), pin, execute with bounded concurrency, merge
 //! back into input order; or the same work as a stream of results as they complete.
 
+mod buffer;
+mod gate;
 mod pins;
 mod run;
 mod sources;
 mod units;
 
+pub(crate) use self::gate::Gate;
 pub(crate) use self::sources::Sources;
 
 use std::collections::{HashMap, HashSet};
@@ -73,28 +76,67 @@ impl<T> std::fmt::Debug for BalanceStream<'_, T> {
     }
 }
 
-/// The deduplicated work of a batch: each distinct query once, and for each input its slot.
-struct Plan<'q> {
-    unique: Vec<&'q Query>,
+/// The deduplicated work of a batch, as [`Dedup`] learned it: each input's slot, and each
+/// slot's first input.
+#[derive(Debug, Default)]
+struct Plan {
     slot_of_input: Vec<usize>,
+    first_input: Vec<usize>,
 }
 
-impl<'q> Plan<'q> {
-    fn new(queries: &'q [Query]) -> Self {
-        let mut seen: HashMap<&'q Query, usize> = HashMap::with_capacity(queries.len());
-        let mut unique = Vec::new();
-        let slot_of_input = queries
-            .iter()
-            .map(|q| {
-                *seen.entry(q).or_insert_with(|| {
-                    unique.push(q);
-                    unique.len() - 1
-                })
-            })
-            .collect();
-        Plan {
-            unique,
-            slot_of_input,
+/// The distinct queries of a batch, each once with its slot, pulled lazily: the first
+/// requests go out before the whole input has been looked at. What it learns goes to the
+/// shared [`Plan`] once the input is exhausted (or it is dropped).
+struct Dedup<'q> {
+    queries: std::iter::Enumerate<std::slice::Iter<'q, Query>>,
+    seen: HashMap<&'q Query, usize, foldhash::fast::RandomState>,
+    plan: Plan,
+    shared: Arc<std::sync::Mutex<Plan>>,
+}
+
+impl<'q> Dedup<'q> {
+    fn new(queries: &'q [Query]) -> (Self, Arc<std::sync::Mutex<Plan>>) {
+        let shared = Arc::new(std::sync::Mutex::new(Plan::default()));
+        let dedup = Dedup {
+            queries: queries.iter().enumerate(),
+            seen: HashMap::with_capacity_and_hasher(queries.len(), Default::default()),
+            plan: Plan {
+                slot_of_input: Vec::with_capacity(queries.len()),
+                first_input: Vec::new(),
+            },
+            shared: shared.clone(),
+        };
+        (dedup, shared)
+    }
+
+    fn hand_over(&mut self) {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        *shared = std::mem::take(&mut self.plan);
+    }
+}
+
+impl Iterator for Dedup<'_> {
+    type Item = (usize, Result<Query, Error>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for (input, query) in self.queries.by_ref() {
+            let fresh = self.seen.len();
+            let slot = *self.seen.entry(query).or_insert(fresh);
+            self.plan.slot_of_input.push(slot);
+            if slot == fresh {
+                self.plan.first_input.push(input);
+                return Some((slot, Ok(query.clone())));
+            }
+        }
+        self.hand_over();
+        None
+    }
+}
+
+impl Drop for Dedup<'_> {
+    fn drop(&mut self) {
+        if !self.plan.slot_of_input.is_empty() {
+            self.hand_over();
         }
     }
 }
@@ -112,17 +154,22 @@ impl Client {
     /// one AMB instant) and every other read of that network carries it. A failure of one
     /// query is that query's `Err`; the others are unaffected.
     pub async fn balances(&self, queries: &[Query], at: At) -> BatchOutput {
-        let plan = Plan::new(queries);
-        let unique: Vec<Query> = plan.unique.iter().map(|q| (*q).clone()).collect();
-        let mut slots: Vec<Option<Result<Balance, Error>>> = vec![None; unique.len()];
-        let mut stream = self.balances_stream(unique.iter().cloned(), at.clone());
+        let (distinct, plan) = Dedup::new(queries);
+        let mut slots: Vec<Option<Result<Balance, Error>>> = Vec::new();
+        // The queries are all at hand: the next requests are prepared while others are out.
+        let mut stream = self.stream(distinct, at.clone(), gate::LOOKAHEAD);
         while let Some((slot, result)) = stream.next().await {
-            if let Some(s) = slots.get_mut(slot) {
-                *s = Some(result);
+            if slots.len() <= slot {
+                slots.resize(slot + 1, None);
             }
+            slots[slot] = Some(result);
         }
         let mut snapshot = stream.snapshot();
         drop(stream);
+        let plan = std::mem::take(&mut *plan.lock().unwrap_or_else(|e| e.into_inner()));
+        slots.resize(plan.first_input.len(), None);
+        // Each distinct query, by slot.
+        let unique: Vec<&Query> = plan.first_input.iter().map(|&i| &queries[i]).collect();
 
         // A network whose pinned block left the chain during the batch is pinned again and
         // read again whole, so that the batch still answers at one block per network. If
@@ -171,7 +218,7 @@ impl Client {
                 .iter()
                 .enumerate()
                 .filter(|(_, q)| reorged.contains(&q.network()))
-                .map(|(slot, q)| (slot, Ok(q.clone())));
+                .map(|(slot, q)| (slot, Ok((*q).clone())));
             let mut stream = self.balances_stream_tagged(again, at);
             while let Some((slot, result)) = stream.next().await {
                 if let Some(s) = slots.get_mut(slot) {
@@ -292,15 +339,28 @@ impl Client {
         I: IntoIterator<Item = (T, Result<Query, Error>)>,
         I::IntoIter: Send + 'a,
     {
+        // The input may be slow to give its next query (lines from a pipe): nothing is pulled
+        // ahead of the work it starts.
+        self.stream(queries, at, 0)
+    }
+
+    /// The batch as a stream, with `concurrency` requests in flight and `lookahead` times as
+    /// many more units pulled from the input to prepare their requests meanwhile.
+    fn stream<'a, T, I>(&'a self, queries: I, at: At, lookahead: usize) -> BalanceStream<'a, T>
+    where
+        T: Send + 'a,
+        I: IntoIterator<Item = (T, Result<Query, Error>)>,
+        I::IntoIter: Send + 'a,
+    {
         let pins = Arc::new(Pins::new(at));
         let shared = pins.clone();
-        let inner = stream::iter(Units::new(queries.into_iter(), &self.sources))
-            .map(move |unit| {
-                let pins = shared.clone();
-                async move { self.run_unit(&pins, unit).await }
-            })
-            .buffer_unordered(self.concurrency)
-            .flat_map(stream::iter);
+        let gate = Arc::new(Gate::new(self.concurrency));
+        let started = self.concurrency.saturating_mul(1 + lookahead);
+        let inner = stream::iter(Units::new(queries.into_iter(), &self.sources)).map(move |unit| {
+            let (pins, gate) = (shared.clone(), gate.clone());
+            async move { self.run_unit(&pins, &gate, unit).await }
+        });
+        let inner = buffer::run_buffered(inner, started).flat_map(stream::iter);
         BalanceStream {
             inner: Box::pin(inner),
             pins,
@@ -333,21 +393,25 @@ mod tests {
         fn plan_gives_every_input_exactly_one_slot(picks in prop::collection::vec(0usize..14, 0..200)) {
             let pool = pool();
             let queries: Vec<Query> = picks.iter().map(|&i| pool[i].clone()).collect();
-            let plan = Plan::new(&queries);
+            let (unique, plan) = dedup(&queries);
             prop_assert_eq!(plan.slot_of_input.len(), queries.len());
+            prop_assert_eq!(plan.first_input.len(), unique.len());
             // Each input maps to an equal query; the unique list has no repeats; every unique
             // query is used, and slots are numbered in order of first appearance.
             for (q, &slot) in queries.iter().zip(&plan.slot_of_input) {
-                prop_assert_eq!(plan.unique[slot], q);
+                prop_assert_eq!(&unique[slot], q);
             }
-            let distinct: std::collections::HashSet<&Query> = plan.unique.iter().copied().collect();
-            prop_assert_eq!(distinct.len(), plan.unique.len());
+            for (slot, &input) in plan.first_input.iter().enumerate() {
+                prop_assert_eq!(plan.slot_of_input[input], slot);
+            }
+            let distinct: std::collections::HashSet<&Query> = unique.iter().collect();
+            prop_assert_eq!(distinct.len(), unique.len());
             let mut next = 0;
             for &slot in &plan.slot_of_input {
                 prop_assert!(slot <= next);
                 if slot == next { next += 1; }
             }
-            prop_assert_eq!(next, plan.unique.len());
+            prop_assert_eq!(next, unique.len());
         }
 
         #[test]
@@ -396,8 +460,21 @@ mod tests {
             q("aptos:0x01"),
             q("aptos:1"),
         ];
-        let plan = Plan::new(&queries);
-        assert_eq!(plan.unique.len(), 2);
+        let (unique, plan) = dedup(&queries);
+        assert_eq!(unique.len(), 2);
         assert_eq!(plan.slot_of_input, vec![0, 1, 0, 0]);
+        assert_eq!(plan.first_input, vec![0, 1]);
+    }
+
+    /// Every distinct query [`Dedup`] yields, by slot, and the plan it hands over.
+    fn dedup(queries: &[Query]) -> (Vec<Query>, Plan) {
+        let (distinct, shared) = Dedup::new(queries);
+        let mut unique = Vec::new();
+        for (slot, query) in distinct {
+            assert_eq!(slot, unique.len(), "slots are handed out in order");
+            unique.push(query.unwrap());
+        }
+        let plan = std::mem::take(&mut *shared.lock().unwrap());
+        (unique, plan)
     }
 }

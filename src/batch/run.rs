@@ -1,5 +1,6 @@
 //! Running one unit: resolving (or waiting for) its scope's pin, then reading.
 
+use super::gate::Gate;
 use super::pins::Pins;
 use super::units::{PinKey, Unit};
 use crate::balance::Balance;
@@ -11,7 +12,7 @@ use crate::source::{Pin, Source};
 type Answered<T> = Vec<(T, Result<Balance, Error>)>;
 
 impl Client {
-    pub(crate) async fn run_unit<T>(&self, pins: &Pins, unit: Unit<T>) -> Answered<T> {
+    pub(crate) async fn run_unit<T>(&self, pins: &Pins, gate: &Gate, unit: Unit<T>) -> Answered<T> {
         match unit {
             Unit::Failed { tag, error } => vec![(tag, Err(error))],
             Unit::Group {
@@ -22,7 +23,9 @@ impl Client {
                 pinner,
             } => {
                 let results = match self.sources.get(key.0) {
-                    Some(source) => read_group(source, pins, key, network, &queries, pinner).await,
+                    Some(source) => {
+                        read_group(source, pins, gate, key, network, &queries, pinner).await
+                    }
                     None => vec![Err(internal("a unit without its source")); queries.len()],
                 };
                 tags.into_iter().zip(results).collect()
@@ -31,11 +34,12 @@ impl Client {
     }
 }
 
-/// Reads one group at its scope's pin, fixing the pin first if no unit has yet. Exactly one
-/// result per query, in order.
+/// Reads one group at its scope's pin, fixing the pin first if no unit has yet, its requests
+/// let through by `gate`. Exactly one result per query, in order.
 async fn read_group(
     source: &dyn Source,
     pins: &Pins,
+    gate: &Gate,
     key: PinKey,
     network: Network,
     queries: &[Query],
@@ -55,6 +59,7 @@ async fn read_group(
     let mut results = if pinner && source.pins_by_reading(network, &pins.at) {
         // The first group of the scope reads the latest state; the moment its answer was
         // read at pins every other read, at no extra request.
+        let _permit = gate.enter().await;
         let mut own = None;
         let pin = cell
             .get_or_init(|| async {
@@ -83,7 +88,7 @@ async fn read_group(
             }
             pin.clone()
         });
-        source.read_at(queries, pin).await
+        source.read_at(queries, pin, gate).await
     };
     results.resize_with(queries.len(), || {
         Err(internal("a source gave fewer results than queries").with_backend(source.backend()))

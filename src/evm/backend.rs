@@ -19,6 +19,7 @@ use super::{
 };
 use crate::amount::Amount;
 use crate::balance::Balance;
+use crate::batch::Gate;
 use crate::error::{Error, ErrorKind};
 use crate::pin::{At, BlockSnapshot};
 use crate::query::{Network, Query};
@@ -371,12 +372,13 @@ impl EvmBackend {
         }
     }
 
-    /// Reads what [`prepare`](Self::prepare) made ready, at `pin`: one result per query, in
-    /// order.
+    /// Reads what [`prepare`](Self::prepare) made ready, at `pin`, each request let through
+    /// by `gate`: one result per query, in order.
     pub(crate) async fn read_prepared(
         &self,
         prepared: Prepared,
         pin: &BlockSnapshot,
+        gate: &Gate,
     ) -> Vec<Result<Balance, Error>> {
         let Prepared {
             mut results,
@@ -386,14 +388,15 @@ impl EvmBackend {
         } = prepared;
         if let Some(request) = multicall {
             let by_hash = self.by_hash.load(Ordering::Relaxed);
-            let mut answers = self.read_calls(&calls, request, pin).await;
+            let mut answers = self.read_calls(&calls, request, pin, gate).await;
             // A node that does not take a block hash: read by number, then make sure the
             // number still names the pinned block.
             if by_hash && !self.by_hash.load(Ordering::Relaxed) {
                 let again = multicall_request(&mut calls);
-                answers = self.read_calls(&calls, again, pin).await;
+                answers = self.read_calls(&calls, again, pin, gate).await;
             }
             if !self.by_hash.load(Ordering::Relaxed) {
+                let _permit = gate.enter().await;
                 if let Err(e) = self.check_still_canonical(pin).await {
                     answers = vec![Err(e); calls.len()];
                 }
@@ -403,6 +406,7 @@ impl EvmBackend {
             {
                 // The node does not know the pinned hash: a replica behind, or a block that
                 // left the chain. Its block at that height tells which.
+                let _permit = gate.enter().await;
                 if let Err(e) = self.check_still_canonical(pin).await {
                     if e.code() == Some(crate::batch::REORGED) {
                         answers = vec![Err(e); calls.len()];
@@ -442,6 +446,7 @@ impl EvmBackend {
         calls: &[Call],
         multicall: EthCallRequest,
         pin: &BlockSnapshot,
+        gate: &Gate,
     ) -> Vec<Result<Amount, Error>> {
         let key = hash_bytes(&pin.hash).unwrap_or([0; 32]);
         let known = self
@@ -450,7 +455,7 @@ impl EvmBackend {
             .ok()
             .and_then(|m| m.get(&key).copied());
         if known != Some(false) {
-            match self.read_multicall(calls, multicall, pin).await {
+            match self.read_multicall(calls, multicall, pin, gate).await {
                 Some(answers) => {
                     if let Ok(mut m) = self.multicall.lock() {
                         m.insert(key, true);
@@ -464,7 +469,7 @@ impl EvmBackend {
                 }
             }
         }
-        self.read_batched(calls, pin).await
+        self.read_batched(calls, pin, gate).await
     }
 
     /// `None` when Multicall3 has no code at the pinned block (its call answers nothing).
@@ -473,8 +478,12 @@ impl EvmBackend {
         calls: &[Call],
         request: EthCallRequest,
         pin: &BlockSnapshot,
+        gate: &Gate,
     ) -> Option<Vec<Result<Amount, Error>>> {
+        let permit = gate.enter().await;
         let answer = self.rpc.eth_call(request, &self.block_param(pin)).await;
+        // The answer is decoded after the next request has gone.
+        drop(permit);
         let data = match answer {
             Ok(Ok(data)) => data,
             Ok(Err(e)) => {
@@ -515,7 +524,8 @@ impl EvmBackend {
                 call.reverted(&data)
             });
         }
-        self.explain_empty(calls, &empty, &mut answers, pin).await;
+        self.explain_empty(calls, &empty, &mut answers, pin, gate)
+            .await;
         Some(answers)
     }
 
@@ -525,6 +535,7 @@ impl EvmBackend {
         &self,
         calls: &[Call],
         pin: &BlockSnapshot,
+        gate: &Gate,
     ) -> Vec<Result<Amount, Error>> {
         let block = self.block_param(pin);
         let requests: Vec<(&str, Value)> = calls
@@ -546,6 +557,8 @@ impl EvmBackend {
             .collect();
         let mut raw: Vec<Result<Value, Result<RpcError, Error>>> = Vec::with_capacity(calls.len());
         let mut start = 0;
+        // One request at a time, under one permit.
+        let permit = gate.enter().await;
         while start < requests.len() {
             let size = self.batch_size.load(Ordering::Relaxed).max(1);
             let end = (start + size).min(requests.len());
@@ -576,6 +589,7 @@ impl EvmBackend {
                 }
             }
         }
+        drop(permit);
         let mut answers = Vec::with_capacity(calls.len());
         let mut empty = Vec::new();
         for (i, (call, r)) in calls.iter().zip(raw).enumerate() {
@@ -606,7 +620,8 @@ impl EvmBackend {
                 Err(Err(e)) => Err(e),
             });
         }
-        self.explain_empty(calls, &empty, &mut answers, pin).await;
+        self.explain_empty(calls, &empty, &mut answers, pin, gate)
+            .await;
         answers
     }
 
@@ -618,11 +633,13 @@ impl EvmBackend {
         empty: &[usize],
         answers: &mut [Result<Amount, Error>],
         pin: &BlockSnapshot,
+        gate: &Gate,
     ) {
         for &i in empty {
             let Some(contract) = calls[i].contract else {
                 continue;
             };
+            let _permit = gate.enter().await;
             match self.code_at(contract, pin).await {
                 Ok(code) if code.is_empty() => answers[i] = Err(calls[i].no_contract(pin.number)),
                 Ok(_) => {}

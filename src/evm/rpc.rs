@@ -166,41 +166,48 @@ impl Rpc {
     }
 
     /// Sends one request body (JSON, serialized once however often it is sent); the answer's
-    /// bytes, or the HTTP-level failure mapped.
+    /// bytes, or the HTTP-level failure mapped. The exchange runs as a task of its own
+    /// ([`detached`](crate::transport::detached)), so that connecting, writing and reading
+    /// go on while the batch's task prepares or decodes other requests.
     async fn post(&self, body: &Bytes) -> Result<Bytes, Error> {
-        let response = self
-            .http
-            .post(self.url.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone())
-            .send()
+        crate::transport::detached(exchange(self.http.clone(), self.url.clone(), body.clone()))
             .await
-            .map_err(|e| transport_error(&self.url, e))?;
-        let status = response.status().as_u16();
-        let retry_after = crate::retry::retry_after(response.headers());
-        let declared = response.content_length();
-        if declared.is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(evm_error(
-                ErrorKind::Decode,
-                format!("{}: the answer is over the {MAX_BODY}-byte limit", self.url),
-            )
-            .with_status(status));
-        }
-        let bytes = read_limited(response, MAX_BODY + 1)
-            .await
-            .map_err(|e| transport_error(&self.url, e))?;
-        if bytes.len() > MAX_BODY {
-            return Err(evm_error(
-                ErrorKind::Decode,
-                format!("{}: the answer is over the {MAX_BODY}-byte limit", self.url),
-            )
-            .with_status(status));
-        }
-        if !(200..300).contains(&status) {
-            return Err(http_error(&self.url, status, &bytes, retry_after));
-        }
-        Ok(bytes)
     }
+}
+
+/// One HTTP exchange with `url`: the answer's bytes, or the HTTP-level failure mapped.
+async fn exchange(http: reqwest::Client, url: RpcUrl, body: Bytes) -> Result<Bytes, Error> {
+    let response = http
+        .post(url.expose())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| transport_error(&url, e))?;
+    let status = response.status().as_u16();
+    let retry_after = crate::retry::retry_after(response.headers());
+    let declared = response.content_length();
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(evm_error(
+            ErrorKind::Decode,
+            format!("{url}: the answer is over the {MAX_BODY}-byte limit"),
+        )
+        .with_status(status));
+    }
+    let bytes = read_limited(response, MAX_BODY + 1)
+        .await
+        .map_err(|e| transport_error(&url, e))?;
+    if bytes.len() > MAX_BODY {
+        return Err(evm_error(
+            ErrorKind::Decode,
+            format!("{url}: the answer is over the {MAX_BODY}-byte limit"),
+        )
+        .with_status(status));
+    }
+    if !(200..300).contains(&status) {
+        return Err(http_error(&url, status, &bytes, retry_after));
+    }
+    Ok(bytes)
 }
 
 /// A request object as the bytes sent.

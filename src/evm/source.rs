@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use super::backend::EvmBackend;
 use super::rpc::evm_error;
 use crate::balance::Balance;
+use crate::batch::Gate;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::pin::At;
@@ -70,8 +71,12 @@ impl Source for EvmSource {
                     "an EVM node reads at a block, not without a pin",
                 )
             });
+            // The engine bounds the requests of a read it makes this way itself.
+            let gate = Gate::new(usize::MAX >> 4);
             Read {
-                results: self.read_group(queries, Box::pin(async { pin })).await,
+                results: self
+                    .read_group(queries, Box::pin(async { pin }), &gate)
+                    .await,
                 pin: None,
             }
         })
@@ -81,18 +86,20 @@ impl Source for EvmSource {
         &'a self,
         queries: &'a [Query],
         pin: BoxFuture<'a, Result<Pin, Error>>,
+        gate: &'a Gate,
     ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
-        Box::pin(self.read_group(queries, pin))
+        Box::pin(self.read_group(queries, pin, gate))
     }
 }
 
 impl EvmSource {
     /// Reads one group (all of one network) at the block `pin` resolves to, its request
-    /// prepared while that happens.
+    /// prepared while that happens and sent when `gate` lets it.
     async fn read_group(
         &self,
         queries: &[Query],
         pin: BoxFuture<'_, Result<Pin, Error>>,
+        gate: &Gate,
     ) -> Vec<Result<Balance, Error>> {
         let failed = |e: Error| vec![Err(e); queries.len()];
         let Some(network) = queries.first().map(Query::network) else {
@@ -104,7 +111,7 @@ impl EvmSource {
         };
         let prepared = node.prepare(queries);
         match pin.await {
-            Ok(Pin::Block(block)) => node.read_prepared(prepared, &block).await,
+            Ok(Pin::Block(block)) => node.read_prepared(prepared, &block, gate).await,
             Ok(other) => failed(evm_error(
                 ErrorKind::Unsupported,
                 format!("an EVM node reads at a block, not at {other:?}"),
