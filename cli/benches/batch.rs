@@ -649,8 +649,9 @@ impl Bench {
     fn evm_multicall(&mut self) -> Record {
         let n = EVM_ERC20_N + EVM_NATIVE_N;
         let url = self.evm_url();
-        // For A/B runs only: TOKBAL_BENCH_EVM_LATENCY_MS and TOKBAL_BENCH_EVM_K change the
-        // latency and the client's calls per request.
+        // For A/B runs only: TOKBAL_BENCH_EVM_LATENCY_MS, TOKBAL_BENCH_EVM_K and
+        // TOKBAL_BENCH_EVM_REPS change the latency, the client's calls per request and the
+        // number of reps the median is taken over.
         let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
         let latency_ms = env("TOKBAL_BENCH_EVM_LATENCY_MS").unwrap_or(LATENCY_MS);
         let calls_per_request = env("TOKBAL_BENCH_EVM_K").map(|k| k as usize);
@@ -668,7 +669,9 @@ impl Bench {
         // measure; the figure is the median rep.
         let mut reps = Vec::new();
         let (mut errors, mut one_block) = (0, true);
-        for _ in 0..EVM_MULTICALL_REPS {
+        let reps_wanted =
+            env("TOKBAL_BENCH_EVM_REPS").map_or(EVM_MULTICALL_REPS, |n| n.max(1) as usize);
+        for _ in 0..reps_wanted {
             let client = make_client(&url);
             let from = self.dev.counts();
             let server_cpu = self.dev.cpu_time();

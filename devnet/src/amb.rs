@@ -1855,25 +1855,20 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
         .fetch_add(item_count(&body), Ordering::Relaxed);
 
     let decision = node.faults().decide();
-    if !decision.delay.is_zero() {
-        tokio::select! {
-            _ = super::faults::precise_sleep(decision.delay) => {}
-            _ = st.cancel.cancelled() => {
-                return Answer::message_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailableException",
-                    "The devnet is shutting down",
-                )
-                .into_response(&request_id, false);
-            }
-        }
-    }
-    let answer = match decision.action {
+    let handled = super::faults::delayed(decision.delay, &st.cancel, || match decision.action {
         Some(FaultAction::Throttle { retry_after_secs }) => Answer::throttled(retry_after_secs),
         Some(FaultAction::Fail { status }) => {
             Answer::injected_failure(status, node.faults().retry_after_secs())
         }
         Some(FaultAction::Drop) | None => node.answer_batch(&body, decision.lag),
+    });
+    let Some(answer) = handled.await else {
+        return Answer::message_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "The devnet is shutting down",
+        )
+        .into_response(&request_id, false);
     };
     answer.into_response(&request_id, decision.action == Some(FaultAction::Drop))
 }

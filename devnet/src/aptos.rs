@@ -1333,28 +1333,26 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
     let route = Route::parse(path);
     node.record(&route, path, query);
 
+    let method = req.method().clone();
     let decision = node.faults().decide();
-    if !decision.delay.is_zero() {
-        tokio::select! {
-            _ = super::faults::precise_sleep(decision.delay) => {}
-            _ = st.cancel.cancelled() => {
-                let info = node.ledger_info();
-                return Answer::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "internal_error",
-                    "the devnet is shutting down",
-                )
-                .into_response(&info, false);
-            }
-        }
-    }
-
-    // The ledger as it stands at the moment of answering, seen through any lag.
-    let info = node.ledger_info_lagged(decision.lag);
-    let answer = match decision.action {
-        Some(FaultAction::Throttle { retry_after_secs }) => Answer::throttled(retry_after_secs),
-        Some(FaultAction::Fail { status }) => Answer::injected_failure(status),
-        Some(FaultAction::Drop) | None => node.answer(req.method(), &route, query, &info),
+    let handled = super::faults::delayed(decision.delay, &st.cancel, || {
+        // The ledger as it stands at the moment of answering, seen through any lag.
+        let info = node.ledger_info_lagged(decision.lag);
+        let answer = match decision.action {
+            Some(FaultAction::Throttle { retry_after_secs }) => Answer::throttled(retry_after_secs),
+            Some(FaultAction::Fail { status }) => Answer::injected_failure(status),
+            Some(FaultAction::Drop) | None => node.answer(&method, &route, query, &info),
+        };
+        (info, answer)
+    });
+    let Some((info, answer)) = handled.await else {
+        let info = node.ledger_info();
+        return Answer::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal_error",
+            "the devnet is shutting down",
+        )
+        .into_response(&info, false);
     };
     answer.into_response(&info, decision.action == Some(FaultAction::Drop))
 }

@@ -58,7 +58,8 @@
 //!
 //! # Faults
 //!
-//! The [`Faults`] switches are decided once per HTTP request: latency delays the answer;
+//! The [`Faults`] switches are decided once per HTTP request: latency delays the answer
+//! (half of it before the request is handled, half after);
 //! throttling answers 429 `Too Many Requests` in plain text **without** `Retry-After`, as
 //! public Esplora instances do ([`EsploraNode::set_send_retry_after`] adds it); an injected
 //! failure answers its status with its reason phrase in plain text (a 429 as throttling);

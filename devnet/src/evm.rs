@@ -86,7 +86,8 @@
 //!
 //! # Faults
 //!
-//! The [`Faults`] switches are decided once per HTTP request: latency delays the answer;
+//! The [`Faults`] switches are decided once per HTTP request: latency delays the answer
+//! (half of it before the request is handled, half after);
 //! throttling answers 429 with `Retry-After` and the JSON-RPC error -32005 as the body (or,
 //! with [`ThrottleStyle::JsonRpc`], a 200 whose every answer is that error); an injected
 //! failure answers its status in plain text (a 429 with `Retry-After`); a drop sends the

@@ -201,7 +201,9 @@ impl Faults {
         self.lock().rng = SplitMix64::new(seed);
     }
 
-    /// Adds `latency` before every answer (zero to switch off).
+    /// Adds `latency` to every request's round trip (zero to switch off): half before the
+    /// server handles the request, half before its answer leaves, as on a network with the
+    /// same delay each way.
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
     }
@@ -407,6 +409,33 @@ pub(crate) fn cut_body(body: Vec<u8>) -> axum::body::Body {
         ))
     });
     axum::body::Body::from_stream(head.chain(tail))
+}
+
+/// Spends a request's added latency as a network would: half on the request's way in, then
+/// `answer` runs, then half on the answer's way out. (A node on a machine of its own does its
+/// work between the two halves; answering only after the whole delay would pile the devnet's
+/// work onto the moment the answers leave, in step with the client reading them, on the
+/// cores the two share.) `None` if `cancel` fires meanwhile: the devnet is shutting down.
+pub(crate) async fn delayed<T>(
+    delay: Duration,
+    cancel: &tokio_util::sync::CancellationToken,
+    answer: impl FnOnce() -> T,
+) -> Option<T> {
+    let wait = |d: Duration| async move {
+        if d.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            _ = precise_sleep(d) => true,
+            _ = cancel.cancelled() => false,
+        }
+    };
+    let inbound = delay / 2;
+    if !wait(inbound).await {
+        return None;
+    }
+    let out = answer();
+    wait(delay - inbound).await.then_some(out)
 }
 
 /// Waits `delay` to within a fraction of a millisecond. tokio's timer works in whole

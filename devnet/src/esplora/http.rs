@@ -584,34 +584,35 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
     node.record(&routed, &path);
 
     let decision = node.faults().decide();
-    if !decision.delay.is_zero() {
-        tokio::select! {
-            _ = crate::faults::precise_sleep(decision.delay) => {}
-            _ = st.cancel.cancelled() => {
-                return Answer::text(StatusCode::SERVICE_UNAVAILABLE, "the devnet is shutting down")
-                    .into_response(false);
+    let handled = crate::faults::delayed(decision.delay, &st.cancel, || {
+        let retry_after = node
+            .knobs()
+            .send_retry_after
+            .then(|| node.faults().retry_after_secs());
+        match decision.action {
+            Some(FaultAction::Throttle { .. }) => Answer::throttled(retry_after),
+            Some(FaultAction::Fail { status: 429 }) => Answer::throttled(retry_after),
+            Some(FaultAction::Fail { status }) => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                Answer::text(status, status.canonical_reason().unwrap_or("Error"))
             }
+            Some(FaultAction::Drop) | None => match routed {
+                Routed::Route(r) => node.answer(r, decision.lag),
+                Routed::Invalid(message) => Answer::text(StatusCode::BAD_REQUEST, message),
+                Routed::NotFound => Answer::text(
+                    StatusCode::NOT_FOUND,
+                    format!("endpoint does not exist {path:?}"),
+                ),
+            },
         }
-    }
-    let retry_after = node
-        .knobs()
-        .send_retry_after
-        .then(|| node.faults().retry_after_secs());
-    let answer = match decision.action {
-        Some(FaultAction::Throttle { .. }) => Answer::throttled(retry_after),
-        Some(FaultAction::Fail { status: 429 }) => Answer::throttled(retry_after),
-        Some(FaultAction::Fail { status }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Answer::text(status, status.canonical_reason().unwrap_or("Error"))
-        }
-        Some(FaultAction::Drop) | None => match routed {
-            Routed::Route(r) => node.answer(r, decision.lag),
-            Routed::Invalid(message) => Answer::text(StatusCode::BAD_REQUEST, message),
-            Routed::NotFound => Answer::text(
-                StatusCode::NOT_FOUND,
-                format!("endpoint does not exist {path:?}"),
-            ),
-        },
+    });
+    let Some(answer) = handled.await else {
+        return Answer::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the devnet is shutting down",
+        )
+        .into_response(false);
     };
     answer.into_response(decision.action == Some(FaultAction::Drop))
 }

@@ -330,29 +330,28 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
         )
         .into_response(false);
     };
-    let parsed = parse_body(&bytes);
-    node.record(&parsed);
-    let knobs = node.knobs();
-
     let decision = node.faults().decide();
-    if !decision.delay.is_zero() {
-        tokio::select! {
-            _ = crate::faults::precise_sleep(decision.delay) => {}
-            _ = st.cancel.cancelled() => {
-                return Answer::text(StatusCode::SERVICE_UNAVAILABLE, "the devnet is shutting down")
-                    .into_response(false);
+    let handled = crate::faults::delayed(decision.delay, &st.cancel, || {
+        let parsed = parse_body(&bytes);
+        node.record(&parsed);
+        let knobs = node.knobs();
+        match decision.action {
+            Some(FaultAction::Throttle { retry_after_secs }) => match knobs.throttle_style {
+                ThrottleStyle::Http429 => Answer::throttled(retry_after_secs),
+                ThrottleStyle::JsonRpc => node.throttled_in_band(&parsed, &knobs, retry_after_secs),
+            },
+            Some(FaultAction::Fail { status }) => {
+                Answer::injected_failure(status, node.faults().retry_after_secs())
             }
+            Some(FaultAction::Drop) | None => node.answer(parsed, &knobs, decision.lag),
         }
-    }
-    let answer = match decision.action {
-        Some(FaultAction::Throttle { retry_after_secs }) => match knobs.throttle_style {
-            ThrottleStyle::Http429 => Answer::throttled(retry_after_secs),
-            ThrottleStyle::JsonRpc => node.throttled_in_band(&parsed, &knobs, retry_after_secs),
-        },
-        Some(FaultAction::Fail { status }) => {
-            Answer::injected_failure(status, node.faults().retry_after_secs())
-        }
-        Some(FaultAction::Drop) | None => node.answer(parsed, &knobs, decision.lag),
+    });
+    let Some(answer) = handled.await else {
+        return Answer::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the devnet is shutting down",
+        )
+        .into_response(false);
     };
     answer.into_response(decision.action == Some(FaultAction::Drop))
 }
