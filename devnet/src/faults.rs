@@ -415,35 +415,40 @@ pub(crate) fn cut_body(body: Vec<u8>) -> axum::body::Body {
 /// `answer` runs, then half on the answer's way out. (A node on a machine of its own does its
 /// work between the two halves; answering only after the whole delay would pile the devnet's
 /// work onto the moment the answers leave, in step with the client reading them, on the
-/// cores the two share.) `None` if `cancel` fires meanwhile: the devnet is shutting down.
+/// cores the two share.) The answer leaves `delay` plus the time `answer` took after the
+/// request came in: a late wake-up at the midpoint (this machine being busy) is not added
+/// to the round trip twice. `None` if `cancel` fires meanwhile: the devnet is shutting down.
 pub(crate) async fn delayed<T>(
     delay: Duration,
     cancel: &tokio_util::sync::CancellationToken,
     answer: impl FnOnce() -> T,
 ) -> Option<T> {
-    let wait = |d: Duration| async move {
-        if d.is_zero() {
+    let arrived = std::time::Instant::now();
+    let wait = |deadline: std::time::Instant| async move {
+        if deadline <= std::time::Instant::now() {
             return true;
         }
         tokio::select! {
-            _ = precise_sleep(d) => true,
+            _ = precise_sleep_until(deadline) => true,
             _ = cancel.cancelled() => false,
         }
     };
-    let inbound = delay / 2;
-    if !wait(inbound).await {
+    if !wait(arrived + delay / 2).await {
         return None;
     }
+    let started = std::time::Instant::now();
     let out = answer();
-    wait(delay - inbound).await.then_some(out)
+    wait(arrived + delay + started.elapsed())
+        .await
+        .then_some(out)
 }
 
-/// Waits `delay` to within a fraction of a millisecond. tokio's timer works in whole
-/// milliseconds and rounds up, so `tokio::time::sleep(20 ms)` answers after 20 to 22 ms
-/// (about 21.5 on average): an added latency meant as a floor would be ~8 % longer than asked.
-/// The waits are kept by one thread that sleeps on a condition variable until the earliest.
-pub(crate) async fn precise_sleep(delay: std::time::Duration) {
-    let deadline = std::time::Instant::now() + delay;
+/// Waits until `deadline`, to within a fraction of a millisecond. tokio's timer works in
+/// whole milliseconds and rounds up, so `tokio::time::sleep(20 ms)` answers after 20 to
+/// 22 ms (about 21.5 on average): an added latency meant as a floor would be ~8 % longer than
+/// asked. The waits are kept by one thread that sleeps on a condition variable until the
+/// earliest.
+pub(crate) async fn precise_sleep_until(deadline: std::time::Instant) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     precise_timer().add(deadline, tx);
     // A dropped sender (the timer thread gone) ends the wait early rather than never.
