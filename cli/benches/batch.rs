@@ -51,8 +51,10 @@ const MEMORY_N: u64 = 100_000;
 const EVM_ERC20_N: u64 = 10_000;
 const EVM_NATIVE_N: u64 = 1_000;
 /// `evm-multicall` runs tokbal's arm this many times (a fresh client each) and takes the
-/// median: one run is ~0.1 s, where the machine's noise shows.
-const EVM_MULTICALL_REPS: usize = 5;
+/// median: one run is ~0.07 s, where this machine's noise is a few ms and the first run is
+/// a cold one (fresh heap pages); medians of 5 moved by 2-3 ms from run to run, of 11 by
+/// about half that.
+const EVM_MULTICALL_REPS: usize = 11;
 /// Seeded ERC-20 balances are `EVM_ERC20_AMOUNT_BASE + i` (`tokbal devnet --seed-evm`).
 const EVM_ERC20_AMOUNT_BASE: u64 = 1_000_000_000_000_000_000;
 /// `evm-time-pin`: the main devnet's EVM chain, 12 s blocks (Ethereum's slot).
