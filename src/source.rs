@@ -101,12 +101,17 @@ pub(crate) trait Source: Any + Send + Sync {
     /// holds a permit only while a request is out. By default, takes a permit for the whole
     /// read, waits for the pin, then [`read`](Self::read)s. Exactly one result per query, in
     /// order.
+    ///
+    /// `at` is what the pin is resolved for (a source may start a request early only for a
+    /// pin that comes back quickly).
     fn read_at<'a>(
         &'a self,
         queries: &'a [Query],
         pin: BoxFuture<'a, Result<Pin, Error>>,
+        at: &'a At,
         gate: &'a Gate,
     ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
+        let _ = at;
         Box::pin(async move {
             let _permit = gate.enter().await;
             match pin.await {

@@ -1,5 +1,8 @@
 //! [`Transport`]: how requests to a back end are sent. Both back ends take the same settings.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
@@ -163,26 +166,56 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
 pub(crate) async fn detached<T, F>(work: F) -> Result<T, Error>
 where
     T: Send + 'static,
-    F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return work.await;
-    };
-    let mut task = AbortOnDrop(runtime.spawn(work));
-    match (&mut task.0).await {
-        Ok(result) => result,
-        Err(e) => Err(Error::new(
-            ErrorKind::Transport,
-            format!("the request's task ended without an answer ({e})"),
-        )),
+    Exchange::start(work).await
+}
+
+/// An HTTP exchange started now (see [`detached`]) and awaited later: its task begins at
+/// once, not when first polled. Dropping it aborts the task.
+#[cfg_attr(not(feature = "evm"), allow(dead_code))]
+pub(crate) enum Exchange<T> {
+    /// Running as a task of its own.
+    Spawned(tokio::task::JoinHandle<Result<T, Error>>),
+    /// No runtime at hand: run when awaited.
+    Inline(Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>),
+}
+
+#[cfg_attr(not(feature = "evm"), allow(dead_code))]
+impl<T: Send + 'static> Exchange<T> {
+    /// Starts `work`.
+    pub(crate) fn start<F>(work: F) -> Self
+    where
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => Exchange::Spawned(runtime.spawn(work)),
+            Err(_) => Exchange::Inline(Box::pin(work)),
+        }
     }
 }
 
-/// A task handle that aborts its task when dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+impl<T> Future for Exchange<T> {
+    type Output = Result<T, Error>;
 
-impl<T> Drop for AbortOnDrop<T> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Exchange::Spawned(task) => Pin::new(task).poll(cx).map(|joined| match joined {
+                Ok(result) => result,
+                Err(e) => Err(Error::new(
+                    ErrorKind::Transport,
+                    format!("the request's task ended without an answer ({e})"),
+                )),
+            }),
+            Exchange::Inline(work) => work.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<T> Drop for Exchange<T> {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Exchange::Spawned(task) = self {
+            task.abort();
+        }
     }
 }

@@ -25,12 +25,20 @@ impl Gate {
     }
 
     /// Waits for a permit to send a request; dropping it lets the next one through.
-    pub(crate) async fn enter(&self) -> Option<SemaphorePermit<'_>> {
+    pub(crate) async fn enter(&self) -> Permit<'_> {
         // The semaphore is never closed, so acquiring fails never; were it to, the request
         // goes without waiting rather than never.
         self.permits.acquire().await.ok()
     }
+
+    /// A permit if one is free now, without waiting.
+    pub(crate) fn try_enter(&self) -> Option<Permit<'_>> {
+        self.permits.try_acquire().ok().map(Some)
+    }
 }
+
+/// Leave to have one request out (`None` only were the gate ever closed, which it is not).
+pub(crate) type Permit<'g> = Option<SemaphorePermit<'g>>;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ mod run;
 mod sources;
 mod units;
 
-pub(crate) use self::gate::Gate;
+pub(crate) use self::gate::{Gate, Permit};
 pub(crate) use self::sources::Sources;
 
 use std::collections::{HashMap, HashSet};

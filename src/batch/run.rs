@@ -88,7 +88,7 @@ async fn read_group(
             }
             pin.clone()
         });
-        source.read_at(queries, pin, gate).await
+        source.read_at(queries, pin, &pins.at, gate).await
     };
     results.resize_with(queries.len(), || {
         Err(internal("a source gave fewer results than queries").with_backend(source.backend()))

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use super::calls::{aggregate3, aggregate3_results, Call};
+use super::early::EarlyCall;
 use super::rpc::{evm_error, is_batch_refusal, map_rpc_error, EthCallRequest, Rpc, RpcError};
 use super::url::RpcUrl;
 use super::{
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::amount::Amount;
 use crate::balance::Balance;
-use crate::batch::Gate;
+use crate::batch::{Gate, Permit};
 use crate::error::{Error, ErrorKind};
 use crate::pin::{At, BlockSnapshot};
 use crate::query::{Network, Query};
@@ -114,6 +115,9 @@ pub struct EvmBackend {
     by_hash: AtomicBool,
     /// Whether Multicall3 has code, per pinned block hash.
     multicall: Mutex<HashMap<[u8; 32], bool>>,
+    /// Whether Multicall3 has answered at any block yet (its requests may then be sent
+    /// before a block is known, on a network not in the table of named chains too).
+    multicall_seen: AtomicBool,
     /// Blocks learned by time searches (height -> time, hash).
     blocks: BlockCache<[u8; 32]>,
 }
@@ -150,6 +154,7 @@ impl EvmBackend {
             chain_seen: OnceCell::new(),
             by_hash: AtomicBool::new(true),
             multicall: Mutex::new(HashMap::new()),
+            multicall_seen: AtomicBool::new(false),
             blocks: BlockCache::default(),
         })
     }
@@ -349,7 +354,7 @@ impl EvmBackend {
 
     /// What reading `queries` takes before a block is chosen: each query's call (or why it
     /// has none), and the Multicall3 request for the calls, written but for its block.
-    pub(crate) fn prepare(&self, queries: &[Query]) -> Prepared {
+    pub(crate) fn prepare<'g>(&self, queries: &[Query]) -> Prepared<'g> {
         let mut results: Vec<Option<Result<Balance, Error>>> = Vec::with_capacity(queries.len());
         let mut calls = Vec::with_capacity(queries.len());
         let mut positions = Vec::with_capacity(queries.len());
@@ -363,7 +368,8 @@ impl EvmBackend {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        let multicall = (!calls.is_empty()).then(|| multicall_request(&mut calls));
+        let multicall =
+            (!calls.is_empty()).then(|| Multicall::Ready(multicall_request(&mut calls)));
         Prepared {
             results,
             calls,
@@ -372,13 +378,33 @@ impl EvmBackend {
         }
     }
 
+    /// Whether a group's request may go out before the pin for `at` is back: only for a pin
+    /// that takes one round trip (the latest or finalized block), blocks named by hash
+    /// (whose parameter has one length), and where Multicall3 is sure to answer (a named
+    /// chain, or one where it has answered before), so that no request is sent in vain.
+    pub(crate) fn may_start_early(&self, at: &At) -> bool {
+        matches!(at, At::Latest | At::Finalized | At::AptosVersion(_))
+            && self.by_hash.load(Ordering::Relaxed)
+            && (!matches!(self.network, Network::Evm(_))
+                || self.multicall_seen.load(Ordering::Relaxed))
+    }
+
+    /// Sends the group's Multicall3 request now, under `permit`, all but its block parameter
+    /// ([`may_start_early`](Self::may_start_early) tells when).
+    pub(crate) fn start_early<'g>(&self, prepared: &mut Prepared<'g>, permit: Permit<'g>) {
+        if let Some(Multicall::Ready(request)) = prepared.multicall.take() {
+            let call = self.rpc.start_eth_call(request);
+            prepared.multicall = Some(Multicall::Started(call, permit));
+        }
+    }
+
     /// Reads what [`prepare`](Self::prepare) made ready, at `pin`, each request let through
     /// by `gate`: one result per query, in order.
-    pub(crate) async fn read_prepared(
+    pub(crate) async fn read_prepared<'g>(
         &self,
-        prepared: Prepared,
+        prepared: Prepared<'g>,
         pin: &BlockSnapshot,
-        gate: &Gate,
+        gate: &'g Gate,
     ) -> Vec<Result<Balance, Error>> {
         let Prepared {
             mut results,
@@ -392,7 +418,7 @@ impl EvmBackend {
             // A node that does not take a block hash: read by number, then make sure the
             // number still names the pinned block.
             if by_hash && !self.by_hash.load(Ordering::Relaxed) {
-                let again = multicall_request(&mut calls);
+                let again = Multicall::Ready(multicall_request(&mut calls));
                 answers = self.read_calls(&calls, again, pin, gate).await;
             }
             if !self.by_hash.load(Ordering::Relaxed) {
@@ -441,12 +467,12 @@ impl EvmBackend {
 
     /// One amount (or error) per call, at `pin`: through Multicall3 where it has code at that
     /// block, else as JSON-RPC batches.
-    async fn read_calls(
+    async fn read_calls<'g>(
         &self,
         calls: &[Call],
-        multicall: EthCallRequest,
+        multicall: Multicall<'g>,
         pin: &BlockSnapshot,
-        gate: &Gate,
+        gate: &'g Gate,
     ) -> Vec<Result<Amount, Error>> {
         let key = hash_bytes(&pin.hash).unwrap_or([0; 32]);
         let known = self
@@ -473,15 +499,23 @@ impl EvmBackend {
     }
 
     /// `None` when Multicall3 has no code at the pinned block (its call answers nothing).
-    async fn read_multicall(
+    async fn read_multicall<'g>(
         &self,
         calls: &[Call],
-        request: EthCallRequest,
+        request: Multicall<'g>,
         pin: &BlockSnapshot,
-        gate: &Gate,
+        gate: &'g Gate,
     ) -> Option<Vec<Result<Amount, Error>>> {
-        let permit = gate.enter().await;
-        let answer = self.rpc.eth_call(request, &self.block_param(pin)).await;
+        let block = self.block_param(pin);
+        let (answer, permit) = match request {
+            Multicall::Ready(request) => {
+                let permit = gate.enter().await;
+                (self.rpc.eth_call(request, &block).await, permit)
+            }
+            Multicall::Started(call, permit) => {
+                (self.rpc.finish_eth_call(call, &block).await, permit)
+            }
+        };
         // The answer is decoded after the next request has gone.
         drop(permit);
         let data = match answer {
@@ -508,6 +542,7 @@ impl EvmBackend {
             );
             return Some(vec![Err(e); calls.len()]);
         };
+        self.multicall_seen.store(true, Ordering::Relaxed);
         let mut answers = Vec::with_capacity(calls.len());
         let mut empty = Vec::new();
         for (i, (call, (success, data))) in calls.iter().zip(results).enumerate() {
@@ -681,14 +716,22 @@ impl EvmBackend {
 /// A group's read as far as it goes before its block is chosen (see
 /// [`EvmBackend::prepare`]).
 #[derive(Debug)]
-pub(crate) struct Prepared {
+pub(crate) struct Prepared<'g> {
     /// Per query: its result when it has no call, else `None` until read.
     results: Vec<Option<Result<Balance, Error>>>,
     /// The calls, and the position of each one's query.
     calls: Vec<Call>,
     positions: Vec<usize>,
     /// The Multicall3 request for every call (none when no query has one).
-    multicall: Option<EthCallRequest>,
+    multicall: Option<Multicall<'g>>,
+}
+
+/// A group's Multicall3 request: written but for its block, or already under way (its end
+/// to follow with the block) with the permit it went out under.
+#[derive(Debug)]
+enum Multicall<'g> {
+    Ready(EthCallRequest),
+    Started(EarlyCall, Permit<'g>),
 }
 
 /// The Multicall3 `aggregate3` request for `calls`, written but for its block.

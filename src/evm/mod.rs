@@ -14,6 +14,7 @@
 mod abi;
 mod backend;
 mod calls;
+mod early;
 mod rpc;
 mod source;
 mod url;

@@ -23,10 +23,10 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// One JSON-RPC endpoint.
 #[derive(Clone, Debug)]
 pub(crate) struct Rpc {
-    http: reqwest::Client,
-    url: RpcUrl,
+    pub(super) http: reqwest::Client,
+    pub(super) url: RpcUrl,
     retry: RetryPolicy,
-    limit: RateLimit,
+    pub(super) limit: RateLimit,
 }
 
 /// A JSON-RPC answer's error object, kept whole until it is mapped.
@@ -176,7 +176,11 @@ impl Rpc {
 }
 
 /// One HTTP exchange with `url`: the answer's bytes, or the HTTP-level failure mapped.
-async fn exchange(http: reqwest::Client, url: RpcUrl, body: Bytes) -> Result<Bytes, Error> {
+pub(super) async fn exchange(
+    http: reqwest::Client,
+    url: RpcUrl,
+    body: impl Into<reqwest::Body>,
+) -> Result<Bytes, Error> {
     let response = http
         .post(url.expose())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -218,7 +222,10 @@ fn to_body(v: &Value) -> Bytes {
 
 /// A call's answer for [`Rpc::call_raw`] and [`Rpc::eth_call`]: its JSON-RPC error is handed
 /// back as it came unless retrying can help (throttling, a replica behind), which is `Err`.
-fn handed_back<T>(method: &str, answer: Result<T, RpcError>) -> Result<Result<T, RpcError>, Error> {
+pub(super) fn handed_back<T>(
+    method: &str,
+    answer: Result<T, RpcError>,
+) -> Result<Result<T, RpcError>, Error> {
     match answer {
         Ok(v) => Ok(Ok(v)),
         Err(e) => {
@@ -257,13 +264,31 @@ impl EthCallRequest {
     }
 
     /// The whole body, reading at `block`.
-    fn at(self, block: &Value) -> Bytes {
+    pub(super) fn at(self, block: &Value) -> Bytes {
         let mut out = self.head;
-        // The block parameter is a few bytes: serde writes it (it cannot fail for a `Value`).
-        let _ = serde_json::to_writer(&mut out, block);
-        out.extend_from_slice(b"]}");
+        push_tail(&mut out, block);
         Bytes::from(out)
     }
+
+    /// The body but its end ([`push_tail`]), for a request sent before its block is known.
+    pub(super) fn into_head(self) -> Vec<u8> {
+        self.head
+    }
+
+    /// A request from the head [`into_head`](Self::into_head) gave.
+    pub(super) fn from_head(head: &[u8]) -> Self {
+        let mut copy = Vec::with_capacity(head.len() + BLOCK_PARAM_ROOM);
+        copy.extend_from_slice(head);
+        EthCallRequest { head: copy }
+    }
+}
+
+/// Appends what ends an `eth_call` body after its head: the block parameter, and the closing
+/// of the parameter list and of the request object.
+pub(super) fn push_tail(out: &mut Vec<u8>, block: &Value) {
+    // The block parameter is a few bytes: serde writes it (it cannot fail for a `Value`).
+    let _ = serde_json::to_writer(&mut *out, block);
+    out.extend_from_slice(b"]}");
 }
 
 /// Bytes kept free after an [`EthCallRequest`]'s head for its block parameter: an EIP-1898
@@ -290,7 +315,7 @@ struct DataAnswer<'a> {
 
 /// The return data of a single answer, or its error object; `Err(why)` for an answer that is
 /// neither (not JSON, or a result that is not hex data).
-fn data_answer(body: &[u8]) -> Result<Result<Vec<u8>, RpcError>, String> {
+pub(super) fn data_answer(body: &[u8]) -> Result<Result<Vec<u8>, RpcError>, String> {
     let answer: DataAnswer = serde_json::from_slice(body)
         .map_err(|e| format!("something that is not hex data ({e})"))?;
     if let Some(e) = &answer.error {

@@ -75,7 +75,7 @@ impl Source for EvmSource {
             let gate = Gate::new(usize::MAX >> 4);
             Read {
                 results: self
-                    .read_group(queries, Box::pin(async { pin }), &gate)
+                    .read_group(queries, Box::pin(async { pin }), &At::Latest, &gate)
                     .await,
                 pin: None,
             }
@@ -86,9 +86,10 @@ impl Source for EvmSource {
         &'a self,
         queries: &'a [Query],
         pin: BoxFuture<'a, Result<Pin, Error>>,
+        at: &'a At,
         gate: &'a Gate,
     ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
-        Box::pin(self.read_group(queries, pin, gate))
+        Box::pin(self.read_group(queries, pin, at, gate))
     }
 }
 
@@ -98,7 +99,8 @@ impl EvmSource {
     async fn read_group(
         &self,
         queries: &[Query],
-        pin: BoxFuture<'_, Result<Pin, Error>>,
+        mut pin: BoxFuture<'_, Result<Pin, Error>>,
+        at: &At,
         gate: &Gate,
     ) -> Vec<Result<Balance, Error>> {
         let failed = |e: Error| vec![Err(e); queries.len()];
@@ -109,8 +111,21 @@ impl EvmSource {
             Ok(node) => node,
             Err(e) => return failed(e),
         };
-        let prepared = node.prepare(queries);
-        match pin.await {
+        let mut prepared = node.prepare(queries);
+        // The pin's own request goes first (for the group that resolves it); then, while it
+        // is out, this group's request if a permit is free and the pin will be quick.
+        let pin = match futures::poll!(pin.as_mut()) {
+            std::task::Poll::Ready(pin) => pin,
+            std::task::Poll::Pending => {
+                if node.may_start_early(at) {
+                    if let Some(permit) = gate.try_enter() {
+                        node.start_early(&mut prepared, permit);
+                    }
+                }
+                pin.await
+            }
+        };
+        match pin {
             Ok(Pin::Block(block)) => node.read_prepared(prepared, &block, gate).await,
             Ok(other) => failed(evm_error(
                 ErrorKind::Unsupported,
