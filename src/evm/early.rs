@@ -19,16 +19,15 @@ use http_body::{Body, Frame, SizeHint};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use super::rpc::{data_answer, evm_error, exchange, handed_back, push_tail, EthCallRequest};
-use super::rpc::{Rpc, RpcError};
-use crate::error::{Error, ErrorKind};
+use super::rpc::{exchange_data, handed_back, push_tail, EthCallRequest, Rpc, RpcError};
+use crate::error::Error;
 use crate::transport::Exchange;
 
 /// An `eth_call` under way, waiting for its block.
 pub(crate) struct EarlyCall {
     head: Bytes,
     end: Option<oneshot::Sender<Bytes>>,
-    exchange: Exchange<Bytes>,
+    exchange: Exchange<Result<Vec<u8>, RpcError>>,
 }
 
 /// The bytes that end an `eth_call` body when its block is named by hash: every block's take
@@ -56,7 +55,7 @@ impl Rpc {
         let (http, url, limit) = (self.http.clone(), self.url.clone(), self.limit.clone());
         let exchange = Exchange::start(async move {
             limit.wait().await;
-            exchange(http, url, reqwest::Body::wrap(body)).await
+            exchange_data(http, url, reqwest::Body::wrap(body)).await
         });
         EarlyCall {
             head,
@@ -79,17 +78,10 @@ impl Rpc {
                 .take()
                 .is_some_and(|sender| sender.send(Bytes::from(end)).is_ok());
         if sent {
-            let answered = async {
-                let answer = (&mut call.exchange).await?;
-                let data = data_answer(&answer).map_err(|why| {
-                    evm_error(
-                        ErrorKind::Decode,
-                        format!("{}: eth_call answered {why}", self.url),
-                    )
-                })?;
-                handed_back("eth_call", data)
-            }
-            .await;
+            let answered = match (&mut call.exchange).await {
+                Ok(data) => handed_back("eth_call", data),
+                Err(e) => Err(e),
+            };
             match answered {
                 Err(e) if e.is_retryable() => {}
                 done => return done,

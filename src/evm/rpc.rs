@@ -107,14 +107,10 @@ impl Rpc {
         let body = request.at(block);
         self.retry
             .run(&self.limit, || async {
-                let answer = self.post(&body).await?;
-                let data = data_answer(&answer).map_err(|why| {
-                    evm_error(
-                        ErrorKind::Decode,
-                        format!("{}: eth_call answered {why}", self.url),
-                    )
-                })?;
-                handed_back("eth_call", data)
+                // The answer's hex is decoded in the exchange's task too, off the batch's.
+                let (http, url) = (self.http.clone(), self.url.clone());
+                let data = crate::transport::detached(exchange_data(http, url, body.clone()));
+                handed_back("eth_call", data.await?)
             })
             .await
     }
@@ -176,7 +172,7 @@ impl Rpc {
 }
 
 /// One HTTP exchange with `url`: the answer's bytes, or the HTTP-level failure mapped.
-pub(super) async fn exchange(
+async fn exchange(
     http: reqwest::Client,
     url: RpcUrl,
     body: impl Into<reqwest::Body>,
@@ -212,6 +208,17 @@ pub(super) async fn exchange(
         return Err(http_error(&url, status, &bytes, retry_after));
     }
     Ok(bytes)
+}
+
+/// One `eth_call` exchange with `url`: the answer's return data, or its JSON-RPC error.
+pub(super) async fn exchange_data(
+    http: reqwest::Client,
+    url: RpcUrl,
+    body: impl Into<reqwest::Body>,
+) -> Result<Result<Vec<u8>, RpcError>, Error> {
+    let answer = exchange(http, url.clone(), body).await?;
+    data_answer(&answer)
+        .map_err(|why| evm_error(ErrorKind::Decode, format!("{url}: eth_call answered {why}")))
 }
 
 /// A request object as the bytes sent.
@@ -315,7 +322,7 @@ struct DataAnswer<'a> {
 
 /// The return data of a single answer, or its error object; `Err(why)` for an answer that is
 /// neither (not JSON, or a result that is not hex data).
-pub(super) fn data_answer(body: &[u8]) -> Result<Result<Vec<u8>, RpcError>, String> {
+fn data_answer(body: &[u8]) -> Result<Result<Vec<u8>, RpcError>, String> {
     let answer: DataAnswer = serde_json::from_slice(body)
         .map_err(|e| format!("something that is not hex data ({e})"))?;
     if let Some(e) = &answer.error {
