@@ -8,6 +8,7 @@ mod run;
 mod sources;
 mod units;
 
+#[cfg_attr(not(feature = "evm"), allow(unused_imports))]
 pub(crate) use self::gate::{Gate, Permit};
 pub(crate) use self::sources::Sources;
 

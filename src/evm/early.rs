@@ -142,7 +142,7 @@ impl Body for TwoPartBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.head.is_none() && self.rest.lock().map_or(false, |rest| rest.is_none())
+        self.head.is_none() && self.rest.lock().is_ok_and(|rest| rest.is_none())
     }
 
     fn size_hint(&self) -> SizeHint {
