@@ -217,7 +217,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How many requests a batch keeps in flight (at least 1).
+    /// How many requests a batch keeps in flight (at least 1). The requests that pin a
+    /// network (its latest block, say) go beside them: an EVM batch sends its first reads,
+    /// all but the block they name, while its pin is out.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
