@@ -101,6 +101,20 @@ impl Record {
         self.set(key, json!(round(d.as_secs_f64(), 4)))
     }
 
+    /// A list of durations in seconds, rounded to `digits`.
+    fn secs_each(
+        &mut self,
+        key: &'static str,
+        durations: impl IntoIterator<Item = Duration>,
+        digits: i32,
+    ) -> &mut Self {
+        let list: Vec<f64> = durations
+            .into_iter()
+            .map(|d| round(d.as_secs_f64(), digits))
+            .collect();
+        self.set(key, json!(list))
+    }
+
     fn get(&self, key: &str) -> Option<&Value> {
         self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
@@ -421,20 +435,8 @@ impl Bench {
             )
             .secs("plain_wall_s", p_wall)
             .set("reps", json!(reps))
-            .set(
-                "cpu_s_each",
-                json!(tok
-                    .iter()
-                    .map(|x| round(x.1.as_secs_f64(), 3))
-                    .collect::<Vec<_>>()),
-            )
-            .set(
-                "plain_cpu_s_each",
-                json!(plain
-                    .iter()
-                    .map(|x| round(x.1.as_secs_f64(), 3))
-                    .collect::<Vec<_>>()),
-            )
+            .secs_each("cpu_s_each", tok.iter().map(|x| x.1), 3)
+            .secs_each("plain_cpu_s_each", plain.iter().map(|x| x.1), 3)
             .set("context_switches_each", json!(tok_switches))
             .set("plain_context_switches_each", json!(plain_switches))
             .set("requests", json!(requests))
@@ -739,13 +741,7 @@ impl Bench {
                     3
                 )),
             )
-            .set(
-                "wall_s_each",
-                json!(reps
-                    .iter()
-                    .map(|r| round(r.0.as_secs_f64(), 4))
-                    .collect::<Vec<_>>()),
-            )
+            .secs_each("wall_s_each", reps.iter().map(|r| r.0), 4)
             .set("erc20_reads", json!(EVM_ERC20_N))
             .set("native_reads", json!(EVM_NATIVE_N))
             .set("calls_per_request", json!(k))

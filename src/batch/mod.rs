@@ -87,7 +87,7 @@ struct Plan {
 
 /// The distinct queries of a batch, each once with its slot, pulled lazily: the first
 /// requests go out before the whole input has been looked at. What it learns goes to the
-/// shared [`Plan`] once the input is exhausted (or it is dropped).
+/// shared [`Plan`] once the input is exhausted.
 struct Dedup<'q> {
     queries: std::iter::Enumerate<std::slice::Iter<'q, Query>>,
     seen: HashMap<&'q Query, usize, foldhash::fast::RandomState>,
@@ -131,14 +131,6 @@ impl Iterator for Dedup<'_> {
         }
         self.hand_over();
         None
-    }
-}
-
-impl Drop for Dedup<'_> {
-    fn drop(&mut self) {
-        if !self.plan.slot_of_input.is_empty() {
-            self.hand_over();
-        }
     }
 }
 
@@ -228,16 +220,19 @@ impl Client {
             }
             snapshot.replace_from(&stream.snapshot(), &reorged);
         }
-        let results = plan
-            .slot_of_input
-            .iter()
-            .map(|&slot| {
-                slots[slot].clone().unwrap_or_else(|| {
-                    Err(Error::new(
-                        ErrorKind::Unavailable,
-                        "internal: a query was planned but not answered",
-                    ))
-                })
+        // One result per input, whatever happened above: an input without an answer (which
+        // would be a bug) is an error of its own, never a shorter list.
+        let results = (0..queries.len())
+            .map(|input| {
+                plan.slot_of_input
+                    .get(input)
+                    .and_then(|&slot| slots.get(slot).cloned().flatten())
+                    .unwrap_or_else(|| {
+                        Err(Error::new(
+                            ErrorKind::Unavailable,
+                            "internal: a query was planned but not answered",
+                        ))
+                    })
             })
             .collect();
         BatchOutput { snapshot, results }

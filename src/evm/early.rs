@@ -146,8 +146,7 @@ impl Body for TwoPartBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        let head = self.head.as_ref().map_or(0, |h| h.len() as u64);
-        SizeHint::with_exact(self.remaining.max(head))
+        SizeHint::with_exact(self.remaining)
     }
 }
 
