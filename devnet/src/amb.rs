@@ -77,7 +77,9 @@
 //! `InternalServerException` (with `Retry-After`, from [`Faults::set_retry_after_secs`]);
 //! a drop sends the head and half of the normal answer, then cuts the connection.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
+
+use crate::seen::Seen;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -813,7 +815,7 @@ struct Inner {
     keys: Mutex<Keys>,
     faults: Faults,
     counters: Counters,
-    seen: Mutex<VecDeque<SeenCall>>,
+    seen: Seen<SeenCall>,
     request_seq: AtomicU64,
     seed: u64,
 }
@@ -852,7 +854,7 @@ impl AmbNode {
                 keys: Mutex::new(Keys(keys)),
                 faults: Faults::new(fault_seed),
                 counters: Counters::default(),
-                seen: Mutex::new(VecDeque::new()),
+                seen: Seen::new(SEEN_CALLS_LIMIT),
                 request_seq: AtomicU64::new(0),
                 seed: fault_seed,
             }),
@@ -989,14 +991,12 @@ impl AmbNode {
     /// The most recent requests to `/batch-get-token-balance` (signed or not), oldest
     /// first, at most [`SEEN_CALLS_LIMIT`] of them.
     pub fn seen_calls(&self) -> Vec<SeenCall> {
-        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().cloned().collect()
+        self.inner.seen.list()
     }
 
     /// The bodies of [`AmbNode::seen_calls`].
     pub fn seen_bodies(&self) -> Vec<String> {
-        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().map(|c| c.body.clone()).collect()
+        self.inner.seen.map(|c| c.body.clone())
     }
 
     /// Sets the request counters back to zero and forgets the seen calls.
@@ -1005,11 +1005,7 @@ impl AmbNode {
         for a in [&c.total, &c.refused_auth, &c.calls, &c.items, &c.other] {
             a.store(0, Ordering::Relaxed);
         }
-        self.inner
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.seen.clear();
     }
 
     /// Seeds the demo balances described at
@@ -1154,11 +1150,7 @@ impl AmbNode {
             signed_headers: signed_header_names(headers),
             authenticated,
         };
-        let mut seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= SEEN_CALLS_LIMIT {
-            seen.pop_front();
-        }
-        seen.push_back(call);
+        self.inner.seen.push(call);
     }
 
     /// The answer to a signed `BatchGetTokenBalance` body.

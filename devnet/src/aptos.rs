@@ -30,7 +30,9 @@
 //! before `V`.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+
+use crate::seen::Seen;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -554,7 +556,7 @@ struct Inner {
     state: Mutex<LedgerState>,
     faults: Faults,
     counters: Counters,
-    seen: Mutex<VecDeque<String>>,
+    seen: Seen<String>,
 }
 
 /// Handle to a synthetic Aptos ledger: its blocks, balances, fault switches and request
@@ -599,7 +601,7 @@ impl AptosNode {
                 }),
                 faults: Faults::new(fault_seed),
                 counters: Counters::default(),
-                seen: Mutex::new(VecDeque::new()),
+                seen: Seen::new(SEEN_PATHS_LIMIT),
             }),
         }
     }
@@ -790,8 +792,7 @@ impl AptosNode {
     /// of the most recent requests, oldest first, at most [`SEEN_PATHS_LIMIT`] of them, each
     /// cut at [`SEEN_PATH_MAX_LEN`] bytes.
     pub fn seen_paths(&self) -> Vec<String> {
-        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().cloned().collect()
+        self.inner.seen.list()
     }
 
     /// Sets the request counters back to zero and forgets the seen paths.
@@ -807,11 +808,7 @@ impl AptosNode {
         ] {
             a.store(0, Ordering::Relaxed);
         }
-        self.inner
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.seen.clear();
     }
 
     /// Seeds the demo balances described at
@@ -861,11 +858,7 @@ impl AptosNode {
             }
             entry.truncate(cut);
         }
-        let mut seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= SEEN_PATHS_LIMIT {
-            seen.pop_front();
-        }
-        seen.push_back(entry);
+        self.inner.seen.push(entry);
     }
 }
 

@@ -113,7 +113,7 @@ mod http;
 mod ledger;
 mod transactions;
 
-use std::collections::VecDeque;
+use crate::seen::Seen;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -339,7 +339,7 @@ struct Inner {
     knobs: Mutex<Knobs>,
     faults: Faults,
     counters: Counters,
-    seen: Mutex<VecDeque<String>>,
+    seen: Seen<String>,
 }
 
 /// Handle to a synthetic Bitcoin chain served as Esplora: its blocks, transactions,
@@ -384,7 +384,7 @@ impl EsploraNode {
                 knobs: Mutex::new(Knobs::default()),
                 faults: Faults::new(fault_seed),
                 counters: Counters::default(),
-                seen: Mutex::new(VecDeque::new()),
+                seen: Seen::new(SEEN_PATHS_LIMIT),
             }),
         }
     }
@@ -515,8 +515,7 @@ impl EsploraNode {
     /// The paths of the most recent requests, oldest first, at most [`SEEN_PATHS_LIMIT`]
     /// of them, each cut at 1 KiB.
     pub fn seen_paths(&self) -> Vec<String> {
-        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().cloned().collect()
+        self.inner.seen.list()
     }
 
     /// Sets the request counters back to zero and forgets the seen paths.
@@ -524,11 +523,7 @@ impl EsploraNode {
         for a in self.inner.counters.all() {
             a.store(0, Ordering::Relaxed);
         }
-        self.inner
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.seen.clear();
     }
 }
 

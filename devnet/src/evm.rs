@@ -127,7 +127,7 @@ mod state;
 #[path = "../../src/evm/abi.rs"]
 mod abi;
 
-use std::collections::VecDeque;
+use crate::seen::Seen;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -473,7 +473,7 @@ struct Inner {
     knobs: Mutex<Knobs>,
     faults: Faults,
     counters: Counters,
-    seen: Mutex<VecDeque<EvmSeenCall>>,
+    seen: Seen<EvmSeenCall>,
 }
 
 /// Handle to a synthetic EVM chain: its blocks, state, fault switches, protocol knobs and
@@ -527,7 +527,7 @@ impl EvmNode {
                 }),
                 faults: Faults::new(fault_seed),
                 counters: Counters::default(),
-                seen: Mutex::new(VecDeque::new()),
+                seen: Seen::new(SEEN_RPC_CALLS_LIMIT),
             }),
         }
     }
@@ -691,8 +691,7 @@ impl EvmNode {
     /// The most recent calls (method and params), oldest first, at most
     /// [`SEEN_RPC_CALLS_LIMIT`] of them.
     pub fn seen_calls(&self) -> Vec<EvmSeenCall> {
-        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter().cloned().collect()
+        self.inner.seen.list()
     }
 
     /// Sets the request counters back to zero and forgets the seen calls.
@@ -700,11 +699,7 @@ impl EvmNode {
         for a in self.inner.counters.all() {
             a.store(0, Ordering::Relaxed);
         }
-        self.inner
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.seen.clear();
     }
 
     /// Records one call as received.
@@ -716,11 +711,7 @@ impl EvmNode {
             || "[]".to_owned(),
             |p| compact_json_cut(p, SEEN_PARAMS_MAX_LEN),
         );
-        let mut seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= SEEN_RPC_CALLS_LIMIT {
-            seen.pop_front();
-        }
-        seen.push_back(EvmSeenCall {
+        self.inner.seen.push(EvmSeenCall {
             method: method.to_owned(),
             params,
         });

@@ -84,6 +84,7 @@ pub mod aptos;
 pub mod esplora;
 pub mod evm;
 pub mod faults;
+mod seen;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -561,11 +561,7 @@ impl EsploraNode {
         while !path.is_char_boundary(cut) {
             cut -= 1;
         }
-        let mut seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= super::SEEN_PATHS_LIMIT {
-            seen.pop_front();
-        }
-        seen.push_back(path[..cut].to_owned());
+        self.inner.seen.push(path[..cut].to_owned());
     }
 }
 
