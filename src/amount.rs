@@ -41,6 +41,37 @@ impl Amount {
         u128::try_from(self.0).ok()
     }
 
+    /// The amount in whole tokens of `decimals` decimal places: `self / 10^decimals` as an
+    /// exact decimal string, with no exponent, no trailing zeros and no trailing point
+    /// (`"0"` for zero). Exact for every amount and every `decimals` from 0 to 255.
+    ///
+    /// ```
+    /// use tokbal::Amount;
+    /// assert_eq!(Amount::from(1_500_000u64).format_units(6), "1.5");
+    /// assert_eq!(Amount::from(1u64).format_units(18), "0.000000000000000001");
+    /// assert_eq!(Amount::from(4_200u64).format_units(2), "42");
+    /// assert_eq!(Amount::ZERO.format_units(8), "0");
+    /// ```
+    pub fn format_units(&self, decimals: u8) -> String {
+        let digits = self.0.to_string();
+        let decimals = usize::from(decimals);
+        if decimals == 0 {
+            return digits;
+        }
+        let (whole, fraction) = if digits.len() > decimals {
+            let (w, f) = digits.split_at(digits.len() - decimals);
+            (w.to_string(), f.to_string())
+        } else {
+            ("0".to_string(), format!("{digits:0>decimals$}"))
+        };
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.is_empty() {
+            whole
+        } else {
+            format!("{whole}.{fraction}")
+        }
+    }
+
     /// The amount as a `u64`, when it fits.
     pub fn to_u64(&self) -> Option<u64> {
         u64::try_from(self.0).ok()

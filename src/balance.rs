@@ -2,7 +2,10 @@
 
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
 use crate::amount::Amount;
+use crate::metadata::TokenMetadata;
 
 /// One balance, as read.
 ///
@@ -25,6 +28,19 @@ pub struct Balance {
     pub last_updated: Option<SystemTime>,
     /// For chains read at a block (EVM chains, Bitcoin), the block number it was read at.
     pub block: Option<u64>,
+    /// The token's symbol, name and decimals, read at the same pin, when the batch was asked
+    /// for metadata ([`Client::with_metadata`](crate::Client::with_metadata)); shared by
+    /// every balance of the token.
+    pub token: Option<Arc<TokenMetadata>>,
+}
+
+impl Balance {
+    /// The amount in whole tokens as an exact decimal string (see
+    /// [`Amount::format_units`]), when the token's decimals are known.
+    pub fn formatted(&self) -> Option<String> {
+        let decimals = self.token.as_ref()?.decimals?;
+        Some(self.amount.format_units(decimals))
+    }
 }
 
 impl Balance {
@@ -37,6 +53,7 @@ impl Balance {
             at: None,
             last_updated: None,
             block: None,
+            token: None,
         }
     }
 
@@ -53,6 +70,7 @@ impl Balance {
             at,
             last_updated,
             block: None,
+            token: None,
         }
     }
 
@@ -65,6 +83,7 @@ impl Balance {
             at: None,
             last_updated: None,
             block: Some(number),
+            token: None,
         }
     }
 }

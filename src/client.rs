@@ -42,12 +42,41 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 pub struct Client {
     pub(crate) sources: Sources,
     pub(crate) concurrency: usize,
+    /// Whether reads carry each token's metadata ([`with_metadata`](Self::with_metadata)).
+    pub(crate) metadata: bool,
 }
 
 impl Client {
     /// A builder with the public endpoints and the defaults.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// This client, reading each token's symbol, name and decimals with its balances: every
+    /// entry point that reads balances ([`balances`](Self::balances), the streams,
+    /// [`balance`](Self::balance)) then fills [`Balance::token`](crate::Balance::token), read
+    /// once per distinct token and network at the same pin as the balances. On EVM chains
+    /// the calls go in the same Multicall3 requests as the balances; a metadata call that
+    /// fails never costs a balance. The clone shares this client's connections.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tokbal::Client) -> Result<(), tokbal::Error> {
+    /// let usdc = "ethereum:0x0000000000000000000000000000000000000001/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48";
+    /// let balance = client.with_metadata().balance(&usdc.parse()?, tokbal::At::Latest).await?;
+    /// let symbol = balance.token.as_ref().and_then(|t| t.symbol.clone());
+    /// println!("{} {}", balance.formatted().unwrap_or_default(), symbol.unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_metadata(&self) -> Client {
+        Client {
+            metadata: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether this client reads metadata with balances.
+    pub fn reads_metadata(&self) -> bool {
+        self.metadata
     }
 }
 
@@ -396,6 +425,7 @@ impl ClientBuilder {
         Ok(Client {
             sources,
             concurrency: self.concurrency,
+            metadata: false,
         })
     }
 }

@@ -65,6 +65,7 @@ mod endpoint;
 pub mod error;
 #[cfg(feature = "evm")]
 pub mod evm;
+pub mod metadata;
 pub mod pin;
 pub mod query;
 pub mod report;
@@ -82,6 +83,7 @@ pub use balance::Balance;
 pub use batch::BatchOutput;
 pub use client::{Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Error, ErrorKind};
+pub use metadata::{Asset, TokenMetadata};
 pub use pin::{At, BlockSnapshot, Snapshot};
 pub use query::{Backend, Chain, Network, Query};
 pub use transport::{Transport, DEFAULT_TIMEOUT};

@@ -9,7 +9,8 @@ use futures::future::BoxFuture;
 
 use crate::balance::Balance;
 use crate::batch::Gate;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::{At, BlockSnapshot, Snapshot};
 use crate::query::{Backend, Network, Query};
 
@@ -119,6 +120,77 @@ pub(crate) trait Source: Any + Send + Sync {
                 Err(e) => vec![Err(e); queries.len()],
             }
         })
+    }
+
+    /// How much of a request (in the units of [`max_group`](Self::max_group)) reading the
+    /// metadata of `asset` takes: the calls it adds to a request that batches calls, or 1 for
+    /// a source that reads it with one request of its own; 0 when it needs no request.
+    fn metadata_cost(&self, asset: &Asset) -> usize {
+        let _ = asset;
+        1
+    }
+
+    /// Reads the symbol, name and decimals of `assets` (all of one scope, none the native
+    /// coin) at `pin`. Exactly one result per asset, in order; a field the chain does not
+    /// give is `None`, and an `Err` is a read that failed as a whole.
+    fn read_metadata<'a>(
+        &'a self,
+        assets: &'a [Asset],
+        pin: &'a Pin,
+    ) -> BoxFuture<'a, Vec<Result<TokenMetadata, Error>>> {
+        let _ = pin;
+        let backend = self.backend();
+        Box::pin(async move {
+            assets
+                .iter()
+                .map(|a| {
+                    Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!("{a}: the {backend} source does not read token metadata"),
+                    )
+                    .with_backend(backend))
+                })
+                .collect()
+        })
+    }
+
+    /// Reads `queries` and the metadata of `assets` (all of one scope) at the pin `pin`
+    /// resolves to, as [`read_at`](Self::read_at) does. By default the balances as
+    /// `read_at` reads them and the metadata with [`read_metadata`](Self::read_metadata)
+    /// once the pin is known; a source that batches calls carries both in the same requests.
+    fn read_with_metadata<'a>(
+        &'a self,
+        queries: &'a [Query],
+        assets: &'a [Asset],
+        pin: BoxFuture<'a, Result<Pin, Error>>,
+        at: &'a At,
+        gate: &'a Gate,
+    ) -> BoxFuture<
+        'a,
+        (
+            Vec<Result<Balance, Error>>,
+            Vec<Result<TokenMetadata, Error>>,
+        ),
+    > {
+        use futures::FutureExt;
+        if assets.is_empty() {
+            return Box::pin(
+                self.read_at(queries, pin, at, gate)
+                    .map(|b| (b, Vec::new())),
+            );
+        }
+        let pin = pin.shared();
+        let balances = self.read_at(queries, Box::pin(pin.clone()), at, gate);
+        let metadata = async move {
+            match pin.await {
+                Ok(pin) => {
+                    let _permit = gate.enter().await;
+                    self.read_metadata(assets, &pin).await
+                }
+                Err(e) => vec![Err(e); assets.len()],
+            }
+        };
+        Box::pin(futures::future::join(balances, metadata))
     }
 
     /// Whether `block` is still on `network`'s chain, asked once a batch is read, for

@@ -42,6 +42,19 @@ sol! {
         function ownerOf(uint256 tokenId) external view returns (address);
     }
 
+    /// ERC-20 metadata (also `name`/`symbol` of ERC-721 and many ERC-1155 contracts). The
+    /// return types are declared wide on purpose: `decimals` is read as a word and checked
+    /// to fit a `uint8` (a value above 255 is no decimals, never a truncated one), and a
+    /// string that does not decode as an ABI `string` is tried as a `bytes32` (MKR, SAI).
+    interface ITokenMetadata {
+        /// Decimal places of the token's amounts.
+        function decimals() external view returns (uint256);
+        /// The ticker.
+        function symbol() external view returns (string);
+        /// The full name.
+        function name() external view returns (string);
+    }
+
     /// ERC-1155: how many of one id an owner holds.
     interface IERC1155 {
         /// Units of token `id` held by `account`.

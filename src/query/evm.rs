@@ -106,6 +106,9 @@ impl fmt::Debug for EvmAddress {
 pub struct TokenId(pub U256);
 
 impl TokenId {
+    /// Id 0.
+    pub const ZERO: TokenId = TokenId(U256::ZERO);
+
     /// The id as 64 lowercase hex digits, without `0x`: the form AMB expects.
     pub fn to_hex64(&self) -> String {
         format!("{:064x}", self.0)

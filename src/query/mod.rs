@@ -160,6 +160,13 @@ pub enum Token {
     },
 }
 
+impl Token {
+    /// Whether this is the network's native coin (ETH, BTC; APT is an Aptos asset type).
+    pub fn is_native(&self) -> bool {
+        matches!(self, Token::Native)
+    }
+}
+
 impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -303,7 +310,7 @@ impl FromStr for Query {
     }
 }
 
-fn parse_evm_token(token: Option<&str>) -> Result<Token, Error> {
+pub(crate) fn parse_evm_token(token: Option<&str>) -> Result<Token, Error> {
     let Some(t) = token else {
         return Ok(Token::Native);
     };

@@ -89,6 +89,10 @@ pub struct EvmChain {
     pub chain_id: u64,
     /// The keyless public JSON-RPC endpoint used by default.
     pub default_rpc: &'static str,
+    /// The native coin's symbol (`ETH`, `POL`, `BNB`, `AVAX`); it has 18 decimals.
+    pub native_symbol: &'static str,
+    /// The native coin's name.
+    pub native_name: &'static str,
 }
 
 /// Every named EVM network: the one place names, chain ids and default endpoints live.
@@ -98,39 +102,72 @@ pub const EVM_CHAINS: [EvmChain; 9] = [
         "ethereum",
         1,
         "https://ethereum-rpc.publicnode.com",
+        "ETH",
+        "Ether",
     ),
     evm(
         Network::EthereumSepolia,
         "ethereum-sepolia",
         11_155_111,
         "https://ethereum-sepolia-rpc.publicnode.com",
+        "ETH",
+        "Ether",
     ),
-    evm(Network::Base, "base", 8453, "https://mainnet.base.org"),
+    evm(
+        Network::Base,
+        "base",
+        8453,
+        "https://mainnet.base.org",
+        "ETH",
+        "Ether",
+    ),
     evm(
         Network::BaseSepolia,
         "base-sepolia",
         84_532,
         "https://sepolia.base.org",
+        "ETH",
+        "Ether",
     ),
     evm(
         Network::Optimism,
         "optimism",
         10,
         "https://mainnet.optimism.io",
+        "ETH",
+        "Ether",
     ),
     evm(
         Network::Arbitrum,
         "arbitrum",
         42_161,
         "https://arb1.arbitrum.io/rpc",
+        "ETH",
+        "Ether",
     ),
-    evm(Network::Polygon, "polygon", 137, "https://polygon-rpc.com"),
-    evm(Network::Bsc, "bsc", 56, "https://bsc-dataseed.bnbchain.org"),
+    evm(
+        Network::Polygon,
+        "polygon",
+        137,
+        "https://polygon-rpc.com",
+        "POL",
+        "Polygon Ecosystem Token",
+    ),
+    evm(
+        Network::Bsc,
+        "bsc",
+        56,
+        "https://bsc-dataseed.bnbchain.org",
+        "BNB",
+        "BNB",
+    ),
     evm(
         Network::Avalanche,
         "avalanche",
         43_114,
         "https://api.avax.network/ext/bc/C/rpc",
+        "AVAX",
+        "Avalanche",
     ),
 ];
 
@@ -139,12 +176,16 @@ const fn evm(
     name: &'static str,
     chain_id: u64,
     default_rpc: &'static str,
+    native_symbol: &'static str,
+    native_name: &'static str,
 ) -> EvmChain {
     EvmChain {
         network,
         name,
         chain_id,
         default_rpc,
+        native_symbol,
+        native_name,
     }
 }
 
@@ -233,6 +274,21 @@ impl Network {
     }
 
     /// The source that answers queries on this network unless AMB is configured for it: an
+    /// The native coin's metadata, from the network table: ETH, POL, BNB or AVAX with 18
+    /// decimals on the named EVM networks, 18 decimals and no symbol on `evm-<chain id>`,
+    /// BTC with 8 on Bitcoin, APT (`Aptos Coin`) with 8 on Aptos.
+    pub fn native_metadata(self) -> crate::metadata::TokenMetadata {
+        use crate::metadata::TokenMetadata;
+        match self.chain() {
+            Chain::Aptos => TokenMetadata::new(Some("APT"), Some("Aptos Coin"), Some(8)),
+            Chain::Bitcoin => TokenMetadata::new(Some("BTC"), Some("Bitcoin"), Some(8)),
+            Chain::Ethereum => match self.evm_chain() {
+                Some(c) => TokenMetadata::new(Some(c.native_symbol), Some(c.native_name), Some(18)),
+                None => TokenMetadata::new(None::<String>, None::<String>, Some(18)),
+            },
+        }
+    }
+
     /// Aptos node, an EVM JSON-RPC node, or an Esplora server.
     pub fn backend(self) -> Backend {
         match self.chain() {
