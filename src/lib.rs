@@ -80,7 +80,7 @@ mod transport;
 
 pub use amount::Amount;
 pub use balance::Balance;
-pub use batch::BatchOutput;
+pub use batch::{BatchOutput, MetadataOutput};
 pub use client::{Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Error, ErrorKind};
 pub use metadata::{Asset, TokenMetadata};

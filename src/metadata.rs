@@ -125,6 +125,14 @@ impl Asset {
         &self.token
     }
 
+    /// The token `query` reads, on its network.
+    pub(crate) fn of_query(query: &crate::query::Query) -> Asset {
+        Asset {
+            network: query.network(),
+            token: query.token().clone(),
+        }
+    }
+
     /// The token whose metadata stands for this one: an ERC-721 item's collection, an
     /// ERC-1155 id's contract (id 0), the token itself otherwise. Names and symbols belong to
     /// the contract, not to one item.

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use super::{AmbBackend, MAX_ITEMS_PER_CALL};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::At;
 use crate::query::{Backend, Network, Query};
 use crate::source::{Pin, Read, Scope, Source};
@@ -16,6 +17,20 @@ use crate::time::truncate_to_second;
 impl Source for AmbBackend {
     fn backend(&self) -> Backend {
         Backend::Amb
+    }
+
+    /// AMB reads no token metadata (its `GetAssetContract` covers only some ERC-20
+    /// contracts, and only now): a token's fields are null, at no request.
+    fn metadata_cost(&self, _asset: &Asset) -> usize {
+        0
+    }
+
+    fn read_metadata<'a>(
+        &'a self,
+        assets: &'a [Asset],
+        _pin: &'a Pin,
+    ) -> BoxFuture<'a, Vec<Result<TokenMetadata, Error>>> {
+        Box::pin(async move { vec![Ok(TokenMetadata::default()); assets.len()] })
     }
 
     fn max_group(&self) -> usize {

@@ -1,8 +1,10 @@
 //! The batch call: plan (drop duplicates), pin, execute with bounded concurrency, merge
 //! back into input order; or the same work as a stream of results as they complete.
 
+mod attach;
 mod buffer;
 mod gate;
+mod metadata;
 mod pins;
 mod run;
 mod sources;
@@ -10,6 +12,7 @@ mod units;
 
 #[cfg_attr(not(feature = "evm"), allow(unused_imports))]
 pub(crate) use self::gate::{Gate, Permit};
+pub use self::metadata::MetadataOutput;
 pub(crate) use self::sources::Sources;
 
 use std::collections::{HashMap, HashSet};
@@ -352,15 +355,32 @@ impl Client {
         let shared = pins.clone();
         let gate = Arc::new(Gate::new(self.concurrency));
         let started = self.concurrency.saturating_mul(1 + lookahead);
-        let inner = stream::iter(Units::new(queries.into_iter(), &self.sources)).map(move |unit| {
+        let units = Units::new(queries.into_iter(), &self.sources, self.metadata);
+        let inner = stream::iter(units).map(move |unit| {
             let (pins, gate) = (shared.clone(), gate.clone());
             async move { self.run_unit(&pins, &gate, unit).await }
         });
-        let inner = buffer::run_buffered(inner, started).flat_map(stream::iter);
-        BalanceStream {
-            inner: Box::pin(inner),
-            pins,
-        }
+        let answered = buffer::run_buffered(inner, started);
+        let inner: BoxedResults<'a, T> = if self.metadata {
+            // Each balance goes out with its token's metadata, once that has been read.
+            let attach = Arc::new(std::sync::Mutex::new(attach::Attach::default()));
+            let last = attach.clone();
+            let taken = answered.flat_map(move |answered| {
+                let mut guard = attach.lock().unwrap_or_else(|e| e.into_inner());
+                stream::iter(guard.take(answered))
+            });
+            let rest = stream::once(async move {
+                let mut guard = last.lock().unwrap_or_else(|e| e.into_inner());
+                guard.finish()
+            })
+            .flat_map(stream::iter);
+            Box::pin(taken.chain(rest))
+        } else {
+            Box::pin(answered.flat_map(|answered| {
+                stream::iter(answered.balances.into_iter().map(|(tag, r, _)| (tag, r)))
+            }))
+        };
+        BalanceStream { inner, pins }
     }
 }
 
@@ -431,7 +451,7 @@ mod tests {
                 })
                 .collect();
             let mut tags = Vec::new();
-            for unit in units::Units::new(input.into_iter(), &client.sources) {
+            for unit in units::Units::new(input.into_iter(), &client.sources, false) {
                 match unit {
                     units::Unit::Failed { tag, .. } => tags.push(tag),
                     units::Unit::Group { key, tags: group, queries, .. } => {

@@ -6,45 +6,98 @@ use super::units::{PinKey, Unit};
 use crate::balance::Balance;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::query::{Network, Query};
 use crate::source::{Pin, Source};
 
-type Answered<T> = Vec<(T, Result<Balance, Error>)>;
+/// What one unit answered: each query's result with its tag (and, when the batch reads
+/// metadata, the token whose metadata it takes), and the metadata the unit read.
+pub(crate) struct Answered<T> {
+    pub balances: Vec<(T, Result<Balance, Error>, Option<Asset>)>,
+    pub metadata: Vec<(Asset, Result<TokenMetadata, Error>)>,
+}
 
 impl Client {
     pub(crate) async fn run_unit<T>(&self, pins: &Pins, gate: &Gate, unit: Unit<T>) -> Answered<T> {
         match unit {
-            Unit::Failed { tag, error } => vec![(tag, Err(error))],
+            Unit::Failed { tag, error } => Answered {
+                balances: vec![(tag, Err(error), None)],
+                metadata: Vec::new(),
+            },
             Unit::Group {
                 key,
                 network,
                 tags,
                 queries,
+                assets,
                 pinner,
             } => {
-                let results = match self.sources.get(key.0) {
+                let (results, mut metadata) = match self.sources.get(key.0) {
                     Some(source) => {
-                        read_group(source, pins, gate, key, network, &queries, pinner).await
+                        let group = Group {
+                            key,
+                            network,
+                            queries: &queries,
+                            assets: &assets,
+                            pinner,
+                        };
+                        read_group(source, pins, gate, group).await
                     }
-                    None => vec![Err(internal("a unit without its source")); queries.len()],
+                    None => {
+                        let e = internal("a unit without its source");
+                        (
+                            vec![Err(e.clone()); queries.len()],
+                            vec![Err(e); assets.len()],
+                        )
+                    }
                 };
-                tags.into_iter().zip(results).collect()
+                metadata.resize_with(assets.len(), || {
+                    Err(internal("a source gave fewer metadata than tokens"))
+                });
+                let keys = queries
+                    .iter()
+                    .map(|q| self.metadata.then(|| Asset::of_query(q).metadata_key()));
+                Answered {
+                    balances: tags
+                        .into_iter()
+                        .zip(results)
+                        .zip(keys)
+                        .map(|((tag, result), key)| (tag, result, key))
+                        .collect(),
+                    metadata: assets.into_iter().zip(metadata).collect(),
+                }
             }
         }
     }
 }
 
+/// One unit's work, as [`read_group`] takes it.
+struct Group<'u> {
+    key: PinKey,
+    network: Network,
+    queries: &'u [Query],
+    assets: &'u [Asset],
+    pinner: bool,
+}
+
 /// Reads one group at its scope's pin, fixing the pin first if no unit has yet, its requests
-/// let through by `gate`. Exactly one result per query, in order.
+/// let through by `gate`. Exactly one result per query, in order, and one per asset.
 async fn read_group(
     source: &dyn Source,
     pins: &Pins,
     gate: &Gate,
-    key: PinKey,
-    network: Network,
-    queries: &[Query],
-    pinner: bool,
-) -> Vec<Result<Balance, Error>> {
+    group: Group<'_>,
+) -> (
+    Vec<Result<Balance, Error>>,
+    Vec<Result<TokenMetadata, Error>>,
+) {
+    let Group {
+        key,
+        network,
+        queries,
+        assets,
+        pinner,
+    } = group;
     let cell = pins.cell(key);
     // Once per network of the group (a group is one network, or a few for AMB).
     let record = |pin: &Pin| {
@@ -74,11 +127,17 @@ async fn read_group(
         if let Ok(pin) = pin {
             record(pin);
         }
-        match (own, pin) {
+        let results = match (own, pin) {
             (Some(results), _) => results,
             (None, Ok(pin)) => source.read(queries, Some(pin)).await.results,
             (None, Err(e)) => vec![Err(e.clone()); queries.len()],
-        }
+        };
+        let metadata = match (assets.is_empty(), pin) {
+            (true, _) => Vec::new(),
+            (false, Ok(pin)) => source.read_metadata(assets, pin).await,
+            (false, Err(e)) => vec![Err(e.clone()); assets.len()],
+        };
+        (results, metadata)
     } else {
         // The source may start on the group while the pin is being resolved.
         let pin = Box::pin(async {
@@ -88,9 +147,11 @@ async fn read_group(
             }
             pin.clone()
         });
-        source.read_at(queries, pin, &pins.at, gate).await
+        source
+            .read_with_metadata(queries, assets, pin, &pins.at, gate)
+            .await
     };
-    results.resize_with(queries.len(), || {
+    results.0.resize_with(queries.len(), || {
         Err(internal("a source gave fewer results than queries").with_backend(source.backend()))
     });
     results

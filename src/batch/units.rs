@@ -3,8 +3,11 @@
 //! of one pin scope fill a group until it is full. Only the groups being filled are held;
 //! everything else is pulled on demand.
 
+use std::collections::HashSet;
+
 use super::sources::Sources;
 use crate::error::Error;
+use crate::metadata::Asset;
 use crate::query::{Network, Query};
 use crate::source::Scope;
 
@@ -23,6 +26,9 @@ pub(crate) enum Unit<T> {
         network: Network,
         tags: Vec<T>,
         queries: Vec<Query>,
+        /// The tokens whose metadata this unit reads too (each token once per batch, with
+        /// its first query).
+        assets: Vec<Asset>,
         pinner: bool,
     },
     Failed {
@@ -36,6 +42,9 @@ struct Pending<T> {
     key: PinKey,
     tags: Vec<T>,
     queries: Vec<Query>,
+    assets: Vec<Asset>,
+    /// What the assets' metadata adds to the request, in the source's units.
+    weight: usize,
 }
 
 /// The units for `queries`, in input order (a group is emitted when full, or at the end).
@@ -46,16 +55,21 @@ pub(crate) struct Units<'s, T, I> {
     pending: Vec<Pending<T>>,
     /// Pin scopes that already emitted a unit.
     pinned: Vec<PinKey>,
+    /// With metadata: the tokens whose metadata a unit already reads.
+    metadata: Option<HashSet<Asset, foldhash::fast::RandomState>>,
     done: bool,
 }
 
 impl<'s, T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<'s, T, I> {
-    pub(crate) fn new(queries: I, sources: &'s Sources) -> Self {
+    /// The units for `queries`; with `metadata`, each distinct token's metadata is read by
+    /// the unit of its first query, and counts towards that unit's size.
+    pub(crate) fn new(queries: I, sources: &'s Sources, metadata: bool) -> Self {
         Units {
             queries,
             sources,
             pending: Vec::new(),
             pinned: Vec::new(),
+            metadata: metadata.then(HashSet::default),
             done: false,
         }
     }
@@ -75,15 +89,27 @@ impl<'s, T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<'s, T, I> {
                     key,
                     tags: Vec::with_capacity(max.min(1024)),
                     queries: Vec::with_capacity(max.min(1024)),
+                    assets: Vec::new(),
+                    weight: 0,
                 });
                 self.pending.len() - 1
             }
         };
         let group = &mut self.pending[at];
+        if let Some(seen) = &mut self.metadata {
+            let asset = Asset::of_query(&query).metadata_key();
+            // The native coin's metadata comes from the network table, not from a request.
+            if !asset.token().is_native() && !seen.contains(&asset) {
+                group.weight += source.metadata_cost(&asset);
+                seen.insert(asset.clone());
+                group.assets.push(asset);
+            }
+        }
         group.tags.push(tag);
         group.queries.push(query);
-        // Full groups only, the pinning one included: requests = ceil(queries / max).
-        (group.queries.len() >= max).then(|| {
+        // Full groups only, the pinning one included: requests = ceil((queries + metadata
+        // calls) / max).
+        (group.queries.len() + group.weight >= max).then(|| {
             let full = self.pending.swap_remove(at);
             self.unit(full)
         })
@@ -104,6 +130,7 @@ impl<'s, T, I: Iterator<Item = (T, Result<Query, Error>)>> Units<'s, T, I> {
             network,
             tags: group.tags,
             queries: group.queries,
+            assets: group.assets,
             pinner,
         }
     }
@@ -154,7 +181,7 @@ mod tests {
         input.insert(9, "aptos:0x2".parse());
         input.insert(12, "aptos:0xZZ".parse());
         let units: Vec<Unit<usize>> =
-            Units::new(input.into_iter().enumerate(), &client.sources).collect();
+            Units::new(input.into_iter().enumerate(), &client.sources, false).collect();
         let shape: Vec<(char, usize, bool)> = units
             .iter()
             .map(|u| match u {
@@ -192,7 +219,7 @@ mod tests {
             .chain([q("evm-31337", 1)])
             .collect();
         let units: Vec<Unit<usize>> =
-            Units::new(input.into_iter().enumerate(), &client.sources).collect();
+            Units::new(input.into_iter().enumerate(), &client.sources, false).collect();
         let shape: Vec<(String, usize, bool)> = units
             .iter()
             .map(|u| match u {

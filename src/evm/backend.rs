@@ -10,7 +10,9 @@ use alloy_primitives::{Address, Bytes, U256};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-use super::calls::{aggregate3, aggregate3_results, Call};
+use super::calls::{
+    aggregate3, aggregate3_results, assemble_metadata, Answer, Call, MetaField, Want,
+};
 use super::early::EarlyCall;
 use super::rpc::{evm_error, is_batch_refusal, map_rpc_error, EthCallRequest, Rpc, RpcError};
 use super::url::RpcUrl;
@@ -22,6 +24,7 @@ use crate::amount::Amount;
 use crate::balance::Balance;
 use crate::batch::{Gate, Permit};
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::{At, BlockSnapshot};
 use crate::query::{Network, Query};
 use crate::retry::RateLimit;
@@ -352,9 +355,10 @@ impl EvmBackend {
         }
     }
 
-    /// What reading `queries` takes before a block is chosen: each query's call (or why it
-    /// has none), and the Multicall3 request for the calls, written but for its block.
-    pub(crate) fn prepare<'g>(&self, queries: &[Query]) -> Prepared<'g> {
+    /// What reading `queries`, and the metadata of `assets`, takes before a block is chosen:
+    /// each query's call (or why it has none), each asset's metadata calls after them, and
+    /// the Multicall3 request for every call, written but for its block.
+    pub(crate) fn prepare<'g>(&self, queries: &[Query], assets: &[Asset]) -> Prepared<'g> {
         let mut results: Vec<Option<Result<Balance, Error>>> = Vec::with_capacity(queries.len());
         let mut calls = Vec::with_capacity(queries.len());
         let mut positions = Vec::with_capacity(queries.len());
@@ -368,12 +372,24 @@ impl EvmBackend {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
+        // Metadata calls go after every balance call: whatever one of them does with its
+        // gas, the balances have been read by then.
+        let mut meta = Vec::new();
+        for (a, asset) in assets.iter().enumerate() {
+            for call in Call::for_metadata(asset) {
+                if let Want::Meta(field) = call.want {
+                    meta.push((a, field));
+                }
+                calls.push(call);
+            }
+        }
         let multicall =
             (!calls.is_empty()).then(|| Multicall::Ready(multicall_request(&mut calls)));
         Prepared {
             results,
             calls,
             positions,
+            meta,
             multicall,
         }
     }
@@ -399,27 +415,38 @@ impl EvmBackend {
     }
 
     /// Reads what [`prepare`](Self::prepare) made ready, at `pin`, each request let through
-    /// by `gate`: one result per query, in order.
+    /// by `gate`: one result per query and one per asset of `assets` (the ones given to
+    /// `prepare`), in order.
     pub(crate) async fn read_prepared<'g>(
         &self,
         prepared: Prepared<'g>,
+        assets: &[Asset],
         pin: &BlockSnapshot,
         gate: &'g Gate,
-    ) -> Vec<Result<Balance, Error>> {
+    ) -> (
+        Vec<Result<Balance, Error>>,
+        Vec<Result<TokenMetadata, Error>>,
+    ) {
         let Prepared {
             mut results,
             mut calls,
             positions,
+            meta,
             multicall,
         } = prepared;
+        let mut answers = Vec::new();
         if let Some(request) = multicall {
             let by_hash = self.by_hash.load(Ordering::Relaxed);
-            let mut answers = self.read_calls(&calls, request, pin, gate).await;
+            answers = self.read_calls(&calls, request, pin, gate).await;
             // A node that does not take a block hash: read by number, then make sure the
             // number still names the pinned block.
             if by_hash && !self.by_hash.load(Ordering::Relaxed) {
                 let again = Multicall::Ready(multicall_request(&mut calls));
                 answers = self.read_calls(&calls, again, pin, gate).await;
+            }
+            if !meta.is_empty() {
+                self.isolate_metadata(&mut calls, positions.len(), &mut answers, pin, gate)
+                    .await;
             }
             if !self.by_hash.load(Ordering::Relaxed) {
                 let _permit = gate.enter().await;
@@ -439,11 +466,16 @@ impl EvmBackend {
                     }
                 }
             }
-            for (pos, answer) in positions.into_iter().zip(answers) {
-                results[pos] = Some(answer.map(|a| Balance::at_block(a, pin.number)));
-            }
         }
-        results
+        let mut answers = answers.into_iter();
+        for (pos, answer) in positions.into_iter().zip(answers.by_ref()) {
+            results[pos] = Some(
+                answer
+                    .and_then(Answer::amount)
+                    .map(|a| Balance::at_block(a, pin.number)),
+            );
+        }
+        let balances = results
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
@@ -453,7 +485,71 @@ impl EvmBackend {
                     ))
                 })
             })
-            .collect()
+            .collect();
+        let mut per_asset: Vec<Vec<(MetaField, Result<Answer, Error>)>> =
+            assets.iter().map(|_| Vec::new()).collect();
+        for ((a, field), answer) in meta.into_iter().zip(answers) {
+            if let Some(slot) = per_asset.get_mut(a) {
+                slot.push((field, answer));
+            }
+        }
+        let metadata = assets
+            .iter()
+            .zip(per_asset)
+            .map(|(asset, answers)| assemble_metadata(asset.token(), answers))
+            .collect();
+        (balances, metadata)
+    }
+
+    /// Keeps a group's metadata calls from costing its balances, and asks again the ones that
+    /// may only have run short of gas. `calls` are `balances` balance calls, then metadata
+    /// calls; `answers` one per call.
+    ///
+    /// Inside one `aggregate3`, a metadata call that loops until its gas is gone, or answers
+    /// megabytes, can leave the request itself short of gas, and the node then fails it as
+    /// a whole: the balance calls are then read again alone, and the metadata calls each on
+    /// its own with [`METADATA_GAS_LIMIT`](super::METADATA_GAS_LIMIT), in one JSON-RPC batch.
+    /// A metadata call that failed inside Multicall3 without a word (as one out of gas does,
+    /// or one after it) is asked again the same way.
+    async fn isolate_metadata(
+        &self,
+        calls: &mut [Call],
+        balances: usize,
+        answers: &mut Vec<Result<Answer, Error>>,
+        pin: &BlockSnapshot,
+        gate: &Gate,
+    ) {
+        let whole_failed = answers.iter().all(|a| {
+            matches!(a, Err(e) if !e.is_retryable() && e.code() != Some(crate::batch::REORGED)
+                && e.kind() != ErrorKind::NotYetAvailable)
+        });
+        if whole_failed {
+            let (balance_calls, meta_calls) = calls.split_at_mut(balances.min(calls.len()));
+            let mut again = Vec::with_capacity(answers.len());
+            if !balance_calls.is_empty() {
+                let request = Multicall::Ready(multicall_request(balance_calls));
+                again.extend(self.read_calls(balance_calls, request, pin, gate).await);
+            }
+            again.extend(self.read_batched(meta_calls, pin, gate).await);
+            *answers = again;
+            return;
+        }
+        let retry: Vec<usize> = (balances..answers.len())
+            .filter(|&i| matches!(answers.get(i), Some(Ok(Answer::Meta(Err(true))))))
+            .collect();
+        if retry.is_empty() {
+            return;
+        }
+        let single: Vec<Call> = retry
+            .iter()
+            .filter_map(|&i| calls.get(i).cloned())
+            .collect();
+        let got = self.read_batched(&single, pin, gate).await;
+        for (i, answer) in retry.into_iter().zip(got) {
+            if let Some(slot) = answers.get_mut(i) {
+                *slot = answer;
+            }
+        }
     }
 
     async fn check_still_canonical(&self, pin: &BlockSnapshot) -> Result<(), Error> {
@@ -465,7 +561,7 @@ impl EvmBackend {
         }
     }
 
-    /// One amount (or error) per call, at `pin`: through Multicall3 where it has code at that
+    /// One answer (or error) per call, at `pin`: through Multicall3 where it has code at that
     /// block, else as JSON-RPC batches.
     async fn read_calls<'g>(
         &self,
@@ -473,7 +569,7 @@ impl EvmBackend {
         multicall: Multicall<'g>,
         pin: &BlockSnapshot,
         gate: &'g Gate,
-    ) -> Vec<Result<Amount, Error>> {
+    ) -> Vec<Result<Answer, Error>> {
         let key = hash_bytes(&pin.hash).unwrap_or([0; 32]);
         let known = self
             .multicall
@@ -505,7 +601,7 @@ impl EvmBackend {
         request: Multicall<'g>,
         pin: &BlockSnapshot,
         gate: &'g Gate,
-    ) -> Option<Vec<Result<Amount, Error>>> {
+    ) -> Option<Vec<Result<Answer, Error>>> {
         let block = self.block_param(pin);
         let (answer, permit) = match request {
             Multicall::Ready(request) => {
@@ -546,17 +642,18 @@ impl EvmBackend {
         let mut answers = Vec::with_capacity(calls.len());
         let mut empty = Vec::new();
         for (i, (call, (success, data))) in calls.iter().zip(results).enumerate() {
-            answers.push(if success {
-                match call.decode(&data) {
-                    Ok(Some(a)) => Ok(a),
+            answers.push(match (call.want, success) {
+                (Want::Meta(_), true) => Ok(Answer::Meta(Ok(data))),
+                (Want::Meta(_), false) => Ok(Answer::Meta(Err(data.is_empty()))),
+                (_, true) => match call.decode(&data) {
+                    Ok(Some(a)) => Ok(Answer::Amount(a)),
                     Ok(None) => {
                         empty.push(i);
                         Err(call.empty_answer())
                     }
                     Err(e) => Err(e),
-                }
-            } else {
-                call.reverted(&data)
+                },
+                (_, false) => call.reverted(&data).map(Answer::Amount),
             });
         }
         self.explain_empty(calls, &empty, &mut answers, pin, gate)
@@ -571,7 +668,7 @@ impl EvmBackend {
         calls: &[Call],
         pin: &BlockSnapshot,
         gate: &Gate,
-    ) -> Vec<Result<Amount, Error>> {
+    ) -> Vec<Result<Answer, Error>> {
         let block = self.block_param(pin);
         let requests: Vec<(&str, Value)> = calls
             .iter()
@@ -583,7 +680,7 @@ impl EvmBackend {
                         {
                             "to": c.target.to_string(),
                             "input": c.data.to_string(),
-                            "gas": quantity(CALL_GAS_LIMIT),
+                            "gas": quantity(c.gas_limit()),
                         },
                         block
                     ]),
@@ -629,11 +726,17 @@ impl EvmBackend {
         let mut empty = Vec::new();
         for (i, (call, r)) in calls.iter().zip(raw).enumerate() {
             answers.push(match r {
+                // A metadata call's failure is a field without a value, whatever the node
+                // said about it (a revert, running out of its gas, an answer too large).
+                Ok(v) if matches!(call.want, Want::Meta(_)) => {
+                    Ok(Answer::Meta(bytes_of(&v).map_err(|_| false)))
+                }
+                Err(Ok(_)) if matches!(call.want, Want::Meta(_)) => Ok(Answer::Meta(Err(false))),
                 Ok(v) if call.native_of.is_some() => {
-                    quantity_u256(&v, "eth_getBalance").map(Amount::from)
+                    quantity_u256(&v, "eth_getBalance").map(|v| Answer::Amount(Amount::from(v)))
                 }
                 Ok(v) => match bytes_of(&v).and_then(|d| call.decode(&d)) {
-                    Ok(Some(a)) => Ok(a),
+                    Ok(Some(a)) => Ok(Answer::Amount(a)),
                     Ok(None) => {
                         empty.push(i);
                         Err(call.empty_answer())
@@ -646,7 +749,7 @@ impl EvmBackend {
                         .as_ref()
                         .and_then(|d| bytes_of(d).ok())
                         .unwrap_or_default();
-                    call.reverted(&data)
+                    call.reverted(&data).map(Answer::Amount)
                 }
                 Err(Ok(e)) => {
                     self.refuses_block_hash(&e);
@@ -666,7 +769,7 @@ impl EvmBackend {
         &self,
         calls: &[Call],
         empty: &[usize],
-        answers: &mut [Result<Amount, Error>],
+        answers: &mut [Result<Answer, Error>],
         pin: &BlockSnapshot,
         gate: &Gate,
     ) {
@@ -722,6 +825,8 @@ pub(crate) struct Prepared<'g> {
     /// The calls, and the position of each one's query.
     calls: Vec<Call>,
     positions: Vec<usize>,
+    /// For each call after the balance calls: the asset (by position) and field it reads.
+    meta: Vec<(usize, MetaField)>,
     /// The Multicall3 request for every call (none when no query has one).
     multicall: Option<Multicall<'g>>,
 }

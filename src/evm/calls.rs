@@ -6,11 +6,14 @@
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{SolCall, SolError};
 
-use super::abi::{IBalanceOf, IMulticall3, RevertPanic, RevertReason, IERC1155, IERC721};
+use super::abi::{
+    IBalanceOf, IMulticall3, ITokenMetadata, RevertPanic, RevertReason, IERC1155, IERC721,
+};
 use super::rpc::evm_error;
-use super::MULTICALL3;
+use super::{CALL_GAS_LIMIT, METADATA_GAS_LIMIT, MULTICALL3};
 use crate::amount::Amount;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::query::{EvmAddress, Owner, Query, Token};
 
 /// How a call's return data answers the query.
@@ -20,6 +23,40 @@ pub(crate) enum Want {
     Amount,
     /// `ownerOf(id)`: 1 if it is this owner, else 0 (a nonexistent id, which reverts, too).
     OwnedBy(Address),
+    /// One field of a token's metadata (its return data is kept as it came).
+    Meta(MetaField),
+}
+
+/// Which metadata call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetaField {
+    Decimals,
+    Symbol,
+    Name,
+}
+
+/// What one call answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// A balance call's exact amount.
+    Amount(Amount),
+    /// A metadata call's return data, or that it failed (`Err(true)`: inside Multicall3
+    /// with no return data, which is also what running out of gas looks like, so it is worth
+    /// asking again on its own with a gas limit of its own).
+    Meta(Result<Bytes, bool>),
+}
+
+impl Answer {
+    /// The amount of a balance call's answer.
+    pub(crate) fn amount(self) -> Result<Amount, Error> {
+        match self {
+            Answer::Amount(a) => Ok(a),
+            Answer::Meta(_) => Err(evm_error(
+                ErrorKind::Decode,
+                "internal: a metadata answer stood for a balance",
+            )),
+        }
+    }
 }
 
 /// One query as a call.
@@ -38,6 +75,92 @@ pub(crate) struct Call {
 
 fn address(a: &EvmAddress) -> Address {
     Address::from(*a.as_bytes())
+}
+
+impl MetaField {
+    /// The fields a token's metadata is read from, and the decimals known without a call
+    /// (an ERC-721 or ERC-1155 item is whole: 0).
+    pub(crate) fn of(token: &Token) -> (&'static [MetaField], Option<u8>) {
+        match token {
+            Token::Erc20 { .. } => (
+                &[MetaField::Decimals, MetaField::Symbol, MetaField::Name],
+                None,
+            ),
+            Token::Erc721Count { .. } | Token::Erc721 { .. } | Token::Erc1155 { .. } => {
+                (&[MetaField::Symbol, MetaField::Name], Some(0))
+            }
+            Token::Native | Token::Aptos(_) => (&[], None),
+        }
+    }
+
+    fn calldata(self) -> Vec<u8> {
+        match self {
+            MetaField::Decimals => ITokenMetadata::decimalsCall {}.abi_encode(),
+            MetaField::Symbol => ITokenMetadata::symbolCall {}.abi_encode(),
+            MetaField::Name => ITokenMetadata::nameCall {}.abi_encode(),
+        }
+    }
+}
+
+/// A token's metadata from its calls' answers (in the order [`MetaField::of`] gives). A
+/// field whose call failed or answered something else is `None`; the read is an error only
+/// when every call failed as a request (not as a contract call).
+pub(crate) fn assemble_metadata(
+    token: &Token,
+    answers: impl IntoIterator<Item = (MetaField, Result<Answer, Error>)>,
+) -> Result<TokenMetadata, Error> {
+    let (_, mut decimals) = MetaField::of(token);
+    let (mut symbol, mut name) = (None, None);
+    let mut failed = None;
+    let mut any_answer = false;
+    for (field, answer) in answers {
+        let data = match answer {
+            Ok(Answer::Meta(Ok(data))) => data,
+            Ok(_) => {
+                any_answer = true;
+                continue;
+            }
+            Err(e) => {
+                failed = Some(e);
+                continue;
+            }
+        };
+        any_answer = true;
+        match field {
+            MetaField::Decimals => decimals = decode_decimals(&data),
+            MetaField::Symbol => symbol = decode_text(&data),
+            MetaField::Name => name = decode_text(&data),
+        }
+    }
+    match failed {
+        Some(e) if !any_answer => Err(e),
+        _ => Ok(TokenMetadata {
+            symbol,
+            name,
+            decimals,
+        }),
+    }
+}
+
+/// `decimals()`: a word whose value fits a `uint8`; anything else (empty, short, above 255)
+/// is no answer, never a truncated one.
+pub(crate) fn decode_decimals(data: &[u8]) -> Option<u8> {
+    let word: [u8; 32] = data.get(..32)?.try_into().ok()?;
+    u8::try_from(U256::from_be_bytes(word)).ok()
+}
+
+/// `symbol()`/`name()`: an ABI `string`, else a `bytes32` with its NUL padding removed (MKR);
+/// bytes that are not UTF-8 replaced. Empty or undecodable data is no answer.
+pub(crate) fn decode_text(data: &[u8]) -> Option<String> {
+    use alloy_sol_types::{sol_data, SolType};
+    if data.len() > 32 {
+        if let Ok(bytes) = <sol_data::Bytes as SolType>::abi_decode(data) {
+            return Some(TokenMetadata::text_from_bytes(&bytes));
+        }
+    }
+    let word = data.get(..32)?;
+    let end = word.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    Some(TokenMetadata::text_from_bytes(&word[..end]))
 }
 
 impl Call {
@@ -98,6 +221,37 @@ impl Call {
         })
     }
 
+    /// The calls reading `asset`'s metadata, one per field of [`MetaField::of`].
+    pub(crate) fn for_metadata(asset: &Asset) -> Vec<Call> {
+        let contract = match asset.token() {
+            Token::Erc20 { contract }
+            | Token::Erc721Count { contract }
+            | Token::Erc721 { contract, .. }
+            | Token::Erc1155 { contract, .. } => address(contract),
+            Token::Native | Token::Aptos(_) => return Vec::new(),
+        };
+        MetaField::of(asset.token())
+            .0
+            .iter()
+            .map(|&field| Call {
+                target: contract,
+                data: field.calldata().into(),
+                want: Want::Meta(field),
+                contract: None,
+                native_of: None,
+            })
+            .collect()
+    }
+
+    /// The gas a call may use when sent on its own: metadata calls get a bounded amount, so
+    /// that a `symbol()` that loops or answers megabytes costs little.
+    pub(crate) fn gas_limit(&self) -> u64 {
+        match self.want {
+            Want::Meta(_) => METADATA_GAS_LIMIT,
+            _ => CALL_GAS_LIMIT,
+        }
+    }
+
     /// The amount a successful call's return data stands for. Empty data is `Ok(None)`: the
     /// caller then checks whether the contract has code (`not_found`) or answered nothing
     /// (`decode`). Short or malformed data is `decode`, never 0.
@@ -112,6 +266,10 @@ impl Call {
             Want::OwnedBy(owner) => IERC721::ownerOfCall::abi_decode_returns(data)
                 .map(|holder: Address| Some(Amount::from(u64::from(holder == owner))))
                 .map_err(|e| self.decode_error(data, e)),
+            Want::Meta(_) => Err(evm_error(
+                ErrorKind::Decode,
+                "internal: a metadata call decoded as a balance",
+            )),
         }
     }
 
@@ -157,6 +315,7 @@ impl Call {
 
     fn what(&self) -> String {
         match (self.want, self.contract) {
+            (Want::Meta(f), _) => format!("{f:?} on {}", self.target),
             (_, None) => "getEthBalance".to_string(),
             (Want::OwnedBy(_), Some(c)) => format!("ownerOf on {c}"),
             (Want::Amount, Some(c)) => format!("balanceOf on {c}"),

@@ -36,6 +36,10 @@ pub const DEFAULT_CALLS_PER_REQUEST: usize = 100;
 pub const DEFAULT_BATCH_SIZE: usize = 100;
 /// The gas limit sent with every `eth_call`: 2^24, the most EIP-7825 lets a transaction use.
 pub const CALL_GAS_LIMIT: u64 = 1 << 24;
+/// The gas a metadata call (`decimals`, `symbol`, `name`) may use when it is sent on its own
+/// (where Multicall3 is absent, or to ask again one that failed inside it): a real token
+/// answers in a few thousand, and a contract that loops or answers megabytes stops here.
+pub const METADATA_GAS_LIMIT: u64 = 1_000_000;
 /// Requests per second sent to a chain's default public endpoint: those answer without a
 /// key and throttle by address, so tokbal stays well under their limits.
 pub const ANONYMOUS_PUBLIC_RATE_LIMIT: u32 = 5;

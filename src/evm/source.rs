@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 
 use super::backend::EvmBackend;
+use super::calls::MetaField;
 use super::rpc::evm_error;
 use crate::balance::Balance;
 use crate::batch::Gate;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::At;
 use crate::query::{Backend, Network, Query};
 use crate::source::{Pin, Read, Source};
@@ -75,8 +77,9 @@ impl Source for EvmSource {
             let gate = Gate::new(usize::MAX >> 4);
             Read {
                 results: self
-                    .read_group(queries, Box::pin(async { pin }), &At::Latest, &gate)
-                    .await,
+                    .read_group(queries, &[], Box::pin(async { pin }), &At::Latest, &gate)
+                    .await
+                    .0,
                 pin: None,
             }
         })
@@ -89,29 +92,79 @@ impl Source for EvmSource {
         at: &'a At,
         gate: &'a Gate,
     ) -> BoxFuture<'a, Vec<Result<Balance, Error>>> {
-        Box::pin(self.read_group(queries, pin, at, gate))
+        Box::pin(async move { self.read_group(queries, &[], pin, at, gate).await.0 })
+    }
+
+    /// Calls per asset: `decimals`, `symbol`, `name` for an ERC-20; `symbol`, `name` for
+    /// ERC-721 and ERC-1155 (whose items are whole).
+    fn metadata_cost(&self, asset: &Asset) -> usize {
+        MetaField::of(asset.token()).0.len()
+    }
+
+    fn read_metadata<'a>(
+        &'a self,
+        assets: &'a [Asset],
+        pin: &'a Pin,
+    ) -> BoxFuture<'a, Vec<Result<TokenMetadata, Error>>> {
+        Box::pin(async move {
+            let gate = Gate::new(usize::MAX >> 4);
+            let pin = Ok(pin.clone());
+            self.read_group(&[], assets, Box::pin(async { pin }), &At::Latest, &gate)
+                .await
+                .1
+        })
+    }
+
+    fn read_with_metadata<'a>(
+        &'a self,
+        queries: &'a [Query],
+        assets: &'a [Asset],
+        pin: BoxFuture<'a, Result<Pin, Error>>,
+        at: &'a At,
+        gate: &'a Gate,
+    ) -> BoxFuture<
+        'a,
+        (
+            Vec<Result<Balance, Error>>,
+            Vec<Result<TokenMetadata, Error>>,
+        ),
+    > {
+        Box::pin(self.read_group(queries, assets, pin, at, gate))
     }
 }
 
 impl EvmSource {
-    /// Reads one group (all of one network) at the block `pin` resolves to, its request
-    /// prepared while that happens and sent when `gate` lets it.
+    /// Reads one group (all of one network), balances and metadata, at the block `pin`
+    /// resolves to, its request prepared while that happens and sent when `gate` lets it.
     async fn read_group(
         &self,
         queries: &[Query],
+        assets: &[Asset],
         mut pin: BoxFuture<'_, Result<Pin, Error>>,
         at: &At,
         gate: &Gate,
-    ) -> Vec<Result<Balance, Error>> {
-        let failed = |e: Error| vec![Err(e); queries.len()];
-        let Some(network) = queries.first().map(Query::network) else {
-            return Vec::new();
+    ) -> (
+        Vec<Result<Balance, Error>>,
+        Vec<Result<TokenMetadata, Error>>,
+    ) {
+        let failed = |e: Error| {
+            (
+                vec![Err(e.clone()); queries.len()],
+                vec![Err(e); assets.len()],
+            )
+        };
+        let network = queries
+            .first()
+            .map(Query::network)
+            .or_else(|| assets.first().map(Asset::network));
+        let Some(network) = network else {
+            return (Vec::new(), Vec::new());
         };
         let node = match self.node(network) {
             Ok(node) => node,
             Err(e) => return failed(e),
         };
-        let mut prepared = node.prepare(queries);
+        let mut prepared = node.prepare(queries, assets);
         // The pin's own request goes first (for the group that resolves it); then, while it
         // is out, this group's request if a permit is free and the pin will be quick.
         let pin = match futures::poll!(pin.as_mut()) {
@@ -126,7 +179,7 @@ impl EvmSource {
             }
         };
         match pin {
-            Ok(Pin::Block(block)) => node.read_prepared(prepared, &block, gate).await,
+            Ok(Pin::Block(block)) => node.read_prepared(prepared, assets, &block, gate).await,
             Ok(other) => failed(evm_error(
                 ErrorKind::Unsupported,
                 format!("an EVM node reads at a block, not at {other:?}"),
