@@ -167,6 +167,67 @@ mod tests {
         }
     }
 
+    /// `amount / 10^decimals` by integer division and remainder: another way to the same
+    /// digits than the string cut `format_units` makes.
+    fn by_division(amount: U256, decimals: u8) -> String {
+        let d = usize::from(decimals);
+        let (whole, fraction) = if d <= 77 {
+            let unit = U256::from(10u8).pow(U256::from(d));
+            (amount / unit, amount % unit)
+        } else {
+            // 10^78 exceeds 2^256: every amount is below one whole token.
+            (U256::ZERO, amount)
+        };
+        let fraction = format!("{fraction:0>d$}");
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.is_empty() {
+            whole.to_string()
+        } else {
+            format!("{whole}.{fraction}")
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn format_units_is_exact(limbs in proptest::array::uniform4(proptest::prelude::any::<u64>()), shift in 0usize..256, decimals in proptest::prelude::any::<u8>()) {
+            // Amounts of every size: a random 256-bit value shifted right.
+            let amount = U256::from_limbs(limbs) >> shift;
+            let text = Amount(amount).format_units(decimals);
+            proptest::prop_assert_eq!(&text, &by_division(amount, decimals));
+            proptest::prop_assert!(!text.contains(['e', 'E', '-', '+']));
+            proptest::prop_assert!(!text.ends_with('.'));
+            if text.contains('.') {
+                proptest::prop_assert!(!text.ends_with('0'));
+            }
+            proptest::prop_assert!(text == "0" || !text.starts_with("00"));
+            // Back to base units: the digits, the point moved right by `decimals`.
+            let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+            let back = format!("{whole}{fraction:0<width$}", width = usize::from(decimals));
+            let back = back.trim_start_matches('0');
+            proptest::prop_assert_eq!(if back.is_empty() { "0" } else { back }, amount.to_string());
+        }
+    }
+
+    #[test]
+    fn format_units_edges() {
+        assert_eq!(Amount::ZERO.format_units(0), "0");
+        assert_eq!(Amount::ZERO.format_units(255), "0");
+        assert_eq!(Amount::from(10u64).format_units(1), "1");
+        assert_eq!(Amount::from(100_000_000u64).format_units(8), "1");
+        assert_eq!(Amount::from(123u64).format_units(5), "0.00123");
+        assert_eq!(
+            Amount::MAX.format_units(0),
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+        );
+        assert_eq!(
+            Amount::MAX.format_units(18),
+            "115792089237316195423570985008687907853269984665640564039457.584007913129639935"
+        );
+        let tiny = Amount::from(1u64).format_units(255);
+        assert_eq!(tiny.len(), 2 + 255);
+        assert!(tiny.starts_with("0.000") && tiny.ends_with('1'));
+    }
+
     #[test]
     fn json_round_trip_is_a_string() {
         let a = Amount::from(u128::MAX);

@@ -418,6 +418,83 @@ mod tests {
     }
 
     #[test]
+    fn metadata_text_is_a_string_or_a_bytes32() {
+        use alloy_sol_types::SolValue;
+        assert_eq!(
+            decode_text(&"USD Coin".to_string().abi_encode()).as_deref(),
+            Some("USD Coin")
+        );
+        let mut mkr = [0u8; 32];
+        mkr[..3].copy_from_slice(b"MKR");
+        assert_eq!(decode_text(&mkr).as_deref(), Some("MKR"));
+        // Bytes that are not UTF-8 are replaced, in either form.
+        let bad = alloy_primitives::Bytes::from(vec![b'A', 0xff, b'B']).abi_encode();
+        assert_eq!(decode_text(&bad).as_deref(), Some("A\u{fffd}B"));
+        let mut bad32 = [0u8; 32];
+        bad32[..2].copy_from_slice(&[0xc3, b'x']);
+        assert_eq!(decode_text(&bad32).as_deref(), Some("\u{fffd}x"));
+        // Nothing, or too little to be either, is no answer.
+        assert_eq!(decode_text(&[]), None);
+        assert_eq!(decode_text(&[1, 2, 3]), None);
+        // A huge string is cut.
+        let long = "x".repeat(100_000).abi_encode();
+        assert_eq!(
+            decode_text(&long).map(|s| s.len()),
+            Some(crate::metadata::MAX_TEXT_CHARS)
+        );
+    }
+
+    #[test]
+    fn decimals_fit_a_uint8_or_are_none() {
+        let word = |v: u64| U256::from(v).to_be_bytes::<32>();
+        assert_eq!(decode_decimals(&word(6)), Some(6));
+        assert_eq!(decode_decimals(&word(255)), Some(255));
+        assert_eq!(decode_decimals(&word(256)), None);
+        assert_eq!(decode_decimals(&word(300)), None);
+        assert_eq!(decode_decimals(&[]), None);
+        assert_eq!(decode_decimals(&word(18)[..31]), None);
+    }
+
+    #[test]
+    fn metadata_assembles_per_field_and_fails_only_as_a_whole() {
+        let erc20: Token = Token::Erc20 {
+            contract: "0x00000000000000000000000000000000000000aa"
+                .parse()
+                .unwrap(),
+        };
+        let data = |b: Vec<u8>| Ok(Answer::Meta(Ok(b.into())));
+        use alloy_sol_types::SolValue;
+        let m = assemble_metadata(
+            &erc20,
+            [
+                (
+                    MetaField::Decimals,
+                    data(U256::from(6u8).to_be_bytes::<32>().to_vec()),
+                ),
+                (MetaField::Symbol, Ok(Answer::Meta(Err(false)))),
+                (MetaField::Name, data("Six".to_string().abi_encode())),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (m.decimals, m.symbol, m.name.as_deref()),
+            (Some(6), None, Some("Six"))
+        );
+        let e = evm_error(ErrorKind::Transport, "cut");
+        let all_failed =
+            [MetaField::Decimals, MetaField::Symbol, MetaField::Name].map(|f| (f, Err(e.clone())));
+        assert!(assemble_metadata(&erc20, all_failed).is_err());
+        // An ERC-721's items are whole.
+        let nft: Token = Token::Erc721Count {
+            contract: "0x00000000000000000000000000000000000000aa"
+                .parse()
+                .unwrap(),
+        };
+        let m = assemble_metadata(&nft, [(MetaField::Symbol, data(vec![]))]).unwrap();
+        assert_eq!(m.decimals, Some(0));
+    }
+
+    #[test]
     fn aggregate3_round_trips_through_its_own_declaration() {
         let mut calls = vec![
             call(&format!("ethereum:{OWNER}")),
