@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::balance::Balance;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::TokenMetadata;
 use crate::pin::Snapshot;
 use crate::time::format_rfc3339;
 
@@ -21,6 +22,14 @@ pub struct ResultRecord {
     /// The balance as a decimal string, in the token's smallest unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<String>,
+    /// With metadata: the balance in whole tokens, exact (`"1.5"` for 1,500,000 units of a
+    /// 6-decimal token); absent when the token's decimals are unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    /// With metadata: the token's symbol, name and decimals, each null where the chain does
+    /// not give it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenMetadata>,
     /// For Aptos, the ledger version read at, as a decimal string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_version: Option<String>,
@@ -68,6 +77,8 @@ impl ResultRecord {
             Ok(b) => ResultRecord {
                 query,
                 balance: Some(b.amount.to_string()),
+                formatted: b.formatted(),
+                token: b.token.as_deref().cloned(),
                 ledger_version: b.ledger_version.map(|v| v.to_string()),
                 at: b.at.map(format_rfc3339),
                 last_updated: b.last_updated.map(format_rfc3339),
@@ -77,6 +88,8 @@ impl ResultRecord {
             Err(e) => ResultRecord {
                 query,
                 balance: None,
+                formatted: None,
+                token: None,
                 ledger_version: None,
                 at: None,
                 last_updated: None,

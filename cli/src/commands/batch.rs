@@ -12,7 +12,7 @@ use tokbal::query::QueryLines;
 use tokbal::report::{BatchDocument, BatchRecord, ResultRecord};
 use tokbal::Error;
 
-use super::{exit_for, table, write_failed, AtArgs, ConnectArgs};
+use super::{exit_for, safe_text, table, write_failed, AtArgs, ConnectArgs, MetadataArgs};
 
 /// Arguments of `tokbal batch`.
 #[derive(Debug, clap::Args)]
@@ -24,6 +24,8 @@ pub struct BatchArgs {
     at: AtArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metadata: MetadataArgs,
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = tokbal::DEFAULT_CONCURRENCY)]
     concurrency: usize,
@@ -79,11 +81,12 @@ enum BatchFormat {
 }
 
 pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
-    let client = args
-        .connect
-        .builder()?
-        .concurrency(args.concurrency)
-        .build()?;
+    let client = args.metadata.apply(
+        args.connect
+            .builder()?
+            .concurrency(args.concurrency)
+            .build()?,
+    );
     let at = args.at.at()?;
     let reader: Box<dyn BufRead + Send> = if args.input == "-" {
         Box::new(BufReader::new(std::io::stdin()))
@@ -103,7 +106,12 @@ pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut sink = match args.format {
         BatchFormat::Jsonl => Sink::Jsonl(stdout),
-        BatchFormat::Csv => Sink::Csv(Box::new(CsvRows::start(stdout).map_err(write_failed)?)),
+        BatchFormat::Csv => {
+            // Chain text is escaped when the rows go to a terminal, kept as read otherwise.
+            let escape = std::io::stdout().is_terminal();
+            let rows = CsvRows::start(stdout, args.metadata.metadata, escape);
+            Sink::Csv(Box::new(rows.map_err(write_failed)?))
+        }
         BatchFormat::Json | BatchFormat::Table => Sink::Kept(stdout, Vec::new()),
     };
     let mut all_ok = true;
@@ -126,9 +134,7 @@ pub async fn run(args: BatchArgs) -> Result<ExitCode, Error> {
             BatchFormat::Table => table::write_batch(&mut out, &snapshot, &kept),
             _ => {
                 let doc = BatchDocument::new(snapshot, kept);
-                serde_json::to_writer_pretty(&mut out, &doc)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| writeln!(out))
+                safe_text::write_json(&mut out, &doc, true)
             }
         }
         .and_then(|()| out.flush())
@@ -151,8 +157,7 @@ impl Sink {
     fn put(&mut self, record: BatchRecord) -> std::io::Result<()> {
         match self {
             Sink::Jsonl(out) => {
-                serde_json::to_writer(&mut *out, &record)?;
-                writeln!(out)?;
+                safe_text::write_json(out, &record, false)?;
                 out.flush()
             }
             Sink::Csv(rows) => rows.write(&record),
@@ -207,6 +212,10 @@ async fn progress_for(input: &str, shard: Option<Shard>) -> Result<ProgressBar, 
 /// row: no record is held, so memory stays that of the work in flight.
 struct CsvRows<W: Write> {
     writer: csv::Writer<W>,
+    /// Whether the rows carry the token's metadata.
+    metadata: bool,
+    /// Whether text from chains is escaped (the rows go to a terminal).
+    escape: bool,
 }
 
 impl<W: Write> CsvRows<W> {
@@ -222,12 +231,25 @@ impl<W: Write> CsvRows<W> {
         "error_code",
         "error_message",
     ];
+    /// The columns `--metadata` adds.
+    const METADATA_HEADER: [&'static str; 4] = ["symbol", "name", "decimals", "formatted"];
 
     /// Writes the header row to `out`.
-    fn start(out: W) -> std::io::Result<Self> {
+    fn start(out: W, metadata: bool, escape: bool) -> std::io::Result<Self> {
         let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(Self::HEADER).map_err(csv_io)?;
-        Ok(CsvRows { writer })
+        let extra = if metadata {
+            &Self::METADATA_HEADER[..]
+        } else {
+            &[]
+        };
+        writer
+            .write_record(Self::HEADER.iter().chain(extra))
+            .map_err(csv_io)?;
+        Ok(CsvRows {
+            writer,
+            metadata,
+            escape,
+        })
     }
 
     fn write(&mut self, r: &BatchRecord) -> std::io::Result<()> {
@@ -236,20 +258,35 @@ impl<W: Write> CsvRows<W> {
             Some(e) => (e.kind.as_str(), e.code.as_deref(), e.message.as_str()),
             None => ("", None, ""),
         };
-        self.writer
-            .write_record([
-                r.line.to_string().as_str(),
-                &rec.query,
-                rec.balance.as_deref().unwrap_or_default(),
-                rec.ledger_version.as_deref().unwrap_or_default(),
-                rec.block.as_deref().unwrap_or_default(),
-                rec.at.as_deref().unwrap_or_default(),
-                rec.last_updated.as_deref().unwrap_or_default(),
-                kind,
-                code.unwrap_or_default(),
-                message,
-            ])
-            .map_err(csv_io)?;
+        let text = |s: &str| -> String {
+            if self.escape {
+                safe_text::cell(s, usize::MAX)
+            } else {
+                s.to_string()
+            }
+        };
+        let mut row = vec![
+            r.line.to_string(),
+            text(&rec.query),
+            rec.balance.clone().unwrap_or_default(),
+            rec.ledger_version.clone().unwrap_or_default(),
+            rec.block.clone().unwrap_or_default(),
+            rec.at.clone().unwrap_or_default(),
+            rec.last_updated.clone().unwrap_or_default(),
+            kind.to_string(),
+            code.unwrap_or_default().to_string(),
+            text(message),
+        ];
+        if self.metadata {
+            let token = rec.token.clone().unwrap_or_default();
+            row.extend([
+                text(token.symbol.as_deref().unwrap_or_default()),
+                text(token.name.as_deref().unwrap_or_default()),
+                token.decimals.map(|d| d.to_string()).unwrap_or_default(),
+                rec.formatted.clone().unwrap_or_default(),
+            ]);
+        }
+        self.writer.write_record(&row).map_err(csv_io)?;
         // A row reaches a reader (a pipe, `tail -f`) as soon as it is complete.
         self.writer.flush()
     }

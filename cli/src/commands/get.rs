@@ -1,11 +1,13 @@
 //! `tokbal get`: read the balances named on the command line.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use tokbal::Error;
 
-use super::{exit_for, read_document, table, write_failed, AtArgs, ConnectArgs, Format};
+use super::{
+    exit_for, read_document, safe_text, table, write_failed, AtArgs, ConnectArgs, Format,
+    MetadataArgs,
+};
 
 /// Arguments of `tokbal get`.
 #[derive(Debug, clap::Args)]
@@ -17,20 +19,20 @@ pub struct GetArgs {
     at: AtArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    metadata: MetadataArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
 
 pub async fn run(args: GetArgs) -> Result<ExitCode, Error> {
-    let client = args.connect.builder()?.build()?;
+    let client = args.metadata.apply(args.connect.builder()?.build()?);
     let at = args.at.at()?;
     let (doc, all_ok) = read_document(&client, &args.queries, at).await;
     let mut stdout = std::io::stdout().lock();
     match args.format {
-        Format::Json => serde_json::to_writer_pretty(&mut stdout, &doc)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(stdout)),
+        Format::Json => safe_text::write_json(&mut stdout, &doc, true),
         Format::Table => table::write_document(&mut stdout, &doc),
     }
     .map_err(write_failed)?;

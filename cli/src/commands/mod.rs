@@ -5,6 +5,7 @@ mod demo;
 mod devnet;
 mod drift;
 mod get;
+mod safe_text;
 mod table;
 
 use std::process::ExitCode;
@@ -177,6 +178,27 @@ fn endpoints_from_env() -> Result<Vec<(Network, String)>, Error> {
     Ok(found)
 }
 
+/// Whether to read each token's metadata with its balance.
+#[derive(Debug, clap::Args)]
+pub struct MetadataArgs {
+    /// Read each token's symbol, name and decimals at the same pin as the balances (once per
+    /// token; on EVM chains in the same requests), and print the amount in whole tokens
+    /// beside the balance in base units.
+    #[arg(long)]
+    metadata: bool,
+}
+
+impl MetadataArgs {
+    /// `client`, reading metadata when asked.
+    fn apply(&self, client: Client) -> Client {
+        if self.metadata {
+            client.with_metadata()
+        } else {
+            client
+        }
+    }
+}
+
 /// When to read: `--at` or `--aptos-version`, else the latest state.
 #[derive(Debug, clap::Args)]
 pub struct AtArgs {
@@ -304,9 +326,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 SchemaOf::Record => tokbal::report::record_schema(),
                 SchemaOf::Document => tokbal::report::document_schema(),
             };
-            let text = serde_json::to_string_pretty(&schema)
-                .map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
-            println!("{text}");
+            let mut stdout = std::io::stdout().lock();
+            safe_text::write_json(&mut stdout, &schema, true).map_err(write_failed)?;
             Ok(ExitCode::from(EXIT_OK))
         }
         Command::Devnet(args) => devnet::run(args).await,

@@ -5,10 +5,17 @@ use std::io::{self, Write};
 use tokbal::report::{BatchRecord, Document, ResultRecord};
 use tokbal::Snapshot;
 
+use super::safe_text;
+
 /// `get`'s document: the snapshot, then one row per result.
 pub fn write_document(out: &mut impl Write, doc: &Document) -> io::Result<()> {
-    let rows = doc.results.iter().map(|r| cells(r, None)).collect();
-    write(out, &doc.snapshot, false, rows)
+    let metadata = doc.results.iter().any(|r| r.token.is_some());
+    let rows = doc
+        .results
+        .iter()
+        .map(|r| cells(r, None, metadata))
+        .collect();
+    write(out, &doc.snapshot, false, metadata, rows)
 }
 
 /// `batch`'s records (already in input order), with their line numbers.
@@ -17,20 +24,31 @@ pub fn write_batch(
     snapshot: &Snapshot,
     records: &[BatchRecord],
 ) -> io::Result<()> {
+    let metadata = records.iter().any(|r| r.record.token.is_some());
     let rows = records
         .iter()
-        .map(|r| cells(&r.record, Some(r.line)))
+        .map(|r| cells(&r.record, Some(r.line), metadata))
         .collect();
-    write(out, snapshot, true, rows)
+    write(out, snapshot, true, metadata, rows)
 }
 
-fn cells(r: &ResultRecord, line: Option<u64>) -> Vec<String> {
-    let mut row = Vec::with_capacity(5);
+/// The most characters of a symbol a row shows.
+const SYMBOL_WIDTH: usize = 16;
+/// The most characters of any other cell (an error message may quote a contract).
+const CELL_WIDTH: usize = 400;
+
+fn cells(r: &ResultRecord, line: Option<u64>, metadata: bool) -> Vec<String> {
+    let mut row = Vec::with_capacity(7);
     if let Some(line) = line {
         row.push(line.to_string());
     }
     row.push(abbreviate_hex(&r.query));
     row.push(r.balance.clone().unwrap_or_default());
+    if metadata {
+        row.push(r.formatted.clone().unwrap_or_default());
+        let symbol = r.token.as_ref().and_then(|t| t.symbol.as_deref());
+        row.push(safe_text::cell(symbol.unwrap_or_default(), SYMBOL_WIDTH));
+    }
     row.push(
         r.ledger_version
             .clone()
@@ -44,13 +62,17 @@ fn cells(r: &ResultRecord, line: Option<u64>) -> Vec<String> {
             .map(|e| format!("{}: {}", e.kind, e.message))
             .unwrap_or_default(),
     );
-    row
+    // Nothing a chain or a user wrote reaches the terminal raw.
+    row.into_iter()
+        .map(|cell| safe_text::cell(&cell, CELL_WIDTH))
+        .collect()
 }
 
 fn write(
     out: &mut impl Write,
     snapshot: &Snapshot,
     with_line: bool,
+    metadata: bool,
     rows: Vec<Vec<String>>,
 ) -> io::Result<()> {
     for (network, snap) in snapshot.networks() {
@@ -84,10 +106,16 @@ fn write(
         };
         writeln!(out, "# {network}: {what}")?;
     }
-    let mut header = vec!["QUERY", "BALANCE", "AT", "ERROR"];
-    if with_line {
-        header.insert(0, "LINE");
+    // Each column, and whether it holds numbers (right-aligned, so that digits line up).
+    let mut spec = vec![("QUERY", false), ("BALANCE", true)];
+    if metadata {
+        spec.extend([("AMOUNT", true), ("SYMBOL", false)]);
     }
+    spec.extend([("AT", true), ("ERROR", false)]);
+    if with_line {
+        spec.insert(0, ("LINE", true));
+    }
+    let header: Vec<&str> = spec.iter().map(|(h, _)| *h).collect();
     let columns = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
@@ -95,8 +123,8 @@ fn write(
             *w = (*w).max(cell.chars().count());
         }
     }
-    // Numbers are right-aligned so that digits line up; the last column is not padded.
-    let numeric = |i: usize| (with_line && i == 0) || i + 2 == columns || i + 3 == columns;
+    // The last column is not padded.
+    let numeric = |i: usize| spec.get(i).is_some_and(|(_, n)| *n);
     let mut line = |cells: &[&str]| -> io::Result<()> {
         let mut text = String::new();
         for (i, cell) in cells.iter().enumerate() {
