@@ -39,7 +39,9 @@ pub async fn run() -> Result<ExitCode, Error> {
         // Ethereum from the devnet's JSON-RPC node, Bitcoin from its Esplora server.
         .endpoint(Network::EthereumMainnet, net.evm_url())
         .endpoint(Network::BitcoinMainnet, net.esplora_url())
-        .build()?;
+        .build()?
+        // Each token's symbol, name and decimals, read at the same pin as its balances.
+        .with_metadata();
     let queries = vec![
         format!("aptos:{DEMO_ALICE}"),
         format!("aptos:{DEMO_ALICE}/{DEMO_USDC_METADATA}"),
@@ -65,8 +67,9 @@ pub async fn run() -> Result<ExitCode, Error> {
     table::write_document(&mut stdout, &doc).map_err(write_failed)?;
     println!(
         "\nThe two errors are on purpose: a malformed query, refused before any request, and a \
-         read older than the aptos-testnet node keeps.\nAmounts are in each token's smallest \
-         unit (octas, wei, satoshis); the ERC-20 balance is above 2^128."
+         read older than the aptos-testnet node keeps.\nBALANCE is in each token's smallest \
+         unit (octas, wei, satoshis; the ERC-20 balance is above 2^128), AMOUNT in whole \
+         tokens, exact, from the decimals read at the same pin."
     );
     Ok(ExitCode::from(EXIT_OK))
 }
