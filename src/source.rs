@@ -67,6 +67,13 @@ pub(crate) struct Read {
     pub pin: Option<Pin>,
 }
 
+/// What reading a group with its tokens' metadata gives: one result per query and one per
+/// token, each in order.
+pub(crate) type Answers = (
+    Vec<Result<Balance, Error>>,
+    Vec<Result<TokenMetadata, Error>>,
+);
+
 /// A source of balances, as the engine sees it. (`Any`, so that a client can hand out the
 /// typed back end behind a source.)
 pub(crate) trait Source: Any + Send + Sync {
@@ -165,13 +172,7 @@ pub(crate) trait Source: Any + Send + Sync {
         pin: BoxFuture<'a, Result<Pin, Error>>,
         at: &'a At,
         gate: &'a Gate,
-    ) -> BoxFuture<
-        'a,
-        (
-            Vec<Result<Balance, Error>>,
-            Vec<Result<TokenMetadata, Error>>,
-        ),
-    > {
+    ) -> BoxFuture<'a, Answers> {
         use futures::FutureExt;
         if assets.is_empty() {
             return Box::pin(

@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::metadata::{Asset, TokenMetadata};
 use crate::query::{Network, Query};
-use crate::source::{Pin, Source};
+use crate::source::{Answers, Pin, Source};
 
 /// What one unit answered: each query's result with its tag (and, when the batch reads
 /// metadata, the token whose metadata it takes), and the metadata the unit read.
@@ -82,15 +82,7 @@ struct Group<'u> {
 
 /// Reads one group at its scope's pin, fixing the pin first if no unit has yet, its requests
 /// let through by `gate`. Exactly one result per query, in order, and one per asset.
-async fn read_group(
-    source: &dyn Source,
-    pins: &Pins,
-    gate: &Gate,
-    group: Group<'_>,
-) -> (
-    Vec<Result<Balance, Error>>,
-    Vec<Result<TokenMetadata, Error>>,
-) {
+async fn read_group(source: &dyn Source, pins: &Pins, gate: &Gate, group: Group<'_>) -> Answers {
     let Group {
         key,
         network,

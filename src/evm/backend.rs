@@ -24,10 +24,11 @@ use crate::amount::Amount;
 use crate::balance::Balance;
 use crate::batch::{Gate, Permit};
 use crate::error::{Error, ErrorKind};
-use crate::metadata::{Asset, TokenMetadata};
+use crate::metadata::Asset;
 use crate::pin::{At, BlockSnapshot};
 use crate::query::{Network, Query};
 use crate::retry::RateLimit;
+use crate::source::Answers;
 use crate::timesearch::{last_at_or_before, BlockCache, Point};
 use crate::transport::Transport;
 
@@ -423,10 +424,7 @@ impl EvmBackend {
         assets: &[Asset],
         pin: &BlockSnapshot,
         gate: &'g Gate,
-    ) -> (
-        Vec<Result<Balance, Error>>,
-        Vec<Result<TokenMetadata, Error>>,
-    ) {
+    ) -> Answers {
         let Prepared {
             mut results,
             mut calls,

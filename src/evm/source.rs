@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind};
 use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::At;
 use crate::query::{Backend, Network, Query};
-use crate::source::{Pin, Read, Source};
+use crate::source::{Answers, Pin, Read, Source};
 
 /// One JSON-RPC endpoint per EVM network.
 pub(crate) struct EvmSource {
@@ -122,13 +122,7 @@ impl Source for EvmSource {
         pin: BoxFuture<'a, Result<Pin, Error>>,
         at: &'a At,
         gate: &'a Gate,
-    ) -> BoxFuture<
-        'a,
-        (
-            Vec<Result<Balance, Error>>,
-            Vec<Result<TokenMetadata, Error>>,
-        ),
-    > {
+    ) -> BoxFuture<'a, Answers> {
         Box::pin(self.read_group(queries, assets, pin, at, gate))
     }
 }
@@ -143,10 +137,7 @@ impl EvmSource {
         mut pin: BoxFuture<'_, Result<Pin, Error>>,
         at: &At,
         gate: &Gate,
-    ) -> (
-        Vec<Result<Balance, Error>>,
-        Vec<Result<TokenMetadata, Error>>,
-    ) {
+    ) -> Answers {
         let failed = |e: Error| {
             (
                 vec![Err(e.clone()); queries.len()],
