@@ -155,6 +155,73 @@ GOT="$(ethcall "$SHORT" "0x70a08231$(word "$HOLDER")")"
 [[ "$GOT" == "0xdeadbeef" ]] || fail "ShortReturn.balanceOf returned $GOT"
 ok "ShortReturn at $SHORT: balanceOf returns 4 bytes $GOT"
 
+# --- metadata: decimals(), symbol(), name() of the metadata fixtures --------
+# Hex of a text's bytes, no prefix.
+hexof() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+# Right-pads hex to whole 32-byte words.
+padright() { local h="$1"; while (( ${#h} % 64 != 0 )); do h="${h}0"; done; echo "$h"; }
+# The ABI encoding of a one-string answer.
+abistr() { local h; h="$(hexof "$1")"; echo "0x$(word 20)$(word "$(printf '%x' $(( ${#h} / 2 )))")$(padright "$h")"; }
+DECIMALS=0x313ce567; SYMBOL=0x95d89b41; NAME=0x06fdde03
+
+USD6="$(deploy TestUSD6)"
+[[ "$(ethcall "$USD6" $DECIMALS)" == "0x$(word 6)" ]] || fail "TestUSD6.decimals"
+[[ "$(ethcall "$USD6" $SYMBOL)" == "$(abistr USDT6)" ]] || fail "TestUSD6.symbol"
+[[ "$(ethcall "$USD6" $NAME)" == "$(abistr 'USD Test')" ]] || fail "TestUSD6.name"
+send "$USD6" "0x40c10f19$(word "$HOLDER")$(word f4240)"              # mint(holder, 10^6)
+[[ "$(ethcall "$USD6" "0x70a08231$(word "$HOLDER")")" == "0x$(word f4240)" ]] || fail "TestUSD6.balanceOf"
+ok "TestUSD6 at $USD6: USDT6 / USD Test, 6 decimals, balance 1000000"
+
+MKR="$(deploy TestBytes32Token)"
+[[ "$(ethcall "$MKR" $SYMBOL)" == "0x$(padright "$(hexof MKR)")" ]] || fail "TestBytes32Token.symbol"
+[[ "$(ethcall "$MKR" $NAME)" == "0x$(padright "$(hexof Maker)")" ]] || fail "TestBytes32Token.name"
+[[ "$(ethcall "$MKR" $DECIMALS)" == "0x$(word 12)" ]] || fail "TestBytes32Token.decimals"
+send "$MKR" "0x40c10f19$(word "$HOLDER")$(word "$TWO_POW_200")"
+[[ "$(ethcall "$MKR" "0x70a08231$(word "$HOLDER")")" == "0x$(word "$TWO_POW_200")" ]] || fail "TestBytes32Token.balanceOf"
+ok "TestBytes32Token at $MKR: bytes32 MKR / Maker, 18 decimals, balance 2^200"
+
+HOSTILE="$(deploy HostileMetadata)"
+[[ "$(ethcall "$HOSTILE" $SYMBOL)" == "$(abistr HOST)" ]] || fail "HostileMetadata.symbol default"
+# setStrings(bytes name, bytes symbol): name 0x1b5b33316d ff 00 e280ae ("\e[31m", a byte that
+# is not UTF-8, NUL, U+202E), symbol "X".
+SET="0x3fd00b91$(word 40)$(word 80)$(word a)$(padright 1b5b33316dff00e280ae)$(word 1)$(padright 58)"
+send "$HOSTILE" "$SET"
+[[ "$(ethcall "$HOSTILE" $NAME)" == "0x$(word 20)$(word a)$(padright 1b5b33316dff00e280ae)" ]] \
+  || fail "HostileMetadata.name after setStrings: $(ethcall "$HOSTILE" $NAME)"
+send "$HOSTILE" "0xeb1bb07e$(word 0)$(word 12c)"                      # setDecimals(WORD, 300)
+[[ "$(ethcall "$HOSTILE" $DECIMALS)" == "0x$(word 12c)" ]] || fail "HostileMetadata.decimals 300"
+send "$HOSTILE" "0xeb1bb07e$(word 1)$(word 0)"                        # setDecimals(REVERT, 0)
+RESP="$(rpc eth_call "[{\"to\":\"$HOSTILE\",\"data\":\"$DECIMALS\"},\"latest\"]")"
+jq -e '.error.message | contains("tokbal: decimals reverted")' <<<"$RESP" >/dev/null \
+  || fail "HostileMetadata.decimals did not revert: $RESP"
+send "$HOSTILE" "0xeb1bb07e$(word 2)$(word 0)"                        # setDecimals(EMPTY, 0)
+[[ "$(ethcall "$HOSTILE" $DECIMALS)" == "0x" ]] || fail "HostileMetadata.decimals empty"
+send "$HOSTILE" "0xeb1bb07e$(word 3)$(word 6)"                        # setDecimals(SHORT, 6)
+[[ "$(ethcall "$HOSTILE" $DECIMALS)" == "0x06" ]] || fail "HostileMetadata.decimals short"
+ok "HostileMetadata at $HOSTILE: any name bytes; decimals 300, revert, empty, one byte"
+
+HEAVY="$(deploy HeavyMetadata)"
+RESP="$(rpc eth_call "[{\"to\":\"$HEAVY\",\"data\":\"$SYMBOL\"},\"latest\"]")"
+jq -e '.error.message | test("out of gas|OutOfGas"; "i")' <<<"$RESP" >/dev/null \
+  || fail "HeavyMetadata.symbol did not run out of gas: $(head -c 300 <<<"$RESP")"
+GOT="$(ethcall "$HEAVY" $NAME)"
+[[ ${#GOT} -eq $(( 2 + 2 * (64 + 1048576) )) ]] || fail "HeavyMetadata.name: ${#GOT} hex characters"
+[[ "${GOT:0:130}" == "0x$(word 20)$(word 100000)" && "${GOT: -8}" == "41414141" ]] \
+  || fail "HeavyMetadata.name: unexpected head or tail"
+send "$HEAVY" "0x698c3f3f$(word 21)"                                  # setNameSize(33)
+[[ "$(ethcall "$HEAVY" $NAME)" == "$(abistr "$(printf 'A%.0s' $(seq 1 33))")" ]] \
+  || fail "HeavyMetadata.name of 33 bytes"
+ok "HeavyMetadata at $HEAVY: symbol() runs out of gas, name() answers 1 MiB"
+
+NAMED="$(deploy TestERC1155Named)"
+[[ "$(ethcall "$NAMED" $SYMBOL)" == "$(abistr TBMULTI)" ]] || fail "TestERC1155Named.symbol"
+[[ "$(ethcall "$NAMED" $NAME)" == "$(abistr 'Tokbal Test Multi')" ]] || fail "TestERC1155Named.name"
+RESP="$(rpc eth_call "[{\"to\":\"$ERC1155\",\"data\":\"$NAME\"},\"latest\"]")"
+jq -e 'has("error")' <<<"$RESP" >/dev/null || fail "TestERC1155.name answered: $RESP"
+GOT="$(ethcall "$ERC721" $SYMBOL)"
+[[ "$GOT" == "$(abistr TBNFT)" ]] || fail "TestERC721.symbol = $GOT"
+ok "TestERC1155Named at $NAMED: TBMULTI; TestERC1155 has no name(); TestERC721 is TBNFT"
+
 # --- (d) stop anvil ----------------------------------------------------------
 kill "$ANVIL_PID"
 wait "$ANVIL_PID" 2>/dev/null || true

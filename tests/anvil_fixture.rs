@@ -11,8 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use alloy_primitives::{address, Address, U256};
 use alloy_sol_types::{Revert, SolCall, SolError};
 use anvil::{
-    quantity, Anvil, Multicall3, TestERC1155, TestERC20, TestERC721, CHAIN_ID, DEV_ACCOUNT,
-    MULTICALL3,
+    quantity, Anvil, Bytes32Metadata, DecimalsMode, Multicall3, RawStrings, TestERC1155, TestERC20,
+    TestERC721, TokenMetadataFixture, CHAIN_ID, DEV_ACCOUNT, MULTICALL3,
 };
 use serde_json::{json, Value};
 
@@ -120,6 +120,11 @@ async fn multicall3_and_every_artifact_deploy() {
         "TestERC1155",
         "Reverting",
         "ShortReturn",
+        "TestUSD6",
+        "TestBytes32Token",
+        "HostileMetadata",
+        "HeavyMetadata",
+        "TestERC1155Named",
     ] {
         let address = node.deploy(name).await;
         assert!(!addresses.contains(&address), "{name} at {address} twice");
@@ -471,4 +476,242 @@ async fn missing_anvil_skips_outside_ci() {
 #[should_panic(expected = "anvil is missing: run npm ci in evm-fixtures")]
 async fn missing_anvil_fails_in_ci() {
     Anvil::start_with(Path::new("/nonexistent/anvil"), true).await;
+}
+
+#[tokio::test]
+async fn metadata_fixtures_answer_as_documented() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    let usd = node
+        .deploy_erc20_minted("TestUSD6", &[(HOLDER, U256::from(1_500_000))])
+        .await;
+    let mkr = node
+        .deploy_erc20_minted("TestBytes32Token", &[(HOLDER, pow2(200))])
+        .await;
+    let nft = node.deploy("TestERC721").await;
+    let plain = node.deploy("TestERC1155").await;
+    let named = node.deploy("TestERC1155Named").await;
+    let (tip, _, _) = node.tip().await;
+    let name = |to| read(&node, to, TokenMetadataFixture::nameCall {}, tip);
+    let symbol = |to| read(&node, to, TokenMetadataFixture::symbolCall {}, tip);
+    let decimals = |to| read(&node, to, TokenMetadataFixture::decimalsCall {}, tip);
+
+    assert_eq!(
+        (name(usd).await, symbol(usd).await, decimals(usd).await),
+        ("USD Test".to_owned(), "USDT6".to_owned(), U256::from(6))
+    );
+    assert_eq!(
+        erc20_balance(&node, usd, HOLDER, tip).await,
+        U256::from(1_500_000)
+    );
+
+    // bytes32, left-aligned and NUL-padded: not an ABI string.
+    let word = |text: &[u8]| {
+        let mut w = [0u8; 32];
+        w[..text.len()].copy_from_slice(text);
+        alloy_primitives::B256::from(w)
+    };
+    assert_eq!(
+        read(&node, mkr, Bytes32Metadata::symbolCall {}, tip).await,
+        word(b"MKR")
+    );
+    assert_eq!(
+        read(&node, mkr, Bytes32Metadata::nameCall {}, tip).await,
+        word(b"Maker")
+    );
+    assert_eq!(decimals(mkr).await, U256::from(18));
+    let raw = node
+        .eth_call(mkr, TokenMetadataFixture::symbolCall {}.abi_encode(), tip)
+        .await
+        .expect("symbol()");
+    assert_eq!(raw.len(), 32);
+    assert!(TokenMetadataFixture::symbolCall::abi_decode_returns(&raw).is_err());
+    assert_eq!(erc20_balance(&node, mkr, HOLDER, tip).await, pow2(200));
+
+    // ERC-721: name and symbol, no decimals(); ERC-1155: only the named one has them.
+    assert_eq!(name(nft).await, "Tokbal Test NFT");
+    assert_eq!(symbol(nft).await, "TBNFT");
+    let no_decimals = node
+        .eth_call(nft, TokenMetadataFixture::decimalsCall {}.abi_encode(), tip)
+        .await
+        .expect_err("ERC-721 has no decimals()");
+    assert_eq!(error_code(&no_decimals), 3, "{no_decimals}");
+    assert_eq!(name(named).await, "Tokbal Test Multi");
+    assert_eq!(symbol(named).await, "TBMULTI");
+    for call in [
+        TokenMetadataFixture::nameCall {}.abi_encode(),
+        TokenMetadataFixture::symbolCall {}.abi_encode(),
+        TokenMetadataFixture::decimalsCall {}.abi_encode(),
+    ] {
+        for to in [plain, named] {
+            let is_decimals = call == TokenMetadataFixture::decimalsCall {}.abi_encode();
+            if to == named && !is_decimals {
+                continue;
+            }
+            let e = node
+                .eth_call(to, &call, tip)
+                .await
+                .expect_err("no such function");
+            assert_eq!(error_code(&e), 3, "{e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_metadata_answers_what_was_set() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    let token = node
+        .deploy_erc20_minted("HostileMetadata", &[(HOLDER, U256::from(5))])
+        .await;
+    let deployed = node.tip().await.0;
+    let raw_name = |number| read(&node, token, RawStrings::nameCall {}, number);
+    let raw_symbol = |number| read(&node, token, RawStrings::symbolCall {}, number);
+    assert_eq!(&raw_name(deployed).await[..], b"Hostile Test Token");
+    assert_eq!(&raw_symbol(deployed).await[..], b"HOST");
+
+    // An escape sequence, a byte that is not UTF-8, NUL, U+202E and a newline; 20 KB.
+    let symbol = b"\x1b[31mRED\xff\0\xe2\x80\xae\n".to_vec();
+    let name = "N".repeat(20 * 1024).into_bytes();
+    let set = node.set_strings(token, &name, &symbol).await;
+    assert_eq!(&raw_symbol(set.block).await[..], &symbol[..]);
+    assert_eq!(&raw_name(set.block).await[..], &name[..]);
+    assert_eq!(
+        &raw_symbol(set.block - 1).await[..],
+        b"HOST",
+        "the block before"
+    );
+    assert_eq!(
+        erc20_balance(&node, token, HOLDER, set.block).await,
+        U256::from(5)
+    );
+
+    let decimals = TokenMetadataFixture::decimalsCall {}.abi_encode();
+    let at = |landed: anvil::Landed| landed.block;
+    let b = at(node
+        .set_decimals(token, DecimalsMode::Word, U256::from(300))
+        .await);
+    let got = node.eth_call(token, &decimals, b).await.expect("a word");
+    assert_eq!(got.len(), 32);
+    assert_eq!(U256::from_be_slice(&got), U256::from(300));
+    let b = at(node
+        .set_decimals(token, DecimalsMode::Revert, U256::ZERO)
+        .await);
+    let e = node
+        .eth_call(token, &decimals, b)
+        .await
+        .expect_err("a revert");
+    assert_reverted_with(&e, "tokbal: decimals reverted");
+    let b = at(node
+        .set_decimals(token, DecimalsMode::Empty, U256::ZERO)
+        .await);
+    assert!(node
+        .eth_call(token, &decimals, b)
+        .await
+        .expect("no data")
+        .is_empty());
+    let b = at(node
+        .set_decimals(token, DecimalsMode::Short, U256::from(6))
+        .await);
+    assert_eq!(
+        &node.eth_call(token, &decimals, b).await.expect("one byte")[..],
+        &[6]
+    );
+    assert_eq!(erc20_balance(&node, token, HOLDER, b).await, U256::from(5));
+}
+
+#[tokio::test]
+async fn heavy_metadata_burns_gas_and_answers_a_mebibyte() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    node.deploy_multicall3().await;
+    let token = node
+        .deploy_erc20_minted("HeavyMetadata", &[(HOLDER, U256::from(9))])
+        .await;
+    let (tip, _, _) = node.tip().await;
+    let e = node
+        .eth_call(token, TokenMetadataFixture::symbolCall {}.abi_encode(), tip)
+        .await
+        .expect_err("symbol() runs out of gas");
+    // anvil 1.7.1: -32603 "EVM error OutOfGas".
+    let message = e["message"].as_str().unwrap_or_default().to_lowercase();
+    assert!(message.replace(' ', "").contains("outofgas"), "{e}");
+    let name = read(&node, token, RawStrings::nameCall {}, tip).await;
+    assert_eq!(name.len(), 1 << 20);
+    assert!(name.iter().all(|b| *b == b'A'));
+    assert_eq!(
+        read(&node, token, TokenMetadataFixture::decimalsCall {}, tip).await,
+        U256::from(18)
+    );
+    assert_eq!(
+        erc20_balance(&node, token, HOLDER, tip).await,
+        U256::from(9)
+    );
+
+    // Inside aggregate3 with allowFailure, on anvil's default gas: the burnt call fails
+    // alone, the mebibyte comes back whole, the balances beside them are read. After the
+    // burn, the 1/64 of the gas left is too little for the mebibyte, which fails too; and
+    // after the mebibyte, too little for Multicall3 to encode it once the burn is done: the
+    // whole call runs out of gas, the balances with it.
+    let call = |data: Vec<u8>| Multicall3::Call3 {
+        target: token,
+        allowFailure: true,
+        callData: data.into(),
+    };
+    let balance = TestERC20::balanceOfCall { owner: HOLDER }.abi_encode();
+    let symbol = TokenMetadataFixture::symbolCall {}.abi_encode();
+    let name = TokenMetadataFixture::nameCall {}.abi_encode();
+    let mebibyte = 64 + (1 << 20);
+    for (middle, want) in [
+        (vec![symbol.clone()], Some(vec![(false, 0)])),
+        (vec![name.clone()], Some(vec![(true, mebibyte)])),
+        (
+            vec![symbol.clone(), name.clone()],
+            Some(vec![(false, 0), (false, 0)]),
+        ),
+        (vec![name, symbol], None),
+    ] {
+        let mut calls = vec![call(balance.clone())];
+        calls.extend(middle.into_iter().map(call));
+        calls.push(call(balance.clone()));
+        let data = Multicall3::aggregate3Call { calls }.abi_encode();
+        let answer = node.eth_call(MULTICALL3, data, tip).await;
+        let Some(want) = want else {
+            let e = answer.expect_err("out of gas");
+            assert_eq!(e["message"], "EVM error OutOfGas", "{e}");
+            continue;
+        };
+        let out = answer.expect("aggregate3");
+        let results = Multicall3::aggregate3Call::abi_decode_returns(&out).expect("results");
+        let shape: Vec<(bool, usize)> = results
+            .iter()
+            .map(|r| (r.success, r.returnData.len()))
+            .collect();
+        let mut expected = vec![(true, 32)];
+        expected.extend(want);
+        expected.push((true, 32));
+        assert_eq!(shape, expected);
+        for r in [&results[0], &results[results.len() - 1]] {
+            assert_eq!(U256::from_be_slice(&r.returnData), U256::from(9));
+        }
+    }
+
+    let set = node.set_name_size(token, 33).await;
+    assert_eq!(
+        read(&node, token, TokenMetadataFixture::nameCall {}, set.block).await,
+        "A".repeat(33)
+    );
+    assert_eq!(
+        read(
+            &node,
+            token,
+            anvil::HeavyMetadata::nameSizeCall {},
+            set.block
+        )
+        .await,
+        U256::from(33)
+    );
 }

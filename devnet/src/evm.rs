@@ -40,13 +40,19 @@
 //! | code at `to` | answers |
 //! |---|---|
 //! | none | `"0x"` to anything (as a node does for an account without code) |
-//! | ERC-20 | `balanceOf(address)` |
-//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder) |
-//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts) |
+//! | ERC-20 | `balanceOf(address)`; `name()`, `symbol()`, `decimals()` |
+//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder); `name()`, `symbol()`, `decimals()` |
+//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts); `name()`, `symbol()`, `decimals()` |
 //! | Multicall3 at [`MULTICALL3_ADDRESS`] | `aggregate3((address,bool,bytes)[])` (each inner call runs against the same block; a failed call gives `success = false` and its revert data, or makes the whole call revert with `Multicall3: call failed` when its `allowFailure` is false), `getEthBalance(address)` |
 //! | [`EVM_REVERTING_CONTRACT`] | reverts every call with `Error("tokbal devnet: reverted")` |
 //! | [`EVM_SHORT_RETURN_CONTRACT`] | returns the 4 bytes [`SHORT_RETURN_DATA`] to every call |
 //! | [`EVM_PANICKING_CONTRACT`] | reverts every call with `Panic(0x01)` |
+//!
+//! A token answers `name()`, `symbol()` and `decimals()` with the metadata set for it at the
+//! block read ([`EvmNode::set_token_metadata`], [`EvmTokenMetadata`]): the strings as an ABI
+//! `string` or, for a token set to [`StringEncoding::Bytes32`], as one NUL-padded `bytes32`
+//! word; `decimals` as a whole `uint256` word. A part not set (`None`), or every part of a
+//! token without metadata, reverts with empty data, as a contract without the function does.
 //!
 //! Any other selector, or calldata that does not decode (dirty address words included),
 //! reverts with empty data. A direct call that reverts is answered with a JSON-RPC error:
@@ -120,6 +126,7 @@ mod demo;
 mod exec;
 mod http;
 mod json;
+mod metadata;
 mod rpc;
 mod state;
 
@@ -267,6 +274,69 @@ impl TokenStandard {
             TokenStandard::Erc721 => Code::Erc721,
             TokenStandard::Erc1155 => Code::Erc1155,
         }
+    }
+}
+
+/// How a token's `name()` and `symbol()` answers are encoded ([`EvmTokenMetadata`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StringEncoding {
+    /// An ABI `string`: offset, length, the bytes padded to whole words, as OpenZeppelin
+    /// tokens answer. The default.
+    #[default]
+    Abi,
+    /// One `bytes32` word: the bytes left-aligned and NUL-padded, cut at 32 bytes, as MKR
+    /// and SAI answer.
+    Bytes32,
+}
+
+/// What a token contract answers to `name()`, `symbol()` and `decimals()`
+/// ([`EvmNode::set_token_metadata_with`]). The default answers nothing: every function
+/// reverts with empty data, as for a contract without them.
+///
+/// ```
+/// use tokbal_devnet::{EvmTokenMetadata, StringEncoding};
+/// use ruint::aliases::U256;
+///
+/// let mkr = EvmTokenMetadata::new(Some("Maker"), Some("MKR"), Some(18)).bytes32();
+/// assert_eq!(mkr.encoding, StringEncoding::Bytes32);
+/// assert_eq!(mkr.decimals, Some(U256::from(18)));
+/// // A decimals() above 255, and a name that is not UTF-8.
+/// let odd = EvmTokenMetadata {
+///     name: Some(vec![0x4d, 0xff]),
+///     decimals: Some(U256::from(300)),
+///     ..EvmTokenMetadata::default()
+/// };
+/// assert_eq!(odd.symbol, None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EvmTokenMetadata {
+    /// The bytes `name()` answers (any bytes, UTF-8 or not, any length); `None`: it reverts
+    /// with empty data.
+    pub name: Option<Vec<u8>>,
+    /// The bytes `symbol()` answers; `None`: it reverts with empty data.
+    pub symbol: Option<Vec<u8>>,
+    /// The word `decimals()` answers (a whole `uint256`, so a value above 255 can be
+    /// answered); `None`: it reverts with empty data.
+    pub decimals: Option<U256>,
+    /// How `name()` and `symbol()` are encoded.
+    pub encoding: StringEncoding,
+}
+
+impl EvmTokenMetadata {
+    /// Text name and symbol as ABI strings, decimals as a word; `None` parts revert.
+    pub fn new(name: Option<&str>, symbol: Option<&str>, decimals: Option<u8>) -> Self {
+        EvmTokenMetadata {
+            name: name.map(|s| s.as_bytes().to_vec()),
+            symbol: symbol.map(|s| s.as_bytes().to_vec()),
+            decimals: decimals.map(U256::from),
+            encoding: StringEncoding::Abi,
+        }
+    }
+
+    /// The same, with `name()` and `symbol()` answered as `bytes32`.
+    pub fn bytes32(mut self) -> Self {
+        self.encoding = StringEncoding::Bytes32;
+        self
     }
 }
 

@@ -111,9 +111,10 @@ pub use esplora::{
 };
 pub use evm::{
     seed_erc20_amount, seed_holder_address, seed_native_amount, BatchLimitStyle, EvmBlock, EvmNode,
-    EvmRequestCounts, EvmSeenCall, ThrottleStyle, TokenStandard, DEMO_ERC1155_ID, DEMO_ERC721_ID,
-    EIP7825_GAS_CAP, EVM_PANICKING_CONTRACT, EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT,
-    MULTICALL3_ADDRESS, REVERT_REASON, SEED_HOLDER_BASE, SHORT_RETURN_DATA,
+    EvmRequestCounts, EvmSeenCall, EvmTokenMetadata, StringEncoding, ThrottleStyle, TokenStandard,
+    DEMO_ERC1155_ID, DEMO_ERC721_ID, EIP7825_GAS_CAP, EVM_PANICKING_CONTRACT,
+    EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS, REVERT_REASON,
+    SEED_HOLDER_BASE, SHORT_RETURN_DATA,
 };
 pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
 
@@ -477,6 +478,18 @@ impl DevnetBuilder {
     ///
     /// At the demo instant, [`DEMO_ETH_OWNER`] holds 4.2 ETH, 2^128 + 1 of the ERC-20 and
     /// 12 of the ERC-1155 token; [`DEMO_ETH_OWNER_2`] holds the ERC-721 token.
+    ///
+    /// The three EVM contracts answer `name()`, `symbol()` and `decimals()` from genesis
+    /// (see [`EvmNode::set_token_metadata`]):
+    ///
+    /// | contract | name | symbol | decimals |
+    /// |---|---|---|---|
+    /// | ERC-20 [`DEMO_ERC20_CONTRACT`] | `Demo Coffee` | `COFFEE` | 18 |
+    /// | ERC-721 [`DEMO_ERC721_CONTRACT`] | `Demo Beef` | `BEEF` | (reverts) |
+    /// | ERC-1155 [`DEMO_ERC1155_CONTRACT`] | `Demo Cafe` | `CAFE` | (reverts) |
+    ///
+    /// The ERC-20's name and symbol are `bytes32` words, as MKR answers them; the others' are
+    /// ABI strings.
     ///
     /// And the Esplora node (on mainnet only) with a history of [`DEMO_BTC_ADDRESS`], each
     /// transaction in the first block scheduled at or after its instant (with the default

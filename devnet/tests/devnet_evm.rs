@@ -9,17 +9,17 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokbal_devnet::{
     seed_erc20_amount, seed_holder_address, seed_native_amount, BatchLimitStyle, Devnet,
-    ThrottleStyle, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_ID, DEMO_ERC20_CONTRACT,
-    DEMO_ERC721_CONTRACT, DEMO_ERC721_ID, DEMO_ETH_OWNER, DEMO_ETH_OWNER_2, EVM_PANICKING_CONTRACT,
-    EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS, REVERT_REASON,
-    SHORT_RETURN_DATA,
+    EvmTokenMetadata, StringEncoding, ThrottleStyle, DEMO_ERC1155_CONTRACT, DEMO_ERC1155_ID,
+    DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT, DEMO_ERC721_ID, DEMO_ETH_OWNER, DEMO_ETH_OWNER_2,
+    EVM_PANICKING_CONTRACT, EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS,
+    REVERT_REASON, SHORT_RETURN_DATA,
 };
 
 /// The contract interfaces, exactly as tokbal's client declares them.
 #[path = "../../src/evm/abi.rs"]
 mod abi;
 
-use abi::{IBalanceOf, IMulticall3, RevertPanic, RevertReason, IERC1155, IERC721};
+use abi::{IBalanceOf, IMulticall3, ITokenMetadata, RevertPanic, RevertReason, IERC1155, IERC721};
 
 const ALICE: &str = "0x00000000000000000000000000000000000a11ce";
 const BOB: &str = "0x0000000000000000000000000000000000000b0b";
@@ -873,6 +873,296 @@ async fn aggregate3_runs_mixed_inner_calls() {
         .is_empty());
 }
 
+fn name_call() -> Vec<u8> {
+    ITokenMetadata::nameCall {}.abi_encode()
+}
+
+fn symbol_call() -> Vec<u8> {
+    ITokenMetadata::symbolCall {}.abi_encode()
+}
+
+fn decimals_call() -> Vec<u8> {
+    ITokenMetadata::decimalsCall {}.abi_encode()
+}
+
+/// `text` as a `bytes32` word: left-aligned, NUL-padded.
+fn word_of(text: &[u8]) -> Vec<u8> {
+    let mut w = text.to_vec();
+    w.resize(32, 0);
+    w
+}
+
+#[tokio::test]
+async fn tokens_answer_their_metadata_directly_and_inside_aggregate3() {
+    let d = small().await;
+    let rpc = Rpc::new(&d);
+    let n = d.evm();
+    let mkr = "0x00000000000000000000000000000000000006b7";
+    let odd = "0x0000000000000000000000000000000000000dd0";
+    n.set_erc20_balance_at(TOKEN, ALICE, 0, U256::from(1_500_000))
+        .unwrap();
+    n.set_erc20_balance_at(mkr, ALICE, 0, U256::from(7))
+        .unwrap();
+    n.set_erc20_balance_at(odd, ALICE, 0, U256::from(9))
+        .unwrap();
+    n.set_erc721_owner_at(NFT, U256::from(1), 0, Some(ALICE))
+        .unwrap();
+    n.set_erc1155_balance_at(MULTI, ALICE, U256::from(1), 0, U256::from(3))
+        .unwrap();
+    let usd = EvmTokenMetadata::new(Some("USD Test"), Some("USDT6"), Some(6));
+    n.set_token_metadata_at(TOKEN, 0, usd.clone()).unwrap();
+    n.set_token_metadata_at(
+        mkr,
+        0,
+        EvmTokenMetadata::new(Some("Maker"), Some("MKR"), Some(18)).bytes32(),
+    )
+    .unwrap();
+    // Bytes that are not UTF-8, an escape, U+202E; decimals above 255.
+    let hostile = b"\x1b[31m\xff\0\xe2\x80\xae".to_vec();
+    n.set_token_metadata_at(
+        odd,
+        0,
+        EvmTokenMetadata {
+            name: Some(hostile.clone()),
+            symbol: None,
+            decimals: Some(U256::from(300)),
+            encoding: StringEncoding::Abi,
+        },
+    )
+    .unwrap();
+    n.set_token_metadata_at(
+        NFT,
+        0,
+        EvmTokenMetadata::new(Some("Test NFT"), Some("TNFT"), None),
+    )
+    .unwrap();
+    let latest = || json!("latest");
+
+    // Direct calls: ABI strings and a decimals word.
+    let out = rpc.eth_call(TOKEN, &name_call(), latest()).await;
+    assert_eq!(
+        ITokenMetadata::nameCall::abi_decode_returns(&out).unwrap(),
+        "USD Test"
+    );
+    let out = rpc.eth_call(TOKEN, &symbol_call(), latest()).await;
+    assert_eq!(
+        ITokenMetadata::symbolCall::abi_decode_returns(&out).unwrap(),
+        "USDT6"
+    );
+    let out = rpc.eth_call(TOKEN, &decimals_call(), latest()).await;
+    assert_eq!(out.len(), 32);
+    assert_eq!(
+        ITokenMetadata::decimalsCall::abi_decode_returns(&out).unwrap(),
+        U256::from(6)
+    );
+    // bytes32 strings: one word, which is not an ABI string.
+    let out = rpc.eth_call(mkr, &symbol_call(), latest()).await;
+    assert_eq!(out, word_of(b"MKR"));
+    assert!(ITokenMetadata::symbolCall::abi_decode_returns(&out).is_err());
+    assert_eq!(
+        rpc.eth_call(mkr, &name_call(), latest()).await,
+        word_of(b"Maker")
+    );
+    // Any bytes, as set; a word above 255.
+    let out = rpc.eth_call(odd, &name_call(), latest()).await;
+    assert_eq!(out.len(), 96);
+    assert_eq!(U256::from_be_slice(&out[32..64]), U256::from(hostile.len()));
+    assert_eq!(&out[64..64 + hostile.len()], &hostile[..]);
+    let out = rpc.eth_call(odd, &decimals_call(), latest()).await;
+    assert_eq!(U256::from_be_slice(&out), U256::from(300));
+    // What is not set reverts with empty data, as a contract without the function.
+    for (to, call) in [
+        (odd, symbol_call()),
+        (NFT, decimals_call()),
+        (MULTI, name_call()),
+        (MULTI, symbol_call()),
+        (MULTI, decimals_call()),
+    ] {
+        let (code, msg, data) = rpc
+            .error(
+                "eth_call",
+                json!([{"to": to, "data": hex(&call)}, "latest"]),
+            )
+            .await;
+        assert_eq!(
+            (code, msg.as_str(), data),
+            (-32000, "execution reverted", None),
+            "{to}"
+        );
+    }
+    // An account without code answers empty data; the short-return contract its 4 bytes.
+    assert!(rpc
+        .eth_call(BOB, &decimals_call(), latest())
+        .await
+        .is_empty());
+    assert_eq!(
+        rpc.eth_call(EVM_SHORT_RETURN_CONTRACT, &decimals_call(), latest())
+            .await,
+        SHORT_RETURN_DATA.to_vec()
+    );
+
+    // The same calls beside balances in one aggregate3, every one allowed to fail.
+    let calls = vec![
+        call3(TOKEN, true, balance_of(ALICE)),
+        call3(TOKEN, true, decimals_call()),
+        call3(TOKEN, true, symbol_call()),
+        call3(mkr, true, symbol_call()),
+        call3(odd, true, symbol_call()),
+        call3(odd, true, decimals_call()),
+        call3(NFT, true, name_call()),
+        call3(NFT, true, decimals_call()),
+        call3(MULTI, true, name_call()),
+        call3(
+            MULTI,
+            true,
+            IERC1155::balanceOfCall {
+                account: addr(ALICE),
+                id: U256::from(1),
+            }
+            .abi_encode(),
+        ),
+        call3(mkr, true, balance_of(ALICE)),
+    ];
+    let data = IMulticall3::aggregate3Call { calls }.abi_encode();
+    n.reset_requests();
+    let out = rpc.eth_call(MULTICALL3_ADDRESS, &data, latest()).await;
+    let r = IMulticall3::aggregate3Call::abi_decode_returns(&out).unwrap();
+    let ok: Vec<bool> = r.iter().map(|x| x.success).collect();
+    assert_eq!(
+        ok,
+        [true, true, true, true, false, true, true, false, false, true, true]
+    );
+    let uint = |i: usize| U256::from_be_slice(&r[i].returnData);
+    assert_eq!(uint(0), U256::from(1_500_000));
+    assert_eq!(uint(1), U256::from(6));
+    assert_eq!(
+        ITokenMetadata::symbolCall::abi_decode_returns(&r[2].returnData).unwrap(),
+        "USDT6"
+    );
+    assert_eq!(&r[3].returnData[..], &word_of(b"MKR")[..]);
+    assert!(r[4].returnData.is_empty());
+    assert_eq!(uint(5), U256::from(300));
+    assert_eq!(
+        ITokenMetadata::nameCall::abi_decode_returns(&r[6].returnData).unwrap(),
+        "Test NFT"
+    );
+    assert!(r[7].returnData.is_empty() && r[8].returnData.is_empty());
+    assert_eq!(uint(9), U256::from(3));
+    assert_eq!(uint(10), U256::from(7));
+    let counts = n.requests();
+    assert_eq!((counts.http, counts.call, counts.inner_calls), (1, 1, 11));
+}
+
+#[tokio::test]
+async fn token_metadata_has_history_and_setters_check_their_input() {
+    let d = small().await;
+    let rpc = Rpc::new(&d);
+    let n = d.evm();
+    n.set_erc20_balance_at(TOKEN, ALICE, 0, U256::from(1))
+        .unwrap();
+    assert_eq!(n.token_metadata(TOKEN, None).unwrap(), None);
+    // Set at the tip + 1: seen once mined, never before.
+    let block = n
+        .set_token_metadata(TOKEN, Some("Old Name"), Some("OLD"), Some(8))
+        .unwrap();
+    assert_eq!(block, 100);
+    let at = |b: u64| json!(q(b));
+    let (code, _, _) = rpc
+        .error(
+            "eth_call",
+            json!([{"to": TOKEN, "data": hex(&symbol_call())}, "latest"]),
+        )
+        .await;
+    assert_eq!(code, -32000, "not mined yet");
+    n.mine(1);
+    let symbol_at = |b: u64| {
+        let rpc = &rpc;
+        async move { rpc.eth_call(TOKEN, &symbol_call(), at(b)).await }
+    };
+    assert_eq!(
+        ITokenMetadata::symbolCall::abi_decode_returns(&symbol_at(100).await).unwrap(),
+        "OLD"
+    );
+    // Renamed at 110; bytes32 from 111; decimals revert from 112 on.
+    n.mine(9);
+    n.set_token_metadata(TOKEN, Some("New Name"), Some("NEW"), Some(8))
+        .unwrap();
+    n.mine(1);
+    assert_eq!(n.set_token_strings_bytes32(TOKEN).unwrap(), 111);
+    n.mine(1);
+    n.set_token_metadata_with(
+        TOKEN,
+        EvmTokenMetadata {
+            decimals: None,
+            ..n.token_metadata(TOKEN, None).unwrap().unwrap()
+        },
+    )
+    .unwrap();
+    n.mine(1);
+    assert_eq!(
+        ITokenMetadata::symbolCall::abi_decode_returns(&symbol_at(109).await).unwrap(),
+        "OLD"
+    );
+    assert_eq!(
+        ITokenMetadata::symbolCall::abi_decode_returns(&symbol_at(110).await).unwrap(),
+        "NEW"
+    );
+    assert_eq!(symbol_at(111).await, word_of(b"NEW"));
+    let decimals_at = |b: u64| json!([{"to": TOKEN, "data": hex(&decimals_call())}, q(b)]);
+    assert_eq!(
+        rpc.result("eth_call", decimals_at(111)).await,
+        json!(hex(&U256::from(8).to_be_bytes::<32>()))
+    );
+    let (code, _, _) = rpc.error("eth_call", decimals_at(112)).await;
+    assert_eq!(code, -32000);
+    assert_eq!(symbol_at(112).await, word_of(b"NEW"));
+    let then = n.token_metadata(TOKEN, Some(110)).unwrap().unwrap();
+    assert_eq!(
+        then,
+        EvmTokenMetadata::new(Some("New Name"), Some("NEW"), Some(8))
+    );
+    // Back to no metadata at all.
+    n.set_token_metadata_with(TOKEN, EvmTokenMetadata::default())
+        .unwrap();
+    n.mine(1);
+    let (code, _, _) = rpc
+        .error(
+            "eth_call",
+            json!([{"to": TOKEN, "data": hex(&name_call())}, "latest"]),
+        )
+        .await;
+    assert_eq!(code, -32000);
+    // The balance never moved.
+    let out = rpc
+        .eth_call(TOKEN, &balance_of(ALICE), json!("latest"))
+        .await;
+    assert_eq!(U256::from_be_slice(&out), U256::from(1));
+
+    // Refused: no metadata to turn into bytes32, contracts that are not tokens, bad input.
+    let e = n.set_token_strings_bytes32(NFT).unwrap_err();
+    assert!(e.to_string().contains("no metadata"), "{e}");
+    for not_a_token in [
+        MULTICALL3_ADDRESS,
+        EVM_REVERTING_CONTRACT,
+        EVM_PANICKING_CONTRACT,
+    ] {
+        let e = n
+            .set_token_metadata(not_a_token, Some("X"), Some("X"), Some(0))
+            .unwrap_err();
+        assert!(e.to_string().contains("not a token"), "{e}");
+    }
+    let e = n.set_token_metadata("0x12", None, None, None).unwrap_err();
+    assert!(e.to_string().contains("invalid EVM address"), "{e}");
+    // Metadata deploys nothing: an address without code still answers empty data.
+    n.set_token_metadata(BOB, Some("Nobody"), Some("NOPE"), Some(1))
+        .unwrap();
+    n.mine(1);
+    assert!(rpc
+        .eth_call(BOB, &name_call(), json!("latest"))
+        .await
+        .is_empty());
+}
+
 #[tokio::test]
 async fn a_chain_without_multicall3_answers_empty_data() {
     let d = Devnet::builder()
@@ -1684,6 +1974,42 @@ async fn demo_data_reads_at_the_demo_instant() {
             .unwrap(),
         U256::from(250)
     );
+    // Their metadata, from genesis: the ERC-20's strings as bytes32, no decimals() for the
+    // collections.
+    let at = json!(q(block));
+    let erc20 = DEMO_ERC20_CONTRACT;
+    assert_eq!(
+        rpc.eth_call(erc20, &symbol_call(), at.clone()).await,
+        word_of(b"COFFEE")
+    );
+    assert_eq!(
+        rpc.eth_call(erc20, &name_call(), at.clone()).await,
+        word_of(b"Demo Coffee")
+    );
+    let out = rpc.eth_call(erc20, &decimals_call(), at.clone()).await;
+    assert_eq!(U256::from_be_slice(&out), U256::from(18));
+    for (contract, name, symbol) in [
+        (DEMO_ERC721_CONTRACT, "Demo Beef", "BEEF"),
+        (DEMO_ERC1155_CONTRACT, "Demo Cafe", "CAFE"),
+    ] {
+        let out = rpc.eth_call(contract, &name_call(), at.clone()).await;
+        assert_eq!(
+            ITokenMetadata::nameCall::abi_decode_returns(&out).unwrap(),
+            name
+        );
+        let out = rpc.eth_call(contract, &symbol_call(), at.clone()).await;
+        assert_eq!(
+            ITokenMetadata::symbolCall::abi_decode_returns(&out).unwrap(),
+            symbol
+        );
+        let (code, _, _) = rpc
+            .error(
+                "eth_call",
+                json!([{"to": contract, "data": hex(&decimals_call())}, q(block)]),
+            )
+            .await;
+        assert_eq!(code, -32000, "{contract}");
+    }
     // The contracts have code from genesis.
     assert_ne!(
         rpc.result("eth_getCode", json!([DEMO_ERC20_CONTRACT, "0x0"]))

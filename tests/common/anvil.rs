@@ -45,6 +45,14 @@
 //!   touches the disk. A block above the tip is refused with -32602 "BlockOutOfRangeError".
 //! - **Reverts.** A reverting `eth_call` answers error code 3, message "execution reverted:
 //!   <reason>", and `data` the revert bytes (`Error(string)`, selector 0x08c379a0).
+//! - **Gas.** An `eth_call` without `gas` runs with the block gas limit (30,000,000); one that
+//!   runs out answers error -32603 "EVM error OutOfGas" (HeavyMetadata's `symbol()`). Inside
+//!   Multicall3's `aggregate3` such a call takes 63/64 of the gas left and fails alone (with
+//!   `allowFailure`), and a call answering a mebibyte (HeavyMetadata's `name()`) comes back
+//!   whole: the calls beside them are answered. After a burnt call, though, the 1/64 left is
+//!   too little for the mebibyte (millions of gas of memory), which then fails too; and a
+//!   burnt call after the mebibyte leaves Multicall3 too little gas to encode its answer: the
+//!   whole `eth_call` runs out of gas, every call in it lost.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -82,6 +90,42 @@ sol! {
         function balanceOf(address account, uint256 id) external view returns (uint256);
     }
 
+    /// What the tests read of a token's metadata, declared as each fixture answers it:
+    /// `string` for the OpenZeppelin tokens, TestUSD6 and HostileMetadata (with its
+    /// defaults), TestERC1155Named; TestBytes32Token answers `bytes32` instead (see
+    /// [`Bytes32Metadata`]).
+    interface TokenMetadataFixture {
+        function name() external view returns (string);
+        function symbol() external view returns (string);
+        function decimals() external view returns (uint256);
+    }
+
+    /// The same functions read as raw bytes (an ABI `string` and `bytes` are encoded alike),
+    /// for strings that are not UTF-8.
+    interface RawStrings {
+        function name() external view returns (bytes);
+        function symbol() external view returns (bytes);
+    }
+
+    /// evm-fixtures/contracts/TestBytes32Token.sol: MKR-shaped metadata.
+    interface Bytes32Metadata {
+        function name() external view returns (bytes32);
+        function symbol() external view returns (bytes32);
+        function decimals() external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/HostileMetadata.sol (mint and balanceOf as [`TestERC20`]).
+    interface HostileMetadata {
+        function setStrings(bytes name, bytes symbol) external;
+        function setDecimals(uint8 mode, uint256 value) external;
+    }
+
+    /// evm-fixtures/contracts/HeavyMetadata.sol (mint and balanceOf as [`TestERC20`]).
+    interface HeavyMetadata {
+        function setNameSize(uint256 size) external;
+        function nameSize() external view returns (uint256);
+    }
+
     /// The part of Multicall3 (mds1/multicall3) the tests use.
     interface Multicall3 {
         struct Call3 {
@@ -99,6 +143,19 @@ sol! {
         function getBlockNumber() external view returns (uint256 blockNumber);
         function getCurrentBlockTimestamp() external view returns (uint256 timestamp);
     }
+}
+
+/// How HostileMetadata's `decimals()` answers ([`Anvil::set_decimals`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecimalsMode {
+    /// The value given, as a whole 32-byte word (300 included).
+    Word = 0,
+    /// A revert with `Error("tokbal: decimals reverted")`.
+    Revert = 1,
+    /// No data at all.
+    Empty = 2,
+    /// One byte: the value's low byte.
+    Short = 3,
 }
 
 /// anvil's chain id.
@@ -415,6 +472,44 @@ impl Anvil {
     ) -> Landed {
         self.send(token, TestERC1155::mintCall { to, id, amount }.abi_encode())
             .await
+    }
+
+    /// HostileMetadata.setStrings(name, symbol): from the block it lands in, `name()` and
+    /// `symbol()` answer these bytes (any bytes, UTF-8 or not) as ABI strings.
+    pub async fn set_strings(&self, token: Address, name: &[u8], symbol: &[u8]) -> Landed {
+        let call = HostileMetadata::setStringsCall {
+            name: Bytes::copy_from_slice(name),
+            symbol: Bytes::copy_from_slice(symbol),
+        };
+        self.send(token, call.abi_encode()).await
+    }
+
+    /// HostileMetadata.setDecimals(mode, value): how `decimals()` answers from the block it
+    /// lands in.
+    pub async fn set_decimals(&self, token: Address, mode: DecimalsMode, value: U256) -> Landed {
+        let call = HostileMetadata::setDecimalsCall {
+            mode: mode as u8,
+            value,
+        };
+        self.send(token, call.abi_encode()).await
+    }
+
+    /// HeavyMetadata.setNameSize(size): `name()` answers a string of `size` bytes.
+    pub async fn set_name_size(&self, token: Address, size: usize) -> Landed {
+        let call = HeavyMetadata::setNameSizeCall {
+            size: U256::from(size),
+        };
+        self.send(token, call.abi_encode()).await
+    }
+
+    /// Deploys `name` (an ERC-20 fixture with `mint(address,uint256)`) and mints `amount` of
+    /// it to each of `holders`; returns its address.
+    pub async fn deploy_erc20_minted(&self, name: &str, holders: &[(Address, U256)]) -> Address {
+        let token = self.deploy(name).await;
+        for (holder, amount) in holders {
+            self.mint_erc20(token, *holder, *amount).await;
+        }
+        token
     }
 
     /// Sets `address`'s native balance in a new block: mines an empty block, then

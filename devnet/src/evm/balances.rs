@@ -14,7 +14,7 @@ use crate::InvalidInput;
 
 impl EvmNode {
     /// Applies `write` at the tip + 1; returns that block.
-    fn write_next<F>(&self, write: F) -> Result<u64, InvalidInput>
+    pub(super) fn write_next<F>(&self, write: F) -> Result<u64, InvalidInput>
     where
         F: FnOnce(&mut State, u64) -> Result<(), String>,
     {
@@ -25,7 +25,7 @@ impl EvmNode {
     }
 
     /// Applies `write` at `block`.
-    fn write_at<F>(&self, block: u64, write: F) -> Result<(), InvalidInput>
+    pub(super) fn write_at<F>(&self, block: u64, write: F) -> Result<(), InvalidInput>
     where
         F: FnOnce(&mut State, u64) -> Result<(), String>,
     {
@@ -33,7 +33,7 @@ impl EvmNode {
     }
 
     /// Reads with `read` at `block` (the tip when `None`).
-    fn read<T, F>(&self, block: Option<u64>, read: F) -> T
+    pub(super) fn read<T, F>(&self, block: Option<u64>, read: F) -> T
     where
         F: FnOnce(&State, u64) -> T,
     {

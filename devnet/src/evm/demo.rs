@@ -3,13 +3,14 @@
 
 use alloy_primitives::U256;
 
-use super::{EvmNode, TokenStandard, DEMO_ERC1155_ID, DEMO_ERC721_ID};
+use super::{EvmNode, EvmTokenMetadata, TokenStandard, DEMO_ERC1155_ID, DEMO_ERC721_ID};
 
 impl EvmNode {
     /// Seeds the demo data described at
     /// [`DevnetBuilder::with_demo_data`](crate::DevnetBuilder::with_demo_data): the AMB
     /// half's Ethereum history, each change at the first block made at or after its
-    /// instant, plus one ERC-1155 balance of [`DEMO_ETH_OWNER`](crate::DEMO_ETH_OWNER).
+    /// instant, plus one ERC-1155 balance of [`DEMO_ETH_OWNER`](crate::DEMO_ETH_OWNER), and
+    /// the three tokens' metadata from genesis.
     pub(crate) fn seed_demo_data(&self) {
         use crate::amb::{
             DEMO_AMB_START_SECS, DEMO_ERC1155_CONTRACT, DEMO_ERC20_CONTRACT, DEMO_ERC721_CONTRACT,
@@ -26,6 +27,24 @@ impl EvmNode {
         ] {
             // The constants are valid by construction; so are the writes below.
             let _ = self.deploy_at(contract, standard, 0);
+        }
+        // The ERC-20 answers its strings as bytes32, as MKR does; the collections have a
+        // name and a symbol but no decimals().
+        for (contract, metadata) in [
+            (
+                DEMO_ERC20_CONTRACT,
+                EvmTokenMetadata::new(Some("Demo Coffee"), Some("COFFEE"), Some(18)).bytes32(),
+            ),
+            (
+                DEMO_ERC721_CONTRACT,
+                EvmTokenMetadata::new(Some("Demo Beef"), Some("BEEF"), None),
+            ),
+            (
+                DEMO_ERC1155_CONTRACT,
+                EvmTokenMetadata::new(Some("Demo Cafe"), Some("CAFE"), None),
+            ),
+        ] {
+            let _ = self.set_token_metadata_at(contract, 0, metadata);
         }
         for (owner, secs, milli) in [
             (DEMO_ETH_OWNER, 0, 5_000),
@@ -113,5 +132,11 @@ mod tests {
             .unwrap(),
             U256::from(12)
         );
+        let coffee = n
+            .token_metadata(DEMO_ERC20_CONTRACT, Some(0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(coffee.symbol.as_deref(), Some(&b"COFFEE"[..]));
+        assert_eq!(coffee.encoding, crate::StringEncoding::Bytes32);
     }
 }

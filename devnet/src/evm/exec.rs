@@ -9,7 +9,10 @@
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolError};
 
-use super::abi::{IBalanceOf, IMulticall3, RevertPanic, RevertReason, IERC1155, IERC721};
+use super::abi::{
+    IBalanceOf, IMulticall3, ITokenMetadata, RevertPanic, RevertReason, IERC1155, IERC721,
+};
+use super::metadata::{encode_decimals, encode_text};
 use super::state::{Code, State};
 use super::{REVERT_REASON, SHORT_RETURN_DATA};
 
@@ -73,6 +76,11 @@ impl<'a> Exec<'a> {
         let Some(code) = self.state.code_at(to, self.block) else {
             return Outcome::Return(Vec::new());
         };
+        if code.is_token() {
+            if let Some(answer) = self.metadata(to, data) {
+                return answer;
+            }
+        }
         match code {
             Code::Erc20 => self.erc20(to, data),
             Code::Erc721 => self.erc721(to, data),
@@ -84,6 +92,30 @@ impl<'a> Exec<'a> {
                 Outcome::Revert(RevertPanic::from(U256::from(PANIC_CODE)).abi_encode())
             }
         }
+    }
+
+    /// A token's answer to `name()`, `symbol()` or `decimals()` (`None` for another
+    /// function): what was set for it at this block, or a revert with empty data.
+    fn metadata(&self, contract: &Address, data: &[u8]) -> Option<Outcome> {
+        let set = self.state.metadata(contract, self.block);
+        let set = set.as_deref();
+        let text = |part: Option<&Vec<u8>>| match (part, set) {
+            (Some(bytes), Some(m)) => Outcome::Return(encode_text(bytes, m.encoding)),
+            _ => revert_empty(),
+        };
+        if selects::<ITokenMetadata::nameCall>(data) {
+            return Some(text(set.and_then(|m| m.name.as_ref())));
+        }
+        if selects::<ITokenMetadata::symbolCall>(data) {
+            return Some(text(set.and_then(|m| m.symbol.as_ref())));
+        }
+        if selects::<ITokenMetadata::decimalsCall>(data) {
+            return Some(match set.and_then(|m| m.decimals) {
+                Some(word) => Outcome::Return(encode_decimals(word)),
+                None => revert_empty(),
+            });
+        }
+        None
     }
 
     fn erc20(&self, contract: &Address, data: &[u8]) -> Outcome {

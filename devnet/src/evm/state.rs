@@ -2,12 +2,13 @@
 //! balances, each a list of changes by block, plus the seeded holders computed on the fly.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use alloy_primitives::{Address, U256};
 
 use super::{
-    seed_erc20_amount, seed_native_amount, EVM_PANICKING_CONTRACT, EVM_REVERTING_CONTRACT,
-    EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS, SEED_HOLDER_BASE,
+    seed_erc20_amount, seed_native_amount, EvmTokenMetadata, EVM_PANICKING_CONTRACT,
+    EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS, SEED_HOLDER_BASE,
 };
 
 /// Changes by block: `(first block, value)`, sorted by block.
@@ -17,6 +18,12 @@ type History<T> = Vec<(u64, T)>;
 fn read_at<T: Copy>(hist: &History<T>, block: u64) -> Option<T> {
     let i = hist.partition_point(|(b, _)| *b <= block);
     i.checked_sub(1).map(|i| hist[i].1)
+}
+
+/// The value in effect at `block`, by reference (for values that are not `Copy`).
+fn read_ref_at<T>(hist: &History<T>, block: u64) -> Option<&T> {
+    let i = hist.partition_point(|(b, _)| *b <= block);
+    i.checked_sub(1).and_then(|i| hist.get(i)).map(|(_, v)| v)
 }
 
 /// Records `value` from `block` on (replacing a change already at that block).
@@ -47,6 +54,11 @@ pub(super) enum Code {
 }
 
 impl Code {
+    /// Whether this is a token contract (one that answers metadata).
+    pub(super) fn is_token(self) -> bool {
+        matches!(self, Code::Erc20 | Code::Erc721 | Code::Erc1155)
+    }
+
     /// How the node names this kind of contract in messages.
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -110,6 +122,8 @@ pub(super) struct State {
     native_seed: u64,
     /// Seeded ERC-20 holders per contract.
     erc20_seeds: HashMap<Address, u64>,
+    /// What each token answers to `name()`, `symbol()` and `decimals()`.
+    metadata: HashMap<Address, History<Arc<EvmTokenMetadata>>>,
 }
 
 impl State {
@@ -134,6 +148,7 @@ impl State {
             erc1155: HashMap::new(),
             native_seed: 0,
             erc20_seeds: HashMap::new(),
+            metadata: HashMap::new(),
         }
     }
 
@@ -188,6 +203,40 @@ impl State {
                 Ok(())
             }
         }
+    }
+
+    /// Records what `contract` answers to the metadata functions from `block` on. Refused
+    /// for an address that holds (at any block) a contract other than a token, or is
+    /// reserved for Multicall3.
+    pub(super) fn set_metadata(
+        &mut self,
+        contract: Address,
+        block: u64,
+        metadata: EvmTokenMetadata,
+    ) -> Result<(), String> {
+        let reserved = contract == const_address(MULTICALL3_ADDRESS);
+        let kind = self.contracts.get(&contract).map(|(code, _)| *code);
+        if reserved || kind.is_some_and(|k| !k.is_token()) {
+            let name = kind.map_or("Multicall3", Code::name);
+            return Err(format!(
+                "{} is the {name} contract, not a token: it has no metadata",
+                super::address_string(&contract)
+            ));
+        }
+        write_at(
+            self.metadata.entry(contract).or_default(),
+            block,
+            Arc::new(metadata),
+        );
+        Ok(())
+    }
+
+    /// What `contract` answers to the metadata functions at `block`, if anything was set.
+    pub(super) fn metadata(&self, contract: &Address, block: u64) -> Option<Arc<EvmTokenMetadata>> {
+        self.metadata
+            .get(contract)
+            .and_then(|h| read_ref_at(h, block))
+            .cloned()
     }
 
     pub(super) fn set_native(&mut self, owner: Address, block: u64, amount: U256) {
@@ -374,6 +423,30 @@ mod tests {
             s.set_erc20(m, addr(1), 1, U256::from(1)).is_err(),
             "reserved"
         );
+    }
+
+    #[test]
+    fn metadata_has_history_and_belongs_to_tokens() {
+        let mut s = State::new(Some(0));
+        let c = addr(0xc0);
+        let usd = EvmTokenMetadata::new(Some("USD"), Some("USD"), Some(6));
+        s.set_metadata(c, 10, usd.clone()).unwrap();
+        s.set_metadata(c, 20, EvmTokenMetadata::default()).unwrap();
+        assert_eq!(s.metadata(&c, 9), None);
+        assert_eq!(s.metadata(&c, 10).as_deref(), Some(&usd));
+        assert_eq!(s.metadata(&c, 19).as_deref(), Some(&usd));
+        assert_eq!(
+            s.metadata(&c, 20).as_deref(),
+            Some(&EvmTokenMetadata::default())
+        );
+        s.set_erc721(c, U256::from(1), 0, None).unwrap();
+        assert!(s.set_metadata(c, 30, usd.clone()).is_ok(), "a token");
+        for other in [MULTICALL3_ADDRESS, EVM_REVERTING_CONTRACT] {
+            let e = s
+                .set_metadata(const_address(other), 0, usd.clone())
+                .unwrap_err();
+            assert!(e.contains("not a token"), "{e}");
+        }
     }
 
     #[test]
