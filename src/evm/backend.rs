@@ -517,9 +517,10 @@ impl EvmBackend {
         pin: &BlockSnapshot,
         gate: &Gate,
     ) {
+        // What the request's calls did, not how it travelled: the node ran it and failed it.
         let whole_failed = answers.iter().all(|a| {
-            matches!(a, Err(e) if !e.is_retryable() && e.code() != Some(crate::batch::REORGED)
-                && e.kind() != ErrorKind::NotYetAvailable)
+            matches!(a, Err(e) if e.code() != Some(crate::batch::REORGED)
+                && matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Unavailable | ErrorKind::Decode))
         });
         if whole_failed {
             let (balance_calls, meta_calls) = calls.split_at_mut(balances.min(calls.len()));

@@ -149,10 +149,18 @@ pub(crate) fn decode_decimals(data: &[u8]) -> Option<u8> {
     u8::try_from(U256::from_be_bytes(word)).ok()
 }
 
+/// The most return data a `symbol()` or `name()` answer may have; a longer one is no answer
+/// (a token's name is a few words: megabytes of it are an attack, not a name).
+pub(crate) const MAX_TEXT_ANSWER: usize = 64 * 1024;
+
 /// `symbol()`/`name()`: an ABI `string`, else a `bytes32` with its NUL padding removed (MKR);
-/// bytes that are not UTF-8 replaced. Empty or undecodable data is no answer.
+/// bytes that are not UTF-8 replaced. Empty, undecodable or oversized data
+/// ([`MAX_TEXT_ANSWER`]) is no answer.
 pub(crate) fn decode_text(data: &[u8]) -> Option<String> {
     use alloy_sol_types::{sol_data, SolType};
+    if data.len() > MAX_TEXT_ANSWER {
+        return None;
+    }
     if data.len() > 32 {
         if let Ok(bytes) = <sol_data::Bytes as SolType>::abi_decode(data) {
             return Some(TokenMetadata::text_from_bytes(&bytes));

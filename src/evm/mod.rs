@@ -38,8 +38,9 @@ pub const DEFAULT_BATCH_SIZE: usize = 100;
 pub const CALL_GAS_LIMIT: u64 = 1 << 24;
 /// The gas a metadata call (`decimals`, `symbol`, `name`) may use when it is sent on its own
 /// (where Multicall3 is absent, or to ask again one that failed inside it): a real token
-/// answers in a few thousand, and a contract that loops or answers megabytes stops here.
-pub const METADATA_GAS_LIMIT: u64 = 1_000_000;
+/// answers in a few thousand, a name of tens of kilobytes in storage fits, and a contract
+/// that loops or answers megabytes stops here.
+pub const METADATA_GAS_LIMIT: u64 = 5_000_000;
 /// Requests per second sent to a chain's default public endpoint: those answer without a
 /// key and throttle by address, so tokbal stays well under their limits.
 pub const ANONYMOUS_PUBLIC_RATE_LIMIT: u32 = 5;

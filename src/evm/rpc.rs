@@ -461,7 +461,13 @@ pub(crate) fn map_rpc_error(method: &str, e: &RpcError) -> Error {
         // A block the node does not know (yet): a replica behind, or (for a block named by
         // hash) one that left the chain, which the caller tells apart.
         ErrorKind::NotYetAvailable
-    } else if e.code == 3 || lower.contains("execution reverted") {
+    } else if e.code == 3
+        || lower.contains("execution reverted")
+        || lower.contains("out of gas")
+        || lower.contains("outofgas")
+        || lower.contains("invalid opcode")
+    {
+        // The call itself failed as it ran: asking again gives the same.
         ErrorKind::Unsupported
     } else if e.code == -32602 || e.code == -32600 {
         ErrorKind::InvalidInput
