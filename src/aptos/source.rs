@@ -1,17 +1,24 @@
 //! The Aptos source as the engine sees it: one read per request, one ledger version per
-//! network, fixed by the first answer under `At::Latest`.
+//! network, fixed by the first answer under `At::Latest`; a token's metadata one resource
+//! read per token (none for APT), at the network's version.
 
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
+use futures::StreamExt;
 
+use super::metadata::is_apt;
 use super::AptosBackend;
 use crate::balance::Balance;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::At;
 use crate::query::{Backend, Network, Owner, Query, Token};
 use crate::source::{Pin, Read, Source};
+
+/// Most metadata reads one [`Source::read_metadata`] call has in flight at once.
+const METADATA_IN_FLIGHT: usize = 8;
 
 /// One Aptos node per Aptos network.
 pub(crate) struct AptosSource {
@@ -49,6 +56,42 @@ impl AptosSource {
                 ErrorKind::InvalidInput,
                 format!("{query} is not an Aptos query"),
             )),
+        }
+    }
+
+    /// Reads the metadata of `assets` at `version`, at most [`METADATA_IN_FLIGHT`] at a
+    /// time, each result in the place of its asset.
+    async fn metadata_at(
+        &self,
+        assets: &[Asset],
+        version: u64,
+    ) -> Vec<Result<TokenMetadata, Error>> {
+        // Collected first: a lazy iterator's closure held across an await would make the
+        // future's Send bound too specific for the compiler to prove.
+        let reads: Vec<_> = assets
+            .iter()
+            .map(|asset| self.metadata_one(asset, version))
+            .collect();
+        futures::stream::iter(reads)
+            .buffered(METADATA_IN_FLIGHT)
+            .collect()
+            .await
+    }
+
+    async fn metadata_one(&self, asset: &Asset, version: u64) -> Result<TokenMetadata, Error> {
+        let network = asset.network();
+        match asset.token() {
+            Token::Native => Ok(network.native_metadata()),
+            Token::Aptos(asset_type) => {
+                self.node(network)?
+                    .token_metadata(asset_type, version)
+                    .await
+            }
+            _ => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{asset} is not an Aptos token"),
+            )
+            .with_backend(Backend::Aptos)),
         }
     }
 }
@@ -133,6 +176,34 @@ impl Source for AptosSource {
                 }),
             };
             Read { results, pin }
+        })
+    }
+
+    fn metadata_cost(&self, asset: &Asset) -> usize {
+        match asset.token() {
+            Token::Native => 0,
+            Token::Aptos(asset_type) if is_apt(asset_type) => 0,
+            _ => 1,
+        }
+    }
+
+    fn read_metadata<'a>(
+        &'a self,
+        assets: &'a [Asset],
+        pin: &'a Pin,
+    ) -> BoxFuture<'a, Vec<Result<TokenMetadata, Error>>> {
+        Box::pin(async move {
+            match pin {
+                Pin::Version { version, .. } => self.metadata_at(assets, *version).await,
+                other => {
+                    let e = Error::new(
+                        ErrorKind::Unsupported,
+                        format!("an Aptos node cannot read at {other:?}"),
+                    )
+                    .with_backend(Backend::Aptos);
+                    vec![Err(e); assets.len()]
+                }
+            }
         })
     }
 }
