@@ -607,7 +607,7 @@ async fn counters_count_and_unknown_paths_404() {
     get(&c, &format!("{}/blocks/by_height/1", d.aptos_url())).await;
     get(&c, &format!("{}/blocks/by_version/1", d.aptos_url())).await;
     get(&c, &format!("{}/-/healthy", d.aptos_url())).await;
-    let got = get(&c, &format!("{}/accounts/0x1/resources", d.aptos_url())).await;
+    let got = get(&c, &format!("{}/accounts/0x1/modules", d.aptos_url())).await;
     got.aptos_error(StatusCode::NOT_FOUND, "web_framework_error");
     got.assert_ledger_headers();
     let counts = d.aptos().requests();
