@@ -237,8 +237,8 @@ struct Inner {
     seen: Seen<String>,
 }
 
-/// Handle to a synthetic Aptos ledger: its blocks, balances, fault switches and request
-/// counters. Cheap to clone (all clones share the same state) and safe to use from any
+/// Handle to a synthetic Aptos ledger: its blocks, balances, resources (token metadata
+/// among them), fault switches and request counters. Cheap to clone (all clones share the same state) and safe to use from any
 /// thread while the server answers requests.
 ///
 /// ```
