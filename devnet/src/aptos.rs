@@ -238,8 +238,8 @@ struct Inner {
 }
 
 /// Handle to a synthetic Aptos ledger: its blocks, balances, resources (token metadata
-/// among them), fault switches and request counters. Cheap to clone (all clones share the same state) and safe to use from any
-/// thread while the server answers requests.
+/// among them), fault switches and request counters. Cheap to clone (all clones share the
+/// same state) and safe to use from any thread while the server answers requests.
 ///
 /// ```
 /// use tokbal_devnet::{Devnet, APT_COIN};
