@@ -214,3 +214,100 @@ impl Client {
         self.sources.find::<AptosSource>()?.nodes.get(&network)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aptos::AptosConfig;
+    use crate::retry::RetryPolicy;
+    use crate::transport::Transport;
+    use tokbal_devnet::Devnet;
+
+    const USDC: &str = "0xabc::usdc::USDC";
+
+    fn source(devnet: &Devnet) -> AptosSource {
+        let config = AptosConfig::new(devnet.aptos_url())
+            .with_transport(Transport::default().with_retry(RetryPolicy::none()));
+        let node = AptosBackend::new(config).unwrap();
+        AptosSource::new(BTreeMap::from([(Network::AptosMainnet, node)]))
+    }
+
+    fn assets(list: &[&str]) -> Vec<Asset> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn metadata_is_read_at_the_pin_one_result_per_asset_in_order() {
+        let net = Devnet::builder()
+            .initial_blocks(100)
+            .versions_per_block(3)
+            .start()
+            .await
+            .unwrap();
+        let n = net.aptos();
+        n.set_coin_info_at(USDC, 100, "USD Coin", "USDC", 6)
+            .unwrap();
+        n.set_coin_info_at(USDC, 200, "USD Coin v2", "USDC2", 6)
+            .unwrap();
+        n.set_fungible_asset_metadata_at("0xfa", 10, "Token", "TKN", 9)
+            .unwrap();
+        let source = source(&net);
+        let list = assets(&[
+            "aptos:0xabc::usdc::USDC",
+            "aptos",
+            "aptos:0x1::aptos_coin::AptosCoin",
+            "aptos:0xa",
+            "aptos:0xfa",
+            "aptos:0xbeef",
+            "aptos-testnet:0xfa",
+        ]);
+        let costs: Vec<usize> = list.iter().map(|a| source.metadata_cost(a)).collect();
+        assert_eq!(costs, [1, 0, 0, 0, 1, 1, 1]);
+
+        let apt = Network::AptosMainnet.native_metadata();
+        for (version, usdc) in [(150, "USDC"), (250, "USDC2")] {
+            n.reset_requests();
+            let pin = Pin::Version {
+                version,
+                at_tip: false,
+            };
+            let out = source.read_metadata(&list, &pin).await;
+            assert_eq!(out.len(), list.len());
+            let ok = |i: usize| out[i].as_ref().unwrap().clone();
+            assert_eq!(ok(0).symbol.as_deref(), Some(usdc), "at {version}");
+            assert_eq!(
+                (ok(1), ok(2), ok(3)),
+                (apt.clone(), apt.clone(), apt.clone())
+            );
+            assert_eq!(
+                ok(4),
+                TokenMetadata::new(Some("TKN"), Some("Token"), Some(9))
+            );
+            assert!(ok(5).is_empty());
+            let e = out[6].as_ref().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+            // One request for each asset of the configured network that is not APT.
+            assert_eq!(n.requests().resource, 3);
+            for path in n.seen_paths() {
+                assert!(
+                    path.ends_with(&format!("?ledger_version={version}")),
+                    "{path}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pin_that_is_not_a_version_fails_every_asset() {
+        let net = Devnet::builder().initial_blocks(10).start().await.unwrap();
+        let source = source(&net);
+        let list = assets(&["aptos:0xfa", "aptos:0xfb"]);
+        let pin = Pin::Instant(std::time::SystemTime::UNIX_EPOCH);
+        let out = source.read_metadata(&list, &pin).await;
+        assert_eq!(out.len(), 2);
+        for r in out {
+            assert_eq!(r.unwrap_err().kind(), ErrorKind::Unsupported);
+        }
+        assert_eq!(net.aptos().requests().total, 0);
+    }
+}
