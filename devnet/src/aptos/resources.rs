@@ -303,7 +303,10 @@ fn cursor_of(resource_type: &str) -> String {
 /// The resource type a cursor starts at; `None` when it is not one this node handed out.
 fn cursor_key(cursor: &str) -> Option<String> {
     let digits = cursor.as_bytes();
-    if digits.is_empty() || digits.len() % 2 != 0 || !digits.iter().all(u8::is_ascii_hexdigit) {
+    if digits.is_empty()
+        || !digits.len().is_multiple_of(2)
+        || !digits.iter().all(u8::is_ascii_hexdigit)
+    {
         return None;
     }
     let bytes = digits
