@@ -1,7 +1,12 @@
 //! Token metadata and account resources from an Aptos node, through the generated client
-//! and the real HTTP stack, against the in-process devnet on 127.0.0.1.
+//! and the real HTTP stack, against the in-process devnet on 127.0.0.1 (and, for answers no
+//! node sends, a canned server).
+
+mod common;
 
 use std::time::Duration;
+
+use common::{Canned, CannedServer};
 
 use serde_json::json;
 use tokbal::aptos::AptosBackend;
@@ -375,4 +380,80 @@ async fn resource_types_are_listed_across_pages() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pruned, "{err}");
+}
+
+/// A client of the canned server, without retries.
+fn canned_client(server: &CannedServer) -> Client {
+    Client::builder()
+        .aptos_url(server.base_url.clone())
+        .aptos_api_key(None)
+        .timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_cursor_handed_out_twice_stops_the_paging() {
+    let page = r#"[{"type":"0x1::m::R","data":{}}]"#;
+    let server = CannedServer::route(move |_| {
+        Canned::new(200, page)
+            .ledger_headers(9, 0)
+            .header("X-APTOS-CURSOR", "0abc")
+    })
+    .await;
+    let client = canned_client(&server);
+    let err = node(&client)
+        .resource_types(&"0xb0b".parse().unwrap(), 9)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(err.to_string().contains("\"0abc\" twice"), "{err}");
+    assert_eq!(server.served(), 2, "the first page, then the cursor once");
+}
+
+#[tokio::test]
+async fn malformed_resources_are_decode_errors() {
+    for body in [
+        &br#"{"data":{"name":"x"}}"#[..],
+        br#"{"type":"0x1::fungible_asset::Metadata"}"#,
+        br#"{"type":"0x1::fungible_asset::Metadata","data":[1,2]}"#,
+        br#"[]"#,
+        br#"{"type":"0x1::fungible_asset::Metadata","data":{"name":"x""#,
+        b"\xff\xfe",
+        b"",
+    ] {
+        let body = body.to_vec();
+        let server =
+            CannedServer::route(move |_| Canned::new(200, body.clone()).ledger_headers(9, 0)).await;
+        let client = canned_client(&server);
+        let err = node(&client)
+            .token_metadata(&asset(FA), 9)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_404_without_a_resource_code_is_an_error() {
+    // A proxy's page, or a node that does not serve the route: not "no metadata".
+    let server = CannedServer::route(|_| Canned::new(404, "<html>Not Found</html>")).await;
+    let client = canned_client(&server);
+    let err = node(&client)
+        .token_metadata(&asset(FA), 9)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    // With the node's code, it is.
+    let server = CannedServer::route(|_| {
+        Canned::new(
+            404,
+            r#"{"message":"Account not found","error_code":"account_not_found","vm_error_code":null}"#,
+        )
+    })
+    .await;
+    let client = canned_client(&server);
+    let got = node(&client).token_metadata(&asset(FA), 9).await.unwrap();
+    assert!(got.is_empty());
 }
