@@ -102,7 +102,7 @@ pub use amb::{
 };
 pub use aptos::{
     canonical_address, canonical_asset_type, AptosNode, BlockInfo, LedgerInfo, RequestCounts,
-    APT_COIN, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA,
+    APT_COIN, APT_FA_METADATA, DEMO_ALICE, DEMO_BOB, DEMO_USDC_METADATA, FA_METADATA_TYPE,
 };
 pub use esplora::{
     esplora_faucet_address, seed_address, seed_address_on, EsploraBlock, EsploraNetwork,
@@ -443,7 +443,8 @@ impl DevnetBuilder {
     /// | Alice | USDC | at(7) | 1_250_000_000 |
     /// | Bob | USDC | at(8) | 42_000_000 |
     ///
-    /// Versions before `at(1)` are pruned.
+    /// Versions before `at(1)` are pruned. USDC's `0x1::fungible_asset::Metadata` is there
+    /// from version 0: `USDC`, `USDC`, 6 decimals (APT's metadata is always there).
     ///
     /// It also seeds the AMB endpoint, on `ETHEREUM_MAINNET` and `BITCOIN_MAINNET`, with
     /// `G` = 2026-01-01T00:00:00Z ([`amb::DEMO_AMB_START_SECS`], whatever the Aptos

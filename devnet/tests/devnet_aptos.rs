@@ -607,7 +607,7 @@ async fn counters_count_and_unknown_paths_404() {
     get(&c, &format!("{}/blocks/by_height/1", d.aptos_url())).await;
     get(&c, &format!("{}/blocks/by_version/1", d.aptos_url())).await;
     get(&c, &format!("{}/-/healthy", d.aptos_url())).await;
-    let got = get(&c, &format!("{}/accounts/0x1/resources", d.aptos_url())).await;
+    let got = get(&c, &format!("{}/accounts/0x1/modules", d.aptos_url())).await;
     got.aptos_error(StatusCode::NOT_FOUND, "web_framework_error");
     got.assert_ledger_headers();
     let counts = d.aptos().requests();
@@ -726,4 +726,312 @@ async fn shutdown_stops_the_server() {
     d.shutdown().await;
     let fresh = client();
     assert!(fresh.get(&url).send().await.is_err());
+}
+
+fn resource_url(d: &Devnet, addr: &str, resource_type: &str) -> String {
+    format!(
+        "{}/accounts/{addr}/resource/{}",
+        d.aptos_url(),
+        utf8_percent_encode(resource_type, NON_ALPHANUMERIC)
+    )
+}
+
+/// The raw body, for answers that may not be UTF-8.
+async fn get_bytes(client: &reqwest::Client, url: &str) -> (StatusCode, Vec<u8>) {
+    let resp = client.get(url).send().await.expect("request");
+    let status = resp.status();
+    (status, resp.bytes().await.expect("body").to_vec())
+}
+
+const USDC_COIN: &str = "0xabc::usdc::USDC";
+
+#[tokio::test]
+async fn coin_info_and_fa_metadata_are_versioned_resources() {
+    let d = small().await;
+    let c = client();
+    let n = d.aptos();
+    n.set_coin_info_at(USDC_COIN, 100, "USD Coin", "USDC", 6)
+        .unwrap();
+    n.set_coin_info_at(USDC_COIN, 200, "USD Coin (bridged)", "USDC.e", 8)
+        .unwrap();
+    n.set_fungible_asset_metadata_at("0xfa", 150, "Token", "TKN", 9)
+        .unwrap();
+    n.set_fungible_asset_metadata_at("0xfa", 250, "Token v2", "TKN2", 18)
+        .unwrap();
+
+    let coin_type = format!("0x1::coin::CoinInfo<0x{:0>64}::usdc::USDC>", "abc");
+    // The coin's CoinInfo lives at the address of the coin's module, in any address form.
+    let coin = resource_url(&d, "0xabc", "0x1::coin::CoinInfo<0xabc::usdc::USDC>");
+    let got = get(&c, &format!("{coin}?ledger_version=99")).await;
+    let message = got.aptos_error(StatusCode::NOT_FOUND, "resource_not_found");
+    assert!(message.contains("Ledger version(99)"), "{message}");
+    got.assert_ledger_headers();
+    for (version, name, symbol, decimals) in [
+        (100, "USD Coin", "USDC", 6),
+        (199, "USD Coin", "USDC", 6),
+        (200, "USD Coin (bridged)", "USDC.e", 8),
+        (299, "USD Coin (bridged)", "USDC.e", 8),
+    ] {
+        let got = get(&c, &format!("{coin}?ledger_version={version}")).await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+        got.assert_ledger_headers();
+        assert_eq!(
+            got.json(),
+            json!({
+                "type": coin_type,
+                "data": {"decimals": decimals, "name": name, "supply": {"vec": []}, "symbol": symbol}
+            }),
+            "at {version}"
+        );
+    }
+    // Without a version: the tip.
+    assert_eq!(get(&c, &coin).await.json()["data"]["symbol"], "USDC.e");
+    // Not at another address.
+    let elsewhere = resource_url(&d, "0xabd", "0x1::coin::CoinInfo<0xabc::usdc::USDC>");
+    get(&c, &elsewhere)
+        .await
+        .aptos_error(StatusCode::NOT_FOUND, "resource_not_found");
+
+    let fa = resource_url(&d, "0xfa", "0x1::fungible_asset::Metadata");
+    let long_fa = resource_url(
+        &d,
+        &format!("0x{:0>64}", "fa"),
+        "0x0001::fungible_asset::Metadata",
+    );
+    get(&c, &format!("{fa}?ledger_version=149"))
+        .await
+        .aptos_error(StatusCode::NOT_FOUND, "resource_not_found");
+    for (version, name, symbol, decimals) in
+        [(150, "Token", "TKN", 9), (250, "Token v2", "TKN2", 18)]
+    {
+        for url in [&fa, &long_fa] {
+            let got = get(&c, &format!("{url}?ledger_version={version}")).await;
+            assert_eq!(
+                got.json(),
+                json!({
+                    "type": "0x1::fungible_asset::Metadata",
+                    "data": {
+                        "decimals": decimals, "icon_uri": "", "name": name,
+                        "project_uri": "", "symbol": symbol
+                    }
+                })
+            );
+        }
+    }
+    assert_eq!(n.requests().resource, 12);
+}
+
+#[tokio::test]
+async fn apt_metadata_is_there_from_genesis() {
+    let d = small().await;
+    let c = client();
+    let apt = resource_url(&d, "0x1", &format!("0x1::coin::CoinInfo<{APT_COIN}>"));
+    let got = get(&c, &format!("{apt}?ledger_version=0")).await;
+    assert_eq!(
+        got.json()["type"],
+        "0x1::coin::CoinInfo<0x1::aptos_coin::AptosCoin>"
+    );
+    assert_eq!(
+        got.json()["data"],
+        json!({"decimals": 8, "name": "Aptos Coin", "supply": {"vec": []}, "symbol": "APT"})
+    );
+    let fa = resource_url(&d, "0xa", "0x1::fungible_asset::Metadata");
+    let got = get(&c, &fa).await;
+    assert_eq!(got.json()["data"]["symbol"], "APT");
+    assert_eq!(got.json()["data"]["decimals"], 8);
+}
+
+#[tokio::test]
+async fn names_may_be_any_bytes() {
+    let d = small().await;
+    let c = client();
+    let n = d.aptos();
+    let hostile: &[u8] = b"\"}],\x00\x1b[31m\xe2\x80\xae\xff\xfe\\u0000";
+    n.set_coin_info(USDC_COIN, hostile, "x".repeat(100_000), 255)
+        .unwrap();
+    let url = resource_url(&d, "0xabc", "0x1::coin::CoinInfo<0xabc::usdc::USDC>");
+    let (status, body) = get_bytes(&c, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    // The bytes that are not UTF-8 are sent as they are ...
+    assert!(body.windows(2).any(|w| w == b"\xff\xfe"));
+    assert!(std::str::from_utf8(&body).is_err());
+    // ... and everything else is valid JSON around them.
+    let text = String::from_utf8_lossy(&body);
+    let v: Value = serde_json::from_str(&text).expect("JSON once the bad bytes are replaced");
+    assert_eq!(
+        v["data"]["name"],
+        "\"}],\u{0}\u{1b}[31m\u{202e}\u{fffd}\u{fffd}\\u0000"
+    );
+    assert_eq!(v["data"]["symbol"].as_str().unwrap().len(), 100_000);
+    assert_eq!(v["data"]["decimals"], 255);
+
+    // Any JSON can stand as a resource's fields.
+    n.set_resource(
+        "0xfa",
+        "0x1::fungible_asset::Metadata",
+        &json!({"decimals": 300, "name": 7, "symbol": null}),
+    )
+    .unwrap();
+    let got = get(
+        &c,
+        &resource_url(&d, "0xfa", "0x1::fungible_asset::Metadata"),
+    )
+    .await;
+    assert_eq!(
+        got.json()["data"],
+        json!({"decimals": 300, "name": 7, "symbol": null})
+    );
+}
+
+#[tokio::test]
+async fn resource_reads_check_versions_and_input() {
+    let d = small().await;
+    let c = client();
+    d.aptos().prune_before(50);
+    let fa = resource_url(&d, "0xa", "0x1::fungible_asset::Metadata");
+    get(&c, &format!("{fa}?ledger_version=49"))
+        .await
+        .aptos_error(StatusCode::GONE, "version_pruned");
+    get(&c, &format!("{fa}?ledger_version=300"))
+        .await
+        .aptos_error(StatusCode::NOT_FOUND, "version_not_found");
+    get(&c, &format!("{fa}?ledger_version=-1"))
+        .await
+        .aptos_error(StatusCode::BAD_REQUEST, "web_framework_error");
+    for bad in ["0xa", "0x1::coin", "0x1::coin::CoinInfo<", "coin::CoinInfo"] {
+        get(&c, &resource_url(&d, "0x1", bad))
+            .await
+            .aptos_error(StatusCode::BAD_REQUEST, "invalid_input");
+    }
+    get(&c, &resource_url(&d, "0xzz", "0x1::a::B"))
+        .await
+        .aptos_error(StatusCode::BAD_REQUEST, "invalid_input");
+    assert!(d.aptos().set_coin_info("0xa", "n", "s", 1).is_err());
+    assert!(d
+        .aptos()
+        .set_fungible_asset_metadata("0x1::a::B", "n", "s", 1)
+        .is_err());
+    assert!(d.aptos().set_resource("0x1", "nope", &json!({})).is_err());
+}
+
+/// Every resource type of `addr` at `version`, following `X-APTOS-CURSOR`; the number of
+/// pages it took.
+async fn list_resources(
+    c: &reqwest::Client,
+    d: &Devnet,
+    addr: &str,
+    version: u64,
+    limit: Option<u16>,
+) -> (Vec<String>, usize) {
+    let mut types = Vec::new();
+    let mut start: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = format!(
+            "{}/accounts/{addr}/resources?ledger_version={version}",
+            d.aptos_url()
+        );
+        if let Some(s) = &start {
+            url.push_str(&format!("&start={s}"));
+        }
+        if let Some(l) = limit {
+            url.push_str(&format!("&limit={l}"));
+        }
+        let got = get(c, &url).await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+        got.assert_ledger_headers();
+        pages += 1;
+        for r in got.json().as_array().expect("an array") {
+            assert!(r["data"].is_object(), "{r}");
+            types.push(r["type"].as_str().expect("type").to_string());
+        }
+        match got.headers.get("x-aptos-cursor") {
+            Some(cursor) => start = Some(cursor.to_str().unwrap().to_string()),
+            None => return (types, pages),
+        }
+        assert!(pages < 100, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn resources_are_listed_page_by_page() {
+    let d = small().await;
+    let c = client();
+    let n = d.aptos();
+    for i in 0..7u64 {
+        n.set_resource_at("0xb0b", &format!("0x1::m::R{i}"), 10 * i, &json!({"i": i}))
+            .unwrap();
+    }
+    n.set_balance_at("0xb0b", APT_COIN, 35, 5).unwrap();
+    n.set_balance_at("0xb0b", "0xfa", 35, 5).unwrap();
+    n.set_resources_page_size(3);
+
+    let expected: Vec<String> = {
+        let mut t: Vec<String> = (0..7).map(|i| format!("0x1::m::R{i}")).collect();
+        t.push(format!("0x1::coin::CoinStore<{APT_COIN}>"));
+        t.sort();
+        t
+    };
+    let (types, pages) = list_resources(&c, &d, "0xb0b", 299, None).await;
+    assert_eq!(types, expected);
+    assert_eq!(pages, 3, "8 resources in pages of 3");
+    assert_eq!(n.resource_types("0xb0b", None).unwrap(), expected);
+    assert_eq!(n.requests().resources, 3);
+
+    // A smaller limit, and a larger one cut to the page size.
+    let (types, pages) = list_resources(&c, &d, "0xb0b", 299, Some(2)).await;
+    assert_eq!((types.len(), pages), (8, 4));
+    let (_, pages) = list_resources(&c, &d, "0xb0b", 299, Some(1000)).await;
+    assert_eq!(pages, 3);
+
+    // At an earlier version, only what was there then.
+    let (types, _) = list_resources(&c, &d, "0xb0b", 30, None).await;
+    assert_eq!(
+        types,
+        ["0x1::m::R0", "0x1::m::R1", "0x1::m::R2", "0x1::m::R3"]
+    );
+    // The coin's store is a resource too.
+    let store = resource_url(&d, "0xb0b", &format!("0x1::coin::CoinStore<{APT_COIN}>"));
+    let got = get(&c, &format!("{store}?ledger_version=35")).await;
+    assert_eq!(got.json()["data"]["coin"]["value"], "5");
+    get(&c, &format!("{store}?ledger_version=34"))
+        .await
+        .aptos_error(StatusCode::NOT_FOUND, "resource_not_found");
+
+    // An account with nothing: one empty page.
+    let (types, pages) = list_resources(&c, &d, "0xdead", 299, None).await;
+    assert_eq!((types.len(), pages), (0, 1));
+
+    let base = format!("{}/accounts/0xb0b/resources", d.aptos_url());
+    get(&c, &format!("{base}?limit=0"))
+        .await
+        .aptos_error(StatusCode::BAD_REQUEST, "invalid_input");
+    get(&c, &format!("{base}?limit=70000"))
+        .await
+        .aptos_error(StatusCode::BAD_REQUEST, "web_framework_error");
+    get(&c, &format!("{base}?start=zz"))
+        .await
+        .aptos_error(StatusCode::BAD_REQUEST, "web_framework_error");
+    get(&c, &format!("{base}?ledger_version=300"))
+        .await
+        .aptos_error(StatusCode::NOT_FOUND, "version_not_found");
+}
+
+#[tokio::test]
+async fn demo_data_has_token_metadata() {
+    let d = DevnetBuilder::default()
+        .with_demo_data()
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    let got = get(
+        &c,
+        &resource_url(&d, DEMO_USDC_METADATA, "0x1::fungible_asset::Metadata"),
+    )
+    .await;
+    assert_eq!(
+        got.json()["data"],
+        json!({"decimals": 6, "icon_uri": "", "name": "USDC", "project_uri": "", "symbol": "USDC"})
+    );
 }

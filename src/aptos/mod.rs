@@ -1,4 +1,5 @@
-//! The Aptos back end: balances, ledger info and blocks from an Aptos full node's REST API.
+//! The Aptos back end: balances, token metadata, account resources, ledger info and blocks
+//! from an Aptos full node's REST API.
 //!
 //! The HTTP client is generated from `specs/aptos.yaml` (see [`generated`]); this module adds
 //! configuration, input canonicalization, the ledger headers, and the mapping of every
@@ -8,7 +9,9 @@ mod errors;
 pub mod generated;
 mod headers;
 mod hooks;
+mod metadata;
 mod pin;
+mod resources;
 mod source;
 pub mod wire;
 
@@ -22,6 +25,7 @@ use self::errors::map_error;
 use self::generated::types;
 pub use self::headers::LedgerState;
 pub use self::pin::TimePin;
+pub use self::resources::MAX_RESOURCE_PAGES;
 pub(crate) use self::source::AptosSource;
 use self::wire::U64;
 use crate::error::{Error, ErrorKind};

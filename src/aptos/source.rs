@@ -1,17 +1,24 @@
 //! The Aptos source as the engine sees it: one read per request, one ledger version per
-//! network, fixed by the first answer under `At::Latest`.
+//! network, fixed by the first answer under `At::Latest`; a token's metadata one resource
+//! read per token (none for APT), at the network's version.
 
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
+use futures::StreamExt;
 
+use super::metadata::is_apt;
 use super::AptosBackend;
 use crate::balance::Balance;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::At;
 use crate::query::{Backend, Network, Owner, Query, Token};
 use crate::source::{Pin, Read, Source};
+
+/// Most metadata reads one [`Source::read_metadata`] call has in flight at once.
+const METADATA_IN_FLIGHT: usize = 8;
 
 /// One Aptos node per Aptos network.
 pub(crate) struct AptosSource {
@@ -49,6 +56,42 @@ impl AptosSource {
                 ErrorKind::InvalidInput,
                 format!("{query} is not an Aptos query"),
             )),
+        }
+    }
+
+    /// Reads the metadata of `assets` at `version`, at most [`METADATA_IN_FLIGHT`] at a
+    /// time, each result in the place of its asset.
+    async fn metadata_at(
+        &self,
+        assets: &[Asset],
+        version: u64,
+    ) -> Vec<Result<TokenMetadata, Error>> {
+        // Collected first: a lazy iterator's closure held across an await would make the
+        // future's Send bound too specific for the compiler to prove.
+        let reads: Vec<_> = assets
+            .iter()
+            .map(|asset| self.metadata_one(asset, version))
+            .collect();
+        futures::stream::iter(reads)
+            .buffered(METADATA_IN_FLIGHT)
+            .collect()
+            .await
+    }
+
+    async fn metadata_one(&self, asset: &Asset, version: u64) -> Result<TokenMetadata, Error> {
+        let network = asset.network();
+        match asset.token() {
+            Token::Native => Ok(network.native_metadata()),
+            Token::Aptos(asset_type) => {
+                self.node(network)?
+                    .token_metadata(asset_type, version)
+                    .await
+            }
+            _ => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{asset} is not an Aptos token"),
+            )
+            .with_backend(Backend::Aptos)),
         }
     }
 }
@@ -135,11 +178,136 @@ impl Source for AptosSource {
             Read { results, pin }
         })
     }
+
+    fn metadata_cost(&self, asset: &Asset) -> usize {
+        match asset.token() {
+            Token::Native => 0,
+            Token::Aptos(asset_type) if is_apt(asset_type) => 0,
+            _ => 1,
+        }
+    }
+
+    fn read_metadata<'a>(
+        &'a self,
+        assets: &'a [Asset],
+        pin: &'a Pin,
+    ) -> BoxFuture<'a, Vec<Result<TokenMetadata, Error>>> {
+        Box::pin(async move {
+            match pin {
+                Pin::Version { version, .. } => self.metadata_at(assets, *version).await,
+                other => {
+                    let e = Error::new(
+                        ErrorKind::Unsupported,
+                        format!("an Aptos node cannot read at {other:?}"),
+                    )
+                    .with_backend(Backend::Aptos);
+                    vec![Err(e); assets.len()]
+                }
+            }
+        })
+    }
 }
 
 impl Client {
     /// The Aptos back end serving `network`, if it is an Aptos network.
     pub fn aptos(&self, network: Network) -> Option<&AptosBackend> {
         self.sources.find::<AptosSource>()?.nodes.get(&network)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aptos::AptosConfig;
+    use crate::retry::RetryPolicy;
+    use crate::transport::Transport;
+    use tokbal_devnet::Devnet;
+
+    const USDC: &str = "0xabc::usdc::USDC";
+
+    fn source(devnet: &Devnet) -> AptosSource {
+        let config = AptosConfig::new(devnet.aptos_url())
+            .with_transport(Transport::default().with_retry(RetryPolicy::none()));
+        let node = AptosBackend::new(config).unwrap();
+        AptosSource::new(BTreeMap::from([(Network::AptosMainnet, node)]))
+    }
+
+    fn assets(list: &[&str]) -> Vec<Asset> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn metadata_is_read_at_the_pin_one_result_per_asset_in_order() {
+        let net = Devnet::builder()
+            .initial_blocks(100)
+            .versions_per_block(3)
+            .start()
+            .await
+            .unwrap();
+        let n = net.aptos();
+        n.set_coin_info_at(USDC, 100, "USD Coin", "USDC", 6)
+            .unwrap();
+        n.set_coin_info_at(USDC, 200, "USD Coin v2", "USDC2", 6)
+            .unwrap();
+        n.set_fungible_asset_metadata_at("0xfa", 10, "Token", "TKN", 9)
+            .unwrap();
+        let source = source(&net);
+        let list = assets(&[
+            "aptos:0xabc::usdc::USDC",
+            "aptos",
+            "aptos:0x1::aptos_coin::AptosCoin",
+            "aptos:0xa",
+            "aptos:0xfa",
+            "aptos:0xbeef",
+            "aptos-testnet:0xfa",
+        ]);
+        let costs: Vec<usize> = list.iter().map(|a| source.metadata_cost(a)).collect();
+        assert_eq!(costs, [1, 0, 0, 0, 1, 1, 1]);
+
+        let apt = Network::AptosMainnet.native_metadata();
+        for (version, usdc) in [(150, "USDC"), (250, "USDC2")] {
+            n.reset_requests();
+            let pin = Pin::Version {
+                version,
+                at_tip: false,
+            };
+            let out = source.read_metadata(&list, &pin).await;
+            assert_eq!(out.len(), list.len());
+            let ok = |i: usize| out[i].as_ref().unwrap().clone();
+            assert_eq!(ok(0).symbol.as_deref(), Some(usdc), "at {version}");
+            assert_eq!(
+                (ok(1), ok(2), ok(3)),
+                (apt.clone(), apt.clone(), apt.clone())
+            );
+            assert_eq!(
+                ok(4),
+                TokenMetadata::new(Some("TKN"), Some("Token"), Some(9))
+            );
+            assert!(ok(5).is_empty());
+            let e = out[6].as_ref().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+            // One request for each asset of the configured network that is not APT.
+            assert_eq!(n.requests().resource, 3);
+            for path in n.seen_paths() {
+                assert!(
+                    path.ends_with(&format!("?ledger_version={version}")),
+                    "{path}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pin_that_is_not_a_version_fails_every_asset() {
+        let net = Devnet::builder().initial_blocks(10).start().await.unwrap();
+        let source = source(&net);
+        let list = assets(&["aptos:0xfa", "aptos:0xfb"]);
+        let pin = Pin::Instant(std::time::SystemTime::UNIX_EPOCH);
+        let out = source.read_metadata(&list, &pin).await;
+        assert_eq!(out.len(), 2);
+        for r in out {
+            assert_eq!(r.unwrap_err().kind(), ErrorKind::Unsupported);
+        }
+        assert_eq!(net.aptos().requests().total, 0);
     }
 }
