@@ -55,6 +55,10 @@ const EVM_NATIVE_N: u64 = 1_000;
 /// a cold one (fresh heap pages); medians of 5 moved by 2-3 ms from run to run, of 11 by
 /// about half that.
 const EVM_MULTICALL_REPS: usize = 11;
+/// `evm-metadata`: ERC-20 contracts its 10,000 ERC-20 reads spread over (`tokbal devnet
+/// --seed-evm-tokens`), 100 holders each, and the reps each arm's median is taken over.
+const EVM_METADATA_TOKENS: u64 = 100;
+const EVM_METADATA_REPS: usize = 5;
 /// Seeded ERC-20 balances are `EVM_ERC20_AMOUNT_BASE + i` (`tokbal devnet --seed-evm`).
 const EVM_ERC20_AMOUNT_BASE: u64 = 1_000_000_000_000_000_000;
 /// `evm-time-pin`: the main devnet's EVM chain, 12 s blocks (Ethereum's slot).
@@ -808,6 +812,84 @@ impl Bench {
         r
     }
 
+    /// `evm-metadata`: 10,000 ERC-20 reads over 100 contracts and 1,000 native reads, without
+    /// and with metadata, in the same run: what reading each token's symbol, name and
+    /// decimals adds to the requests, and the wall time with it against its floor.
+    fn evm_metadata(&mut self) -> Record {
+        let n = EVM_ERC20_N + EVM_NATIVE_N;
+        let url = self.evm_url();
+        self.prepare(LATENCY_MS);
+        let queries = parse_all((0..n).map(|k| evm_metadata_query(k).0));
+        let k = evm_client(&url)
+            .evm(Network::EthereumMainnet)
+            .expect("evm backend")
+            .calls_per_request() as u64;
+        let mut arms: [Vec<(Duration, u64)>; 2] = [Vec::new(), Vec::new()];
+        let (mut errors, mut wrong_metadata) = (0, 0);
+        for _ in 0..EVM_METADATA_REPS {
+            for (arm, with) in [false, true].into_iter().enumerate() {
+                let client = evm_client(&url);
+                let client = if with { client.with_metadata() } else { client };
+                let from = self.dev.counts();
+                let (out, wall, _) = measured(&self.rt, client.balances(&queries, At::Latest));
+                let d = self.dev.counts().since(from);
+                let (e, w) = check(&out.results, |i| evm_metadata_query(i as u64).1);
+                errors += e + w;
+                if with {
+                    wrong_metadata += out
+                        .results
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, r)| {
+                            let want = evm_metadata_query(*i as u64).2;
+                            !matches!(r, Ok(b) if b.token.as_ref().and_then(|t| t.symbol.as_deref()) == Some(want.as_str()))
+                        })
+                        .count() as u64;
+                }
+                arms[arm].push((wall, d.evm_http));
+            }
+        }
+        let median = |v: &mut Vec<(Duration, u64)>| {
+            v.sort_by_key(|r| r.0);
+            v[v.len() / 2]
+        };
+        let max_requests = |v: &[(Duration, u64)]| v.iter().map(|r| r.1).max().unwrap_or(0);
+        let (requests, requests_with) = (max_requests(&arms[0]), max_requests(&arms[1]));
+        let (wall, _) = median(&mut arms[0]);
+        let (wall_with, _) = median(&mut arms[1]);
+        // ERC-20 metadata is three calls a token: decimals, symbol, name.
+        let metadata_calls = 3 * EVM_METADATA_TOKENS;
+        let allowed = requests + metadata_calls.div_ceil(k);
+        // The floor with metadata: the pin, then the reads (balances and metadata calls, K to
+        // a request) 64 at a time.
+        let reads = (n + metadata_calls).div_ceil(k);
+        let fl = Duration::from_millis((1 + reads.div_ceil(CONCURRENCY as u64)) * LATENCY_MS);
+        let ratio = wall_with.as_secs_f64() / fl.as_secs_f64();
+        let mut r = Record::new("evm-metadata", n, CONCURRENCY, LATENCY_MS);
+        r.set("erc20_reads", json!(EVM_ERC20_N))
+            .set("native_reads", json!(EVM_NATIVE_N))
+            .set("contracts", json!(EVM_METADATA_TOKENS))
+            .set("calls_per_request", json!(k))
+            .set("requests", json!(requests))
+            .set("requests_with_metadata", json!(requests_with))
+            .set("allowed_requests_with_metadata", json!(allowed))
+            .secs("wall_s", wall)
+            .secs("wall_with_metadata_s", wall_with)
+            .secs("floor_s", fl)
+            .set("ratio_to_floor", json!(round(ratio, 3)))
+            .set("errors", json!(errors))
+            .set("wrong_metadata", json!(wrong_metadata))
+            .set(
+                "target",
+                json!("requests_with_metadata <= requests + ceil(300 / K), every balance and symbol right"),
+            )
+            .set(
+                "pass",
+                json!(requests_with <= allowed && errors == 0 && wrong_metadata == 0),
+            );
+        r
+    }
+
     fn evm_time_pin(&mut self) -> Record {
         let url = self.evm_url();
         let regular = evm_pins(&self.rt, &mut self.dev, &url);
@@ -1221,6 +1303,21 @@ fn evm_mixed(k: u64) -> (String, u64, bool, u64) {
     }
 }
 
+/// Query `k` of `evm-metadata`, its seeded amount and its token's symbol: every 11th is
+/// holder `k / 11`'s native balance, the others holder `h / 100`'s balance of seeded
+/// contract `h % 100` (`h` counting the ERC-20 reads), so each request mixes tokens.
+fn evm_metadata_query(k: u64) -> (String, u64, String) {
+    if k % 11 == 10 {
+        let h = k / 11;
+        (evm_native_query(h), SEED_AMOUNT_BASE + h, "ETH".to_string())
+    } else {
+        let h = k - k / 11;
+        let (c, holder) = (h % EVM_METADATA_TOKENS, h / EVM_METADATA_TOKENS);
+        let query = format!("ethereum:{}/erc20:0x5eed{:036x}", evm_holder(holder), c + 1);
+        (query, EVM_ERC20_AMOUNT_BASE + holder, format!("SEED{c}"))
+    }
+}
+
 /// The loop people write: one JSON-RPC request per query (`eth_call` of `balanceOf` on the
 /// token, `eth_getBalance` for the native coin), 64 in flight, every one at the block number
 /// `eth_blockNumber` gave first. Returns each query's amount, if read.
@@ -1508,7 +1605,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let scenarios: [(&str, Scenario); 9] = [
+    let scenarios: [(&str, Scenario); 10] = [
         ("aptos-fanout", Bench::aptos_fanout),
         ("vs-sequential", Bench::vs_sequential),
         ("overhead", Bench::overhead),
@@ -1516,6 +1613,7 @@ fn main() {
         ("time-pin", Bench::time_pin),
         ("memory", Bench::memory),
         ("evm-multicall", Bench::evm_multicall),
+        ("evm-metadata", Bench::evm_metadata),
         ("evm-time-pin", Bench::evm_time_pin),
         ("bitcoin-pinned", Bench::bitcoin_pinned),
     ];
@@ -1526,6 +1624,7 @@ fn main() {
     let blocks = TIME_PIN_BLOCKS.to_string();
     let seed_evm = EVM_ERC20_N.max(EVM_NATIVE_N).to_string();
     let evm_blocks = EVM_TIME_PIN_BLOCKS.to_string();
+    let evm_tokens = EVM_METADATA_TOKENS.to_string();
     let seed_bitcoin = BTC_N.to_string();
     // TOKBAL_BENCH_PIN_CPUS=1: the bench on CPU 0, the devnet on CPU 1, so that neither
     // takes the other's core; figures then vary less from run to run (and differ from the
@@ -1544,6 +1643,8 @@ fn main() {
             &seed_amb,
             "--seed-evm",
             &seed_evm,
+            "--seed-evm-tokens",
+            &evm_tokens,
             "--evm-blocks",
             &evm_blocks,
             "--seed-bitcoin",
@@ -1632,6 +1733,13 @@ fn summary(records: &[Record]) {
                 g("ratio_to_floor"),
                 g("speedup"),
                 g("request_ratio")
+            ),
+            "evm-metadata" => format!(
+                "requests {} -> {} with metadata (allowed {}) ratio {}",
+                g("requests"),
+                g("requests_with_metadata"),
+                g("allowed_requests_with_metadata"),
+                g("ratio_to_floor")
             ),
             "evm-time-pin" => format!(
                 "blocks max {} mean {} (sub-second max {} mean {})",

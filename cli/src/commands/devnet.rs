@@ -86,6 +86,11 @@ pub struct DevnetArgs {
     /// (SEED_EVM_ERC20_CONTRACT).
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_evm: u64,
+    /// Seed N more ERC-20 contracts on the EVM node, from its genesis: contract c (at
+    /// 0x5eed followed by c + 1 in 36 hex digits) has the metadata `Seed Token c` / `SEEDc`
+    /// / 18 decimals, and holders 0..100 hold 10^18 + i of it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed_evm_tokens: u64,
     /// Seed N addresses on the Esplora server (address i is tokbal_devnet::seed_address(i),
     /// a P2WPKH address), each with a history of 1 to 200 transactions spread over the chain.
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -121,6 +126,13 @@ pub const SEED_AMB_SINCE_SECS: i64 = 1_000_000_000;
 /// `tokbal_devnet::seed_erc20_amount(i)` = 10^18 + i. Clear of the demo contracts and of the
 /// devnet's special ones.
 pub const SEED_EVM_ERC20_CONTRACT: &str = "0x5eed20005eed20005eed20005eed20005eed2000";
+/// Holders of each contract `--seed-evm-tokens` seeds.
+pub const SEED_EVM_TOKEN_HOLDERS: u64 = 100;
+
+/// The address of contract `c` of `--seed-evm-tokens`.
+pub fn seed_evm_token(c: u64) -> String {
+    format!("0x5eed{:036x}", c + 1)
+}
 
 /// The devnet the CLI's commands start: the demo chain, optionally seeded.
 /// The seed of `--seed-bitcoin`'s histories (fixed, so that runs compare).
@@ -262,6 +274,19 @@ fn seed(net: &Devnet, args: &DevnetArgs) -> Result<(), Error> {
         evm.seed_native_holders(args.seed_evm);
         evm.seed_erc20_holders(SEED_EVM_ERC20_CONTRACT, args.seed_evm)
             .map_err(|e| refused(SEED_EVM_ERC20_CONTRACT, &e))?;
+    }
+    for c in 0..args.seed_evm_tokens {
+        let evm = net.evm();
+        let contract = seed_evm_token(c);
+        evm.seed_erc20_holders(&contract, SEED_EVM_TOKEN_HOLDERS)
+            .map_err(|e| refused(&contract, &e))?;
+        let metadata = tokbal_devnet::EvmTokenMetadata::new(
+            Some(&format!("Seed Token {c}")),
+            Some(&format!("SEED{c}")),
+            Some(18),
+        );
+        evm.set_token_metadata_at(&contract, 0, metadata)
+            .map_err(|e| refused(&contract, &e))?;
     }
     if args.seed_bitcoin > 0 {
         net.esplora()
