@@ -343,3 +343,128 @@ async fn a_snapshot_shared_by_sharded_workers() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }
+
+/// `--metadata`: each result gains the token's symbol, name and decimals, read at the same
+/// block, and the exact amount in whole tokens; without it, the output is as before.
+#[tokio::test]
+async fn metadata_in_json_table_and_csv_and_hostile_text_never_raw() {
+    let net = seeded().await;
+    let evm = net.evm();
+    // A symbol that would recolour the terminal, reverse the line and break the row.
+    let hostile = "\u{1b}[31mX\u{202e}\nY";
+    evm.set_token_metadata(TOKEN, Some("Big \u{9b}Token"), Some(hostile), Some(6))
+        .unwrap();
+    evm.mine(1);
+    let url = net.evm_url();
+    let endpoint = format!("ethereum={url}");
+    let queries = [
+        format!("ethereum:{OWNER}"),
+        format!("ethereum:{OWNER}/erc20:{TOKEN}"),
+    ];
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        let mut a: Vec<String> = ["get", "--endpoint", &endpoint]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a.extend(queries.iter().cloned());
+        a
+    };
+    let run = |a: Vec<String>| async move {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        tokbal(&refs, &[]).await
+    };
+
+    let out = run(args(&["--metadata", "--format", "json"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing but printable text on stdout: controls and bidi characters are \u escapes.
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        !text
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+        "{text:?}"
+    );
+    let doc = json(&out);
+    let native = &doc["results"][0];
+    assert_eq!(native["token"]["symbol"], "ETH");
+    assert_eq!(native["token"]["decimals"], 18);
+    assert_eq!(native["formatted"], "0.000000000000000005");
+    let token = &doc["results"][1];
+    assert_eq!(
+        token["token"]["symbol"], hostile,
+        "the text itself, JSON-escaped"
+    );
+    assert_eq!(token["token"]["name"], "Big \u{9b}Token");
+    assert_eq!(token["token"]["decimals"], 6);
+    let digits = big().to_string();
+    let (whole, fraction) = digits.split_at(digits.len() - 6);
+    assert_eq!(token["balance"], digits);
+    assert_eq!(
+        token["formatted"],
+        format!("{whole}.{}", fraction.trim_end_matches('0'))
+    );
+
+    // The table: symbol and amount, the hostile text escaped, one line per row.
+    let out = run(args(&["--metadata"])).await;
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("AMOUNT") && table.contains("SYMBOL"),
+        "{table}"
+    );
+    // Escaped, and cut to the symbol column's width.
+    assert!(table.contains("\\u{1b}[31mX…"), "{table}");
+    assert!(
+        !table.chars().any(|c| c.is_control() && c != '\n'),
+        "{table:?}"
+    );
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("ethereum:"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].contains("ETH"), "{table}");
+
+    // Without --metadata: no token, no formatted, no new columns.
+    let out = run(args(&["--format", "json"])).await;
+    let doc = json(&out);
+    assert!(doc["results"][1].get("token").is_none());
+    assert!(doc["results"][1].get("formatted").is_none());
+    let out = run(args(&[])).await;
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SYMBOL"));
+
+    // batch --format csv gains the four columns, the text kept as read (not a terminal).
+    let input = std::env::temp_dir().join(format!("tokbal-meta-{}.txt", std::process::id()));
+    std::fs::write(&input, queries.join("\n")).unwrap();
+    let input_s = input.to_string_lossy().to_string();
+    let out = tokbal(
+        &[
+            "batch",
+            "--endpoint",
+            &endpoint,
+            "--metadata",
+            "--format",
+            "csv",
+            &input_s,
+        ],
+        &[],
+    )
+    .await;
+    let _ = std::fs::remove_file(&input);
+    let mut rows = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        &header[header.len() - 4..],
+        ["symbol", "name", "decimals", "formatted"]
+    );
+    let mut by_line: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+    by_line.sort_by_key(|r| r[0].parse::<u64>().unwrap());
+    let n = header.len();
+    assert_eq!(&by_line[1][n - 4], hostile);
+    assert_eq!(&by_line[1][n - 2], "6");
+    assert_eq!(&by_line[0][n - 4], "ETH");
+}

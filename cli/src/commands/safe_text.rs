@@ -52,14 +52,17 @@ pub fn cell(text: &str, max: usize) -> String {
 
 /// JSON text with every unsafe character that a JSON writer leaves raw (DEL, C1 controls,
 /// bidirectional and invisible characters) written as a `\uXXXX` escape. Such characters
-/// can only stand inside strings, so the document means exactly what it meant.
+/// can only stand inside strings, so the document means exactly what it meant. (Newlines,
+/// tabs and carriage returns a JSON writer escapes inside strings itself: raw, they are the
+/// layout's whitespace, and stay.)
 pub fn json(text: String) -> String {
-    if !text.chars().any(is_unsafe) {
+    let escaped = |c: char| is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r');
+    if !text.chars().any(escaped) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_unsafe(c) {
+        if escaped(c) {
             // Every unsafe character is in the Basic Multilingual Plane: one escape.
             out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
@@ -121,6 +124,17 @@ mod tests {
         assert!(!text.chars().any(is_unsafe), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
+        // Pretty layout keeps its newlines; only the ones inside strings were escaped.
+        let pretty = json(serde_json::to_string_pretty(&value).unwrap());
+        assert_eq!(pretty.lines().count(), 3, "{pretty}");
+        assert!(
+            !pretty.chars().any(|c| is_unsafe(c) && c != '\n'),
+            "{pretty}"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&pretty).unwrap(),
+            value
+        );
         assert_eq!(json("{\"a\":1}".to_string()), "{\"a\":1}");
     }
 }
