@@ -27,7 +27,7 @@ pub const MAX_TEXT_CHARS: usize = 256;
 /// use tokbal::TokenMetadata;
 /// let usdc = TokenMetadata::new(Some("USDC"), Some("USD Coin"), Some(6));
 /// assert_eq!(usdc.symbol.as_deref(), Some("USDC"));
-/// let long = TokenMetadata::new(Some("x".repeat(10_000)), None, None);
+/// let long = TokenMetadata::new(Some("x".repeat(10_000)), None::<String>, None);
 /// assert_eq!(long.symbol.unwrap().chars().count(), tokbal::metadata::MAX_TEXT_CHARS);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
