@@ -65,6 +65,7 @@ mod endpoint;
 pub mod error;
 #[cfg(feature = "evm")]
 pub mod evm;
+pub mod holders;
 pub mod metadata;
 pub mod pin;
 pub mod query;
@@ -83,6 +84,7 @@ pub use balance::Balance;
 pub use batch::{BatchOutput, MetadataOutput};
 pub use client::{Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Error, ErrorKind};
+pub use holders::{Holder, HoldersOptions, HoldersOutput, HoldersSummary};
 pub use metadata::{Asset, TokenMetadata};
 pub use pin::{At, BlockSnapshot, Snapshot};
 pub use query::{Backend, Chain, Network, Query};

@@ -194,6 +194,34 @@ pub(crate) trait Source: Any + Send + Sync {
         Box::pin(futures::future::join(balances, metadata))
     }
 
+    /// The candidate holders of `asset` at `pin`, and the figures that prove a list of them
+    /// whole, for sources that can find them (EVM chains, from the contract's logs from
+    /// `from_block`, by default its creation block); `unsupported` elsewhere.
+    fn discover_holders<'a>(
+        &'a self,
+        asset: &'a Asset,
+        pin: &'a Pin,
+        from_block: Option<u64>,
+        concurrency: usize,
+        progress: &'a crate::holders::Progress,
+    ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
+        let _ = (pin, from_block, concurrency, progress);
+        let backend = self.backend();
+        Box::pin(async move {
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{asset}: the {backend} source cannot list a token's holders"),
+            )
+            .with_backend(backend))
+        })
+    }
+
+    /// HTTP requests this source has sent (for the request counts a summary reports; 0 where
+    /// the source does not count).
+    fn requests_sent(&self) -> u64 {
+        0
+    }
+
     /// Whether `block` is still on `network`'s chain, asked once a batch is read, for
     /// sources whose reads do not name the block themselves (Esplora reads at a height).
     fn still_pinned<'a>(

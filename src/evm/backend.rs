@@ -163,6 +163,16 @@ impl EvmBackend {
         })
     }
 
+    /// HTTP requests sent to this endpoint so far, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.rpc.requests_sent()
+    }
+
+    /// The JSON-RPC client.
+    pub(super) fn rpc_ref(&self) -> &Rpc {
+        &self.rpc
+    }
+
     /// The endpoint, as it may be shown (scheme and host).
     pub fn url(&self) -> &RpcUrl {
         self.rpc.url()
@@ -551,7 +561,7 @@ impl EvmBackend {
         }
     }
 
-    async fn check_still_canonical(&self, pin: &BlockSnapshot) -> Result<(), Error> {
+    pub(super) async fn check_still_canonical(&self, pin: &BlockSnapshot) -> Result<(), Error> {
         let now = self.block(BlockRef::Number(pin.number)).await?;
         if now.hash == pin.hash {
             Ok(())
@@ -785,7 +795,11 @@ impl EvmBackend {
         }
     }
 
-    async fn code_at(&self, contract: Address, pin: &BlockSnapshot) -> Result<Bytes, Error> {
+    pub(super) async fn code_at(
+        &self,
+        contract: Address,
+        pin: &BlockSnapshot,
+    ) -> Result<Bytes, Error> {
         let v = self
             .rpc
             .call(

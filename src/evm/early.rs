@@ -53,6 +53,7 @@ impl Rpc {
             remaining: (head.len() + end_length()) as u64,
         };
         let (http, url, limit) = (self.http.clone(), self.url.clone(), self.limit.clone());
+        self.count();
         let exchange = Exchange::start(async move {
             limit.wait().await;
             exchange_data(http, url, reqwest::Body::wrap(body)).await

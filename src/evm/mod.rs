@@ -15,6 +15,8 @@ mod abi;
 mod backend;
 mod calls;
 mod early;
+mod holders;
+mod logs;
 mod rpc;
 mod source;
 mod url;

@@ -27,6 +27,8 @@ pub(crate) struct Rpc {
     pub(super) url: RpcUrl,
     retry: RetryPolicy,
     pub(super) limit: RateLimit,
+    /// HTTP requests sent, retries included.
+    pub(super) sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A JSON-RPC answer's error object, kept whole until it is mapped.
@@ -55,7 +57,18 @@ impl Rpc {
             url,
             retry: transport.retry.clone(),
             limit,
+            sent: Default::default(),
         })
+    }
+
+    /// Counts one HTTP request sent.
+    pub(super) fn count(&self) {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// HTTP requests sent so far.
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The endpoint, as it may be shown (scheme and host).
@@ -72,6 +85,26 @@ impl Rpc {
                 match parse_answer(&answer) {
                     Ok(v) => Ok(v),
                     Err(e) => Err(map_rpc_error(method, &e)),
+                }
+            })
+            .await
+    }
+
+    /// One `eth_getLogs` call. A refusal about the range or the size of the answer is handed
+    /// back as it came, for the caller to read a smaller range (a provider's `-32005` may say
+    /// either that or that the rate is too high: only the second is retried here, after the
+    /// back-off, with the same range).
+    pub(crate) async fn get_logs(&self, filter: Value) -> Result<Result<Value, RpcError>, Error> {
+        let body = to_body(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [filter]}),
+        );
+        self.retry
+            .run(&self.limit, || async {
+                let answer = self.post_json(&body).await?;
+                match parse_answer(&answer) {
+                    Ok(v) => Ok(Ok(v)),
+                    Err(e) if super::logs::is_range_refusal(&e) => Ok(Err(e)),
+                    Err(e) => handed_back("eth_getLogs", Err(e)),
                 }
             })
             .await
@@ -108,6 +141,7 @@ impl Rpc {
         self.retry
             .run(&self.limit, || async {
                 // The answer's hex is decoded in the exchange's task too, off the batch's.
+                self.count();
                 let (http, url) = (self.http.clone(), self.url.clone());
                 let data = crate::transport::detached(exchange_data(http, url, body.clone()));
                 handed_back("eth_call", data.await?)
@@ -166,6 +200,7 @@ impl Rpc {
     /// ([`detached`](crate::transport::detached)), so that connecting, writing and reading
     /// go on while the batch's task prepares or decodes other requests.
     async fn post(&self, body: &Bytes) -> Result<Bytes, Error> {
+        self.count();
         crate::transport::detached(exchange(self.http.clone(), self.url.clone(), body.clone()))
             .await
     }

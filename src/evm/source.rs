@@ -101,6 +101,31 @@ impl Source for EvmSource {
         MetaField::of(asset.token()).0.len()
     }
 
+    fn discover_holders<'a>(
+        &'a self,
+        asset: &'a Asset,
+        pin: &'a Pin,
+        from_block: Option<u64>,
+        concurrency: usize,
+        progress: &'a crate::holders::Progress,
+    ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
+        Box::pin(async move {
+            let node = self.node(asset.network())?;
+            let Pin::Block(block) = pin else {
+                return Err(evm_error(
+                    ErrorKind::Unsupported,
+                    format!("an EVM node reads at a block, not at {pin:?}"),
+                ));
+            };
+            node.discover_holders(asset, block, from_block, concurrency, progress)
+                .await
+        })
+    }
+
+    fn requests_sent(&self) -> u64 {
+        self.nodes.values().map(EvmBackend::requests_sent).sum()
+    }
+
     fn read_metadata<'a>(
         &'a self,
         assets: &'a [Asset],

@@ -21,6 +21,11 @@ use crate::error::Error;
 pub struct EvmAddress([u8; 20]);
 
 impl EvmAddress {
+    /// The address of these 20 bytes.
+    pub fn from_bytes(bytes: [u8; 20]) -> Self {
+        EvmAddress(bytes)
+    }
+
     /// The 20 bytes of the address.
     pub fn as_bytes(&self) -> &[u8; 20] {
         &self.0

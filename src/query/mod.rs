@@ -223,6 +223,16 @@ impl Query {
         })
     }
 
+    /// A query from parts already checked to belong together (an owner and a token of the
+    /// network's chain).
+    pub(crate) fn from_parts(network: Network, owner: Owner, token: Token) -> Self {
+        Query {
+            network,
+            owner,
+            token,
+        }
+    }
+
     /// The network to read on.
     pub fn network(&self) -> Network {
         self.network

@@ -1,0 +1,275 @@
+//! Finding a token's holders on an EVM chain: every address its transfer events ever named,
+//! from its creation block (found by bisection on `eth_getCode`) to the pinned block, and
+//! the supply figures the list is proven against.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::{SolCall, SolEvent};
+use serde_json::{json, Value};
+
+use super::abi::{IERC1155Supply, ITransfers};
+use super::calls::revert_reason;
+use super::logs::{Log, LogFilter};
+use super::rpc::evm_error;
+use super::EvmBackend;
+use crate::amount::Amount;
+use crate::error::{Error, ErrorKind};
+use crate::holders::{Discovery, Progress};
+use crate::metadata::Asset;
+use crate::pin::BlockSnapshot;
+use crate::query::{EvmAddress, Owner, Token};
+
+/// What the logs of one token say: who they named, and what they minted and burned.
+#[derive(Default)]
+struct Tally {
+    candidates: HashSet<[u8; 20], foldhash::fast::RandomState>,
+    minted: U256,
+    burned: U256,
+    overflow: bool,
+}
+
+impl Tally {
+    fn name(&mut self, topic: &B256) {
+        let address: [u8; 20] = topic[12..].try_into().unwrap_or([0; 20]);
+        if address != [0; 20] {
+            self.candidates.insert(address);
+        }
+    }
+
+    fn moved(&mut self, from: &B256, to: &B256, amount: U256) {
+        self.name(from);
+        self.name(to);
+        if from.is_zero() {
+            self.minted = self.minted.checked_add(amount).unwrap_or_else(|| {
+                self.overflow = true;
+                U256::MAX
+            });
+        }
+        if to.is_zero() {
+            self.burned = self.burned.checked_add(amount).unwrap_or_else(|| {
+                self.overflow = true;
+                U256::MAX
+            });
+        }
+    }
+
+    /// Takes in one log of the token (`id`: the ERC-1155 id listed).
+    fn take(&mut self, log: &Log, token: &Token) {
+        let topics = &log.topics;
+        match token {
+            // ERC-20 and ERC-721 share the event; an ERC-721 transfer has the id indexed.
+            Token::Erc20 { .. } | Token::Erc721Count { .. } if topics.len() >= 3 => {
+                let amount = match token {
+                    Token::Erc721Count { .. } => U256::from(1u8),
+                    _ => log
+                        .data
+                        .get(..32)
+                        .map(U256::from_be_slice)
+                        .unwrap_or_default(),
+                };
+                self.moved(&topics[1], &topics[2], amount);
+            }
+            Token::Erc1155 { token_id, .. } if topics.len() >= 4 => {
+                let (from, to) = (&topics[2], &topics[3]);
+                if topics[0] == ITransfers::TransferSingle::SIGNATURE_HASH {
+                    let word =
+                        |i: usize| log.data.get(32 * i..32 * (i + 1)).map(U256::from_be_slice);
+                    if let (Some(id), Some(value)) = (word(0), word(1)) {
+                        if id == token_id.0 {
+                            self.moved(from, to, value);
+                        }
+                    }
+                } else if let Ok(batch) =
+                    <ITransfers::TransferBatch as SolEvent>::abi_decode_data(&log.data)
+                {
+                    let (ids, values) = batch;
+                    for (id, value) in ids.iter().zip(values.iter()) {
+                        if *id == token_id.0 {
+                            self.moved(from, to, *value);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl EvmBackend {
+    /// The candidates and supply figures of `asset` at `pin` (see the module docs).
+    pub(crate) async fn discover_holders(
+        &self,
+        asset: &Asset,
+        pin: &BlockSnapshot,
+        from_block: Option<u64>,
+        concurrency: usize,
+        progress: &Progress,
+    ) -> Result<Discovery, Error> {
+        let contract = match asset.token() {
+            Token::Erc20 { contract }
+            | Token::Erc721Count { contract }
+            | Token::Erc1155 { contract, .. } => Address::from(*contract.as_bytes()),
+            _ => {
+                return Err(Error::invalid_input(
+                    "token",
+                    &asset.to_string(),
+                    "not a token contract whose holders can be listed",
+                ))
+            }
+        };
+        let from = match from_block {
+            Some(from) if from > pin.number => {
+                return Err(Error::invalid_input(
+                    "from_block",
+                    &from.to_string(),
+                    format!("after the pinned block {}", pin.number),
+                ))
+            }
+            Some(from) => from,
+            None => self.creation_block(contract, pin).await?,
+        };
+        let topics = match asset.token() {
+            Token::Erc1155 { .. } => vec![Some(vec![
+                ITransfers::TransferSingle::SIGNATURE_HASH,
+                ITransfers::TransferBatch::SIGNATURE_HASH,
+            ])],
+            _ => vec![Some(vec![ITransfers::Transfer::SIGNATURE_HASH])],
+        };
+        let filter = LogFilter {
+            address: contract,
+            topics,
+        };
+        let mut tally = Tally::default();
+        let token = asset.token().clone();
+        self.scan_logs(&filter, from, pin.number, concurrency, progress, |logs| {
+            for log in &logs {
+                tally.take(log, &token);
+            }
+            progress
+                .candidates
+                .store(tally.candidates.len() as u64, Ordering::Relaxed);
+        })
+        .await?;
+        // The logs are read: if the pinned block left the chain meanwhile, they may be
+        // another chain's.
+        self.check_still_canonical(pin).await?;
+        let (total_supply, supply_requests) =
+            self.total_supply(contract, asset.token(), pin).await?;
+        let minted_minus_burned = match asset.token() {
+            Token::Erc721Count { .. } | Token::Erc1155 { .. } if !tally.overflow => {
+                tally.minted.checked_sub(tally.burned).map(Amount::from)
+            }
+            _ => None,
+        };
+        let mut candidates: Vec<Owner> = tally
+            .candidates
+            .into_iter()
+            .map(|a| Owner::Evm(EvmAddress::from_bytes(a)))
+            .collect();
+        candidates.sort_unstable();
+        Ok(Discovery {
+            candidates,
+            from_block: from,
+            to_block: pin.number,
+            minted_minus_burned,
+            total_supply,
+            supply_requests,
+        })
+    }
+
+    /// The first block at which `contract` has code, by bisection on `eth_getCode` between
+    /// block 0 and the pinned block: about log2(blocks) + 2 requests. A node that keeps no
+    /// old state cannot answer; the error then says to give the block.
+    async fn creation_block(&self, contract: Address, pin: &BlockSnapshot) -> Result<u64, Error> {
+        let code = |block: Option<u64>| async move {
+            let at = match block {
+                Some(n) => json!(format!("0x{n:x}")),
+                None => json!({"blockHash": pin.hash}),
+            };
+            let v = self
+                .rpc_ref()
+                .call("eth_getCode", json!([contract.to_string(), at]))
+                .await
+                .map_err(|e| {
+                    if e.kind() == ErrorKind::Pruned {
+                        Error::new(
+                            ErrorKind::Pruned,
+                            format!(
+                                "{e}; give the block to read logs from (--from-block, \
+                                 HoldersOptions::from_block) instead of searching for the \
+                                 contract's creation"
+                            ),
+                        )
+                        .with_backend(crate::query::Backend::Evm)
+                    } else {
+                        e
+                    }
+                })?;
+            Ok::<bool, Error>(v.as_str().is_some_and(|s| s.len() > 2))
+        };
+        if !code(None).await? {
+            return Err(evm_error(
+                ErrorKind::NotFound,
+                format!("no contract at {contract} at block {}", pin.number),
+            ));
+        }
+        if code(Some(0)).await? {
+            return Ok(0);
+        }
+        // Code at `hi`, none at `lo`.
+        let (mut lo, mut hi) = (0u64, pin.number);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if code(Some(mid)).await? {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(hi)
+    }
+
+    /// What the contract says exists, where it says, and the requests asked: `totalSupply()`
+    /// (ERC-20, ERC-721 Enumerable), `totalSupply(id)` (ERC-1155 Supply). A contract
+    /// without it answers nothing (`None`); an ERC-20 that reverts is named in the proof.
+    async fn total_supply(
+        &self,
+        contract: Address,
+        token: &Token,
+        pin: &BlockSnapshot,
+    ) -> Result<(Option<Amount>, u64), Error> {
+        let data = match token {
+            Token::Erc1155 { token_id, .. } => {
+                IERC1155Supply::totalSupplyCall { id: token_id.0 }.abi_encode()
+            }
+            _ => ITransfers::totalSupplyCall {}.abi_encode(),
+        };
+        let block = json!({"blockHash": pin.hash, "requireCanonical": true});
+        let call = json!([
+            {"to": contract.to_string(), "input": alloy_primitives::hex::encode_prefixed(&data)},
+            block
+        ]);
+        let answer = self.rpc_ref().call_raw("eth_call", call).await?;
+        let data = match answer {
+            Ok(Value::String(s)) => alloy_primitives::hex::decode(&s).ok(),
+            Ok(_) => None,
+            Err(e) => {
+                let why = e
+                    .data
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .and_then(|d| alloy_primitives::hex::decode(d).ok())
+                    .map(|d| revert_reason(&d))
+                    .unwrap_or_else(|| e.message.clone());
+                tracing::debug!("totalSupply on {contract}: {why}");
+                None
+            }
+        };
+        let supply = data
+            .filter(|d| d.len() >= 32)
+            .map(|d| Amount::from(U256::from_be_slice(&d[..32])));
+        Ok((supply, 1))
+    }
+}

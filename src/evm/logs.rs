@@ -1,0 +1,515 @@
+//! Reading a contract's event logs over a block range with `eth_getLogs`, in ranges that
+//! adapt to what the provider takes.
+//!
+//! Providers cap a request's block range, the number of logs it returns, or both, and say so
+//! in their own words. Where the refusal names a range that works (Infura's `[0x.., 0x..]`
+//! and `error.data.from/to`, Alchemy's "this block range should work: [0x.., 0x..]", others'
+//! "retry with the range A-B") that range is read next; where it only says the range or the
+//! answer is too large, or that the query timed out, the range is halved. Ranges grow again
+//! while answers are small. One block is never split (providers answer it whole). A rate
+//! limit is another matter: the request is retried after a back-off, with the same range.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use alloy_primitives::{Address, B256};
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{json, Value};
+
+use super::rpc::{evm_error, map_rpc_error, RpcError};
+use super::EvmBackend;
+use crate::error::{Error, ErrorKind};
+use crate::holders::Progress;
+
+/// The most blocks one request asks for before any refusal has taught a smaller range.
+pub(crate) const FIRST_SPAN: u64 = 1 << 20;
+/// An answer with fewer logs than this lets the next ranges grow (doubling, up to the
+/// largest range not refused for its size).
+const GROW_BELOW: usize = 2_000;
+
+/// One log, as far as tokbal reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Log {
+    pub topics: Vec<B256>,
+    pub data: Vec<u8>,
+    pub block: u64,
+}
+
+/// What a refusal of `eth_getLogs` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The range or the answer is too large: read `Some(range)` if the provider named one
+    /// that works, else a smaller one. `by_range` when it is the block range that is too
+    /// long (a cap that does not depend on how many logs there are).
+    Shrink {
+        suggested: Option<(u64, u64)>,
+        by_range: bool,
+    },
+}
+
+/// Whether `e` is a provider refusing a query for its range or the size of its answer (as
+/// opposed to a rate limit, which names requests, credits, compute units or a quota).
+pub(crate) fn is_range_refusal(e: &RpcError) -> bool {
+    classify(e).is_some()
+}
+
+/// What a refusal asks for, or `None` when `e` is not about the range or the answer's size.
+pub(crate) fn classify(e: &RpcError) -> Option<Refusal> {
+    let lower = e.message.to_ascii_lowercase();
+    let rate = [
+        "rate limit",
+        "rate-limit",
+        "too many requests",
+        "compute unit",
+        "credits",
+        "quota",
+        "throughput",
+        "requests per second",
+        "capacity",
+    ];
+    if rate.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    let results = [
+        "results",
+        "response size",
+        "too many logs",
+        "log response",
+        "logs matched",
+        "exceeds max",
+        "max logs",
+        "response too large",
+    ];
+    let range = [
+        "block range",
+        "range is too",
+        "range too",
+        "range exceeds",
+        "range should",
+        "blocks range",
+        "range of blocks",
+        "retry with the range",
+        "exceed maximum block range",
+    ];
+    let timeout = ["timeout", "timed out", "time out"];
+    let by_results = results.iter().any(|w| lower.contains(w));
+    let by_range = range.iter().any(|w| lower.contains(w));
+    let timed_out = timeout.iter().any(|w| lower.contains(w));
+    if !(by_results || by_range || timed_out) {
+        return None;
+    }
+    Some(Refusal::Shrink {
+        suggested: suggested_range(e),
+        by_range: by_range && !by_results,
+    })
+}
+
+/// The range a refusal suggests: `error.data.from/to`, `[0xA, 0xB]` in the message, or
+/// `the range A-B` (decimal).
+fn suggested_range(e: &RpcError) -> Option<(u64, u64)> {
+    let hex = |v: Option<&Value>| -> Option<u64> {
+        let s = v?.as_str()?.strip_prefix("0x")?;
+        u64::from_str_radix(s, 16).ok()
+    };
+    if let Some(data) = &e.data {
+        if let (Some(a), Some(b)) = (hex(data.get("from")), hex(data.get("to"))) {
+            return (a <= b).then_some((a, b));
+        }
+    }
+    let m = &e.message;
+    if let Some(open) = m.find('[') {
+        let inside = &m[open + 1..];
+        let close = inside.find(']')?;
+        let mut parts = inside[..close].split(',').map(str::trim);
+        let (a, b) = (parts.next()?, parts.next()?);
+        let num = |s: &str| match s.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16).ok(),
+            None => s.parse::<u64>().ok(),
+        };
+        let (a, b) = (num(a)?, num(b)?);
+        return (a <= b).then_some((a, b));
+    }
+    let lower = m.to_ascii_lowercase();
+    let at = lower.find("range ")?;
+    let rest = &m[at + "range ".len()..];
+    let digits = |s: &str| -> Option<(u64, usize)> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        Some((s.get(..n)?.parse().ok()?, n))
+    };
+    let (a, n) = digits(rest)?;
+    let rest = rest.get(n..)?.trim_start().strip_prefix('-')?.trim_start();
+    let (b, _) = digits(rest)?;
+    (a <= b).then_some((a, b))
+}
+
+/// Which logs to read: one contract's, with topic filters per position (`None` matches any).
+#[derive(Clone, Debug)]
+pub(crate) struct LogFilter {
+    pub address: Address,
+    pub topics: Vec<Option<Vec<B256>>>,
+}
+
+impl LogFilter {
+    fn json(&self, from: u64, to: u64) -> Value {
+        let topics: Vec<Value> = self
+            .topics
+            .iter()
+            .map(|t| match t {
+                None => Value::Null,
+                Some(one) if one.len() == 1 => json!(one[0].to_string()),
+                Some(many) => json!(many.iter().map(|t| t.to_string()).collect::<Vec<_>>()),
+            })
+            .collect();
+        json!({
+            "address": self.address.to_string(),
+            "topics": topics,
+            "fromBlock": format!("0x{from:x}"),
+            "toBlock": format!("0x{to:x}"),
+        })
+    }
+}
+
+/// The ranges still to read, and what the provider has taught about their size.
+struct Planner {
+    /// The first block no range has been carved from yet.
+    next: u64,
+    end: u64,
+    span: u64,
+    /// The largest span a refusal by range allows (one block less than the smallest refused).
+    ceiling: u64,
+    /// Ranges handed back by refusals, read before new ones are carved.
+    pending: VecDeque<(u64, u64)>,
+    exhausted: bool,
+}
+
+impl Planner {
+    fn new(from: u64, to: u64) -> Self {
+        Planner {
+            next: from,
+            end: to,
+            span: FIRST_SPAN,
+            ceiling: u64::MAX,
+            pending: VecDeque::new(),
+            exhausted: from > to,
+        }
+    }
+
+    fn take(&mut self) -> Option<(u64, u64)> {
+        if let Some(r) = self.pending.pop_front() {
+            return Some(r);
+        }
+        if self.exhausted {
+            return None;
+        }
+        let lo = self.next;
+        let hi = lo.saturating_add(self.span.max(1) - 1).min(self.end);
+        if hi >= self.end {
+            self.exhausted = true;
+        } else {
+            self.next = hi + 1;
+        }
+        Some((lo, hi))
+    }
+
+    /// `(lo, hi)` was refused: read what was suggested, or its halves.
+    fn refused(&mut self, (lo, hi): (u64, u64), refusal: Refusal) {
+        let Refusal::Shrink {
+            suggested,
+            by_range,
+        } = refusal;
+        let len = hi - lo + 1;
+        match suggested.filter(|&(a, b)| a >= lo && b <= hi && b - a + 1 < len) {
+            Some((a, b)) => {
+                // Read the suggested range, then the rest of this one.
+                if b < hi {
+                    self.pending.push_front((b + 1, hi));
+                }
+                self.pending.push_front((a, b));
+                if a > lo {
+                    self.pending.push_front((lo, a - 1));
+                }
+                self.span = self.span.min(b - a + 1);
+            }
+            None => {
+                let mid = lo + len / 2 - 1;
+                self.pending.push_front((mid + 1, hi));
+                self.pending.push_front((lo, mid));
+                self.span = self.span.min(len / 2);
+            }
+        }
+        if by_range {
+            self.ceiling = self.ceiling.min(len - 1);
+            self.span = self.span.min(self.ceiling);
+        }
+        self.span = self.span.max(1);
+    }
+
+    /// `(lo, hi)` answered `count` logs: small answers let later ranges grow.
+    fn answered(&mut self, (lo, hi): (u64, u64), count: usize) {
+        let len = hi - lo + 1;
+        if count < GROW_BELOW && len >= self.span {
+            self.span = self.span.saturating_mul(2).min(self.ceiling).max(1);
+        }
+    }
+}
+
+impl EvmBackend {
+    /// Every log matching `filter` in blocks `from..=to`, handed to `sink` range by range as
+    /// they come (in no particular order), `concurrency` requests at once. Logs marked
+    /// `removed` are left out. Fails only when a range cannot be read at all (one block
+    /// refused, a rate limit that outlasts the retries, a node error).
+    pub(crate) async fn scan_logs(
+        &self,
+        filter: &LogFilter,
+        from: u64,
+        to: u64,
+        concurrency: usize,
+        progress: &Progress,
+        mut sink: impl FnMut(Vec<Log>),
+    ) -> Result<(), Error> {
+        progress
+            .blocks_total
+            .store(to.saturating_sub(from).saturating_add(1), Ordering::Relaxed);
+        let planner = Mutex::new(Planner::new(from, to));
+        let take = || planner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < concurrency.max(1) {
+                let Some(range) = take() else { break };
+                running.push(async move { (range, self.logs_in(filter, range, progress).await) });
+            }
+            let Some((range, answer)) = running.next().await else {
+                break;
+            };
+            let mut plan = planner.lock().unwrap_or_else(|e| e.into_inner());
+            match answer? {
+                Ok(logs) => {
+                    plan.answered(range, logs.len());
+                    drop(plan);
+                    progress
+                        .blocks_done
+                        .fetch_add(range.1 - range.0 + 1, Ordering::Relaxed);
+                    progress
+                        .logs
+                        .fetch_add(logs.len() as u64, Ordering::Relaxed);
+                    sink(logs);
+                }
+                Err(refusal) => plan.refused(range, refusal),
+            }
+        }
+        Ok(())
+    }
+
+    /// One range's logs, or the refusal to shrink it.
+    async fn logs_in(
+        &self,
+        filter: &LogFilter,
+        (lo, hi): (u64, u64),
+        progress: &Progress,
+    ) -> Result<Result<Vec<Log>, Refusal>, Error> {
+        progress.log_requests.fetch_add(1, Ordering::Relaxed);
+        let answer = self.rpc_ref().get_logs(filter.json(lo, hi)).await;
+        let refusal = match answer {
+            Ok(Ok(v)) => return parse_logs(&v).map(Ok),
+            Ok(Err(e)) => match classify(&e) {
+                Some(r) => r,
+                None => return Err(map_rpc_error("eth_getLogs", &e)),
+            },
+            // A query the client gave up waiting for is one too large, as a provider's
+            // timeout is.
+            Err(e) if e.kind() == ErrorKind::Timeout => Refusal::Shrink {
+                suggested: None,
+                by_range: false,
+            },
+            Err(e) => return Err(e),
+        };
+        if lo == hi {
+            return Err(evm_error(
+                ErrorKind::Unavailable,
+                format!(
+                    "eth_getLogs: the node refuses even one block ({lo}) of this contract's \
+                     logs; no range is smaller"
+                ),
+            ));
+        }
+        Ok(Err(refusal))
+    }
+}
+
+/// The logs of an `eth_getLogs` answer, without those marked `removed`.
+fn parse_logs(v: &Value) -> Result<Vec<Log>, Error> {
+    let bad = |what: &str| {
+        evm_error(
+            ErrorKind::Decode,
+            format!("eth_getLogs answered a log with {what}"),
+        )
+    };
+    let list = v
+        .as_array()
+        .ok_or_else(|| bad("no list (the answer is not an array)"))?;
+    let mut logs = Vec::with_capacity(list.len());
+    for item in list {
+        if item.get("removed").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        let topics = item
+            .get("topics")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no topics"))?
+            .iter()
+            .map(|t| t.as_str().and_then(|s| s.parse::<B256>().ok()))
+            .collect::<Option<Vec<B256>>>()
+            .ok_or_else(|| bad("a topic that is not 32 bytes of hex"))?;
+        let data = item
+            .get("data")
+            .and_then(Value::as_str)
+            .and_then(|s| alloy_primitives::hex::decode(s).ok())
+            .ok_or_else(|| bad("data that is not hex"))?;
+        let block = item
+            .get("blockNumber")
+            .and_then(Value::as_str)
+            .and_then(|s| s.strip_prefix("0x"))
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| bad("no block number"))?;
+        logs.push(Log {
+            topics,
+            data,
+            block,
+        });
+    }
+    Ok(logs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: i64, message: &str, data: Option<Value>) -> RpcError {
+        RpcError {
+            code,
+            message: message.to_string(),
+            data,
+        }
+    }
+
+    #[test]
+    fn refusals_are_told_from_rate_limits_and_their_ranges_read() {
+        let infura = err(
+            -32005,
+            "query returned more than 10000 results. Try with this block range [0x10, 0x2f].",
+            Some(json!({"from": "0x10", "to": "0x2f"})),
+        );
+        assert_eq!(
+            classify(&infura),
+            Some(Refusal::Shrink {
+                suggested: Some((16, 47)),
+                by_range: false
+            })
+        );
+        let alchemy = err(
+            -32602,
+            "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block \
+             range and no limit on the response size, or you can request any block range with a \
+             cap of 10K logs in the response. Based on your parameters, this block range should \
+             work: [0x1, 0x7d0]",
+            None,
+        );
+        assert_eq!(
+            classify(&alchemy),
+            Some(Refusal::Shrink {
+                suggested: Some((1, 2000)),
+                by_range: false
+            })
+        );
+        let dash = err(
+            -32000,
+            "too many blocks: retry with the range 100-199",
+            None,
+        );
+        assert!(matches!(
+            classify(&dash),
+            Some(Refusal::Shrink {
+                suggested: Some((100, 199)),
+                ..
+            })
+        ));
+        let plain = err(-32600, "block range is too wide", None);
+        assert_eq!(
+            classify(&plain),
+            Some(Refusal::Shrink {
+                suggested: None,
+                by_range: true
+            })
+        );
+        assert!(classify(&err(-32000, "query timeout exceeded", None)).is_some());
+        // Rate limits, in -32005 too, are not refusals of the range.
+        for rate in [
+            "rate limit exceeded",
+            "Your app has exceeded its compute units per second capacity",
+            "daily request quota exceeded",
+            "too many requests",
+        ] {
+            assert_eq!(classify(&err(-32005, rate, None)), None, "{rate}");
+        }
+        assert_eq!(classify(&err(-32000, "execution reverted", None)), None);
+        // A suggestion that is not a range is no suggestion.
+        let backwards = err(-32005, "results: try [0x20, 0x10]", None);
+        assert!(matches!(
+            classify(&backwards),
+            Some(Refusal::Shrink {
+                suggested: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_planner_covers_every_block_once_whatever_is_refused() {
+        let mut p = Planner::new(0, 999);
+        let mut done = Vec::new();
+        let mut steps = 0;
+        while let Some(r) = p.take() {
+            steps += 1;
+            assert!(steps < 10_000);
+            if r.1 - r.0 + 1 > 100 {
+                // A provider capping ranges at 100 blocks, naming one sometimes.
+                let suggested = (r.0 % 3 == 0).then_some((r.0 + 10, r.0 + 59));
+                p.refused(
+                    r,
+                    Refusal::Shrink {
+                        suggested,
+                        by_range: true,
+                    },
+                );
+            } else {
+                p.answered(r, 10);
+                done.push(r);
+            }
+        }
+        done.sort_unstable();
+        let mut next = 0;
+        for (lo, hi) in done {
+            assert_eq!(lo, next, "ranges meet without gap or overlap");
+            next = hi + 1;
+        }
+        assert_eq!(next, 1000);
+        assert!(p.span <= 100, "it learned the cap");
+    }
+
+    #[test]
+    fn removed_logs_are_left_out_and_bad_ones_refused() {
+        let topic = format!("0x{}", "11".repeat(32));
+        let v = json!([
+            {"topics": [topic], "data": "0x01", "blockNumber": "0x5"},
+            {"topics": [topic], "data": "0x", "blockNumber": "0x6", "removed": true},
+        ]);
+        let logs = parse_logs(&v).unwrap();
+        assert_eq!(logs.len(), 1);
+        assert_eq!((logs[0].block, logs[0].data.as_slice()), (5, &[1u8][..]));
+        assert!(
+            parse_logs(&json!([{"topics": ["0x12"], "data": "0x", "blockNumber": "0x1"}])).is_err()
+        );
+        assert!(parse_logs(&json!({"not": "a list"})).is_err());
+    }
+}

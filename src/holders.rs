@@ -1,0 +1,450 @@
+//! Every holder of a token at one block, and the proof that the list is whole:
+//! [`Client::holders`] and [`Client::holders_stream`].
+//!
+//! The flow is the same whatever the source: pin the network, let the source *discover* the
+//! candidate owners (on EVM chains: every address a `Transfer`, `TransferSingle` or
+//! `TransferBatch` log of the contract ever named, from its creation block to the pin), read
+//! every candidate's balance through the batch engine at that same block, keep those with a
+//! balance, and *prove* the list: the sum of the balances against the token's own supply
+//! (`totalSupply()` for ERC-20; for ERC-721 and ERC-1155 what the logs minted minus what they
+//! burned, and `totalSupply` where the contract has one). Balances are read, never summed
+//! from the logs, so fee-on-transfer and other odd tokens still come out exact; a list built
+//! from events can miss holders whose balance changed without one (a rebasing token), and
+//! then the proof fails and says so.
+
+use std::pin::Pin as StdPin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures::stream::{Stream, StreamExt};
+
+use crate::amount::Amount;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind};
+use crate::metadata::{Asset, TokenMetadata};
+use crate::pin::{At, Snapshot};
+use crate::query::{Chain, EvmAddress, Owner, Query, Token};
+
+/// How to read holders.
+#[derive(Clone, Debug, Default)]
+pub struct HoldersOptions {
+    from_block: Option<u64>,
+    min: Option<Amount>,
+}
+
+impl HoldersOptions {
+    /// Scans logs from `block` on, instead of from the contract's creation block (found by
+    /// bisection on `eth_getCode`, which needs a node that keeps old state). A list read from
+    /// a later block can miss holders; its proof then says so.
+    pub fn from_block(mut self, block: u64) -> Self {
+        self.from_block = Some(block);
+        self
+    }
+
+    /// Lists only holders with at least `amount` (in base units); by default every one with
+    /// a balance above zero. The proof still counts every holder.
+    pub fn min(mut self, amount: Amount) -> Self {
+        self.min = Some(amount);
+        self
+    }
+}
+
+/// One holder and its balance at the pinned block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Holder {
+    /// Who holds it.
+    pub owner: EvmAddress,
+    /// How much: for an ERC-721 collection, how many items.
+    pub balance: Amount,
+    /// With metadata ([`Client::with_metadata`]): the balance in whole tokens.
+    pub formatted: Option<String>,
+}
+
+/// How a holders list was built, and whether it is proven whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HoldersSummary {
+    /// How many holders (with a balance above zero; `--min` does not change it).
+    pub holders: u64,
+    /// The sum of their balances.
+    pub sum: Amount,
+    /// What the contract says exists (`totalSupply()`, or `totalSupply(id)` for ERC-1155),
+    /// where it says.
+    pub total_supply: Option<Amount>,
+    /// ERC-721 and ERC-1155: what the logs minted minus what they burned.
+    pub minted_minus_burned: Option<Amount>,
+    /// Whether the sum equals every supply figure there is: the list is whole.
+    pub verified: bool,
+    /// Why the list is not proven whole, for a person.
+    pub reason: Option<String>,
+    /// The first block whose logs were read.
+    pub from_block: u64,
+    /// The pinned block (the last whose logs were read).
+    pub to_block: u64,
+    /// Logs read.
+    pub logs: u64,
+    /// Distinct addresses the logs named (candidates whose balance was read).
+    pub candidates: u64,
+    /// `eth_getLogs` requests (refused ones included).
+    pub log_requests: u64,
+    /// Requests that read balances and supply.
+    pub balance_requests: u64,
+    /// With metadata: the token's symbol, name and decimals.
+    pub token: Option<TokenMetadata>,
+}
+
+/// Every holder at one block, largest first, and the summary.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HoldersOutput {
+    /// The block read.
+    pub snapshot: Snapshot,
+    /// The holders, by balance (largest first), then by address.
+    pub holders: Vec<Holder>,
+    /// How the list was built and whether it is proven whole.
+    pub summary: HoldersSummary,
+}
+
+/// How far a holders read has got: for a progress display, read while it runs.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Blocks whose logs have been read.
+    pub blocks_done: AtomicU64,
+    /// Blocks to read logs of.
+    pub blocks_total: AtomicU64,
+    /// Logs read.
+    pub logs: AtomicU64,
+    /// Distinct candidates the logs named so far.
+    pub candidates: AtomicU64,
+    /// Candidates whose balance has been read.
+    pub balances: AtomicU64,
+    /// `eth_getLogs` requests sent.
+    pub log_requests: AtomicU64,
+}
+
+/// What a source found for a token's holders: candidates and the supply figures.
+#[derive(Debug, Default)]
+pub(crate) struct Discovery {
+    pub candidates: Vec<Owner>,
+    pub from_block: u64,
+    pub to_block: u64,
+    pub minted_minus_burned: Option<Amount>,
+    pub total_supply: Option<Amount>,
+    /// Requests made to read the supply.
+    pub supply_requests: u64,
+}
+
+/// Why `asset` cannot be listed, if it cannot: checked before any request.
+fn listable(asset: &Asset) -> Result<(), Error> {
+    let refuse = |why: &str| Err(Error::invalid_input("token", &asset.to_string(), why));
+    if asset.network().chain() != Chain::Ethereum {
+        return refuse("holders are listed on EVM networks only (from the contract's logs)");
+    }
+    match asset.token() {
+        Token::Native => refuse(
+            "the native coin emits no logs to list its holders from; name a token contract \
+             (erc20:, erc721:, erc1155:CONTRACT:ID)",
+        ),
+        Token::Erc721 { .. } => refuse(
+            "an ERC-721 item has one holder; list the collection's holders with \
+             erc721:CONTRACT",
+        ),
+        Token::Erc20 { .. } | Token::Erc721Count { .. } | Token::Erc1155 { .. } => Ok(()),
+        Token::Aptos(_) => refuse("not an EVM token"),
+    }
+}
+
+/// Holders as their balances are read, then the summary ([`Client::holders_stream`]).
+pub struct HoldersStream<'a> {
+    inner: StdPin<Box<dyn Stream<Item = Result<Holder, Error>> + Send + 'a>>,
+    state: Arc<Mutex<StreamState>>,
+    progress: Arc<Progress>,
+}
+
+#[derive(Default)]
+struct StreamState {
+    summary: Option<HoldersSummary>,
+    snapshot: Snapshot,
+}
+
+impl HoldersStream<'_> {
+    /// The summary, once the stream has ended without an error.
+    pub fn summary(&self) -> Option<HoldersSummary> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .summary
+            .clone()
+    }
+
+    /// The block read (once pinned).
+    pub fn snapshot(&self) -> Snapshot {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot
+            .clone()
+    }
+
+    /// How far the read has got.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.progress.clone()
+    }
+}
+
+impl Stream for HoldersStream<'_> {
+    type Item = Result<Holder, Error>;
+
+    fn poll_next(mut self: StdPin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for HoldersStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HoldersStream")
+            .field("progress", &self.progress)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Every holder of `asset` (an ERC-20, an ERC-721 collection, or one ERC-1155 id) at the
+    /// block `at` pins, each balance read at that block, largest first; and the proof that
+    /// the list is whole (see the [module docs](crate::holders)). A token that cannot be
+    /// listed (the native coin, an ERC-721 item, a network that is not an EVM chain) is an
+    /// error before any request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tokbal::Client) -> Result<(), tokbal::Error> {
+    /// use tokbal::holders::HoldersOptions;
+    /// let usdc: tokbal::Asset = "ethereum:erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48".parse()?;
+    /// let out = client.holders(&usdc, tokbal::At::Finalized, HoldersOptions::default()).await?;
+    /// println!("{} holders, verified: {}", out.summary.holders, out.summary.verified);
+    /// # Ok(()) }
+    /// ```
+    pub async fn holders(
+        &self,
+        asset: &Asset,
+        at: At,
+        options: HoldersOptions,
+    ) -> Result<HoldersOutput, Error> {
+        let mut stream = self.holders_stream(asset, at, options);
+        let mut holders = Vec::new();
+        while let Some(holder) = stream.next().await {
+            holders.push(holder?);
+        }
+        holders.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.owner.cmp(&b.owner)));
+        let summary = stream.summary().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unavailable,
+                "internal: holders ended without a summary",
+            )
+        })?;
+        Ok(HoldersOutput {
+            snapshot: stream.snapshot(),
+            holders,
+            summary,
+        })
+    }
+
+    /// [`holders`](Self::holders) as a stream: each holder as its balance is read (in no
+    /// order), [`HoldersStream::summary`] once it has ended. An `Err` item ends it.
+    pub fn holders_stream<'a>(
+        &'a self,
+        asset: &Asset,
+        at: At,
+        options: HoldersOptions,
+    ) -> HoldersStream<'a> {
+        let state = Arc::new(Mutex::new(StreamState::default()));
+        let progress = Arc::new(Progress::default());
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Holder, Error>>();
+        let run = {
+            let (state, progress, asset) = (state.clone(), progress.clone(), asset.clone());
+            async move {
+                if let Err(e) = self
+                    .read_holders(&asset, at, &options, &progress, &state, &tx)
+                    .await
+                {
+                    let _ = tx.unbounded_send(Err(e));
+                }
+            }
+        };
+        // The work runs as the stream is polled; holders come out as they are found.
+        let inner =
+            futures::stream::select(rx.map(Some), futures::stream::once(run).map(|()| None))
+                .filter_map(futures::future::ready);
+        HoldersStream {
+            inner: Box::pin(inner),
+            state,
+            progress,
+        }
+    }
+
+    async fn read_holders(
+        &self,
+        asset: &Asset,
+        at: At,
+        options: &HoldersOptions,
+        progress: &Progress,
+        state: &Mutex<StreamState>,
+        out: &futures::channel::mpsc::UnboundedSender<Result<Holder, Error>>,
+    ) -> Result<(), Error> {
+        listable(asset)?;
+        let network = asset.network();
+        let (_, source) = self.sources.for_network(network)?;
+        // A block that leaves the chain while its logs are read is pinned again, once.
+        let mut attempt = 0;
+        let (pin, discovery) = loop {
+            let pin = source.pin(network, &at).await?;
+            match source
+                .discover_holders(asset, &pin, options.from_block, self.concurrency, progress)
+                .await
+            {
+                Err(e)
+                    if e.code() == Some(crate::batch::REORGED)
+                        && attempt == 0
+                        && !matches!(at, At::Snapshot(_)) =>
+                {
+                    attempt += 1;
+                }
+                other => break (pin, other?),
+            }
+        };
+        let mut snapshot = Snapshot::default();
+        pin.record(&mut snapshot, network, &at);
+        state.lock().unwrap_or_else(|e| e.into_inner()).snapshot = snapshot.clone();
+
+        // Every candidate's balance, at exactly the pinned block, through the batch engine.
+        let requests_before = source.requests_sent();
+        let queries = discovery
+            .candidates
+            .iter()
+            .map(|owner| Query::from_parts(network, owner.clone(), asset.token().clone()));
+        let mut balances = self.balances_stream(queries, At::Snapshot(snapshot.clone()));
+        let min = options
+            .min
+            .unwrap_or(Amount::from(1u64))
+            .max(Amount::from(1u64));
+        let (mut count, mut sum, mut overflow) = (0u64, Amount::ZERO, false);
+        let mut token: Option<TokenMetadata> = None;
+        while let Some((index, result)) = balances.next().await {
+            progress.balances.fetch_add(1, Ordering::Relaxed);
+            let balance = result?;
+            if balance.amount == Amount::ZERO {
+                continue;
+            }
+            count += 1;
+            match sum.as_u256().checked_add(balance.amount.as_u256()) {
+                Some(s) => sum = Amount::from(s),
+                None => overflow = true,
+            }
+            if token.is_none() {
+                token = balance.token.as_deref().cloned();
+            }
+            if balance.amount < min {
+                continue;
+            }
+            let Some(Owner::Evm(owner)) = discovery.candidates.get(index) else {
+                continue;
+            };
+            let holder = Holder {
+                owner: *owner,
+                balance: balance.amount,
+                formatted: balance.formatted(),
+            };
+            if out.unbounded_send(Ok(holder)).is_err() {
+                // The caller stopped listening.
+                return Ok(());
+            }
+        }
+        drop(balances);
+        if self.metadata && token.is_none() {
+            // No holder to carry it: read it on its own.
+            token = self
+                .metadata(std::slice::from_ref(asset), At::Snapshot(snapshot.clone()))
+                .await
+                .results
+                .pop()
+                .and_then(Result::ok);
+        }
+        let (verified, reason) = prove(asset, sum, overflow, &discovery, options.from_block);
+        let summary = HoldersSummary {
+            holders: count,
+            sum,
+            total_supply: discovery.total_supply,
+            minted_minus_burned: discovery.minted_minus_burned,
+            verified,
+            reason,
+            from_block: discovery.from_block,
+            to_block: discovery.to_block,
+            logs: progress.logs.load(Ordering::Relaxed),
+            candidates: discovery.candidates.len() as u64,
+            log_requests: progress.log_requests.load(Ordering::Relaxed),
+            balance_requests: source.requests_sent().saturating_sub(requests_before)
+                + discovery.supply_requests,
+            token,
+        };
+        state.lock().unwrap_or_else(|e| e.into_inner()).summary = Some(summary);
+        Ok(())
+    }
+}
+
+/// Whether `sum` equals every supply figure there is, and if not, why.
+fn prove(
+    asset: &Asset,
+    sum: Amount,
+    overflow: bool,
+    discovery: &Discovery,
+    from_block: Option<u64>,
+) -> (bool, Option<String>) {
+    if overflow {
+        return (
+            false,
+            Some("the balances add up to more than 2^256 - 1: the contract's numbers are not a token's".into()),
+        );
+    }
+    let figures: Vec<(&str, Amount)> = [
+        ("totalSupply", discovery.total_supply),
+        (
+            "minted minus burned in the logs",
+            discovery.minted_minus_burned,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(what, v)| v.map(|v| (what, v)))
+    .collect();
+    if figures.is_empty() {
+        let what = match asset.token() {
+            Token::Erc20 { .. } => "the contract answered no totalSupply()",
+            _ => "there is no supply figure to hold the sum against",
+        };
+        return (
+            false,
+            Some(format!("nothing to prove the list with: {what}")),
+        );
+    }
+    let wrong: Vec<String> = figures
+        .iter()
+        .filter(|(_, v)| *v != sum)
+        .map(|(what, v)| format!("{what} is {v}"))
+        .collect();
+    if wrong.is_empty() {
+        return (true, None);
+    }
+    let mut why = format!(
+        "the holders' balances add up to {sum}, but {}. A list built from events misses any \
+         holder whose balance changed without one (a rebasing or fee-taking token, balances \
+         set at deployment, a non-standard mint)",
+        wrong.join(" and ")
+    );
+    if let Some(from) = from_block {
+        why.push_str(&format!(
+            "; and logs were read from block {from} on, not from the contract's creation"
+        ));
+    }
+    (false, Some(why))
+}
