@@ -53,10 +53,31 @@ pub enum At {
 ///     r#"{"aptos":{"ledger_version":"42"}}"#
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Snapshot {
     networks: BTreeMap<Network, NetworkSnapshot>,
+}
+
+/// Reads what `Serialize` writes; a Bitcoin block hash written with `0x` (as snapshots once
+/// were) or in upper case reads as Bitcoin software writes it: 64 lower-case hex digits.
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut networks = BTreeMap::<Network, NetworkSnapshot>::deserialize(d)?;
+        for (network, entry) in &mut networks {
+            if network.chain() != crate::query::Chain::Bitcoin {
+                continue;
+            }
+            if let Some(hash) = &mut entry.block_hash {
+                let bare = hash
+                    .strip_prefix("0x")
+                    .or_else(|| hash.strip_prefix("0X"))
+                    .unwrap_or(hash);
+                *hash = bare.to_ascii_lowercase();
+            }
+        }
+        Ok(Snapshot { networks })
+    }
 }
 
 /// The moment one network was read at.
@@ -230,7 +251,7 @@ impl Snapshot {
 
     /// Reads a snapshot from its JSON form (as printed by `tokbal pin`, or in a batch
     /// document); the error says what is wrong and where. A Bitcoin block hash written with
-    /// `0x` (as snapshots once were) reads as the hash without it.
+    /// `0x` (as snapshots once were) reads as the hash without it, in lower case.
     ///
     /// ```
     /// use tokbal::{Network, Snapshot};
@@ -243,22 +264,12 @@ impl Snapshot {
     /// assert_eq!(entry.block_hash.as_deref(), Some(hash));
     /// ```
     pub fn from_json(text: &str) -> Result<Snapshot, crate::Error> {
-        let mut snapshot: Snapshot = serde_json::from_str(text).map_err(|e| {
+        serde_json::from_str(text).map_err(|e| {
             crate::Error::new(
                 crate::ErrorKind::InvalidInput,
                 format!("not a snapshot: {e}"),
             )
-        })?;
-        for (network, entry) in &mut snapshot.networks {
-            if network.chain() == crate::query::Chain::Bitcoin {
-                if let Some(hash) = &mut entry.block_hash {
-                    if let Some(bare) = hash.strip_prefix("0x").or(hash.strip_prefix("0X")) {
-                        *hash = bare.to_string();
-                    }
-                }
-            }
-        }
-        Ok(snapshot)
+        })
     }
 
     /// Whether no network was read.
@@ -322,7 +333,12 @@ mod tests {
     fn bitcoin_hashes_read_without_0x_and_evm_hashes_keep_it() {
         let hash = "000000000000000000020b1c3e5d7f9a0b2c4d6e8f0a1b3c5d7e9f0a2b4c6d8e";
         let t = "2026-01-01T00:00:00Z";
-        for written in [format!("0x{hash}"), format!("0X{hash}"), hash.to_string()] {
+        for written in [
+            format!("0x{hash}"),
+            format!("0X{hash}"),
+            format!("0x{}", hash.to_uppercase()),
+            hash.to_string(),
+        ] {
             let text = format!(
                 r#"{{"bitcoin": {{"block": "9", "block_hash": "{written}", "block_time": "{t}"}},
                     "base": {{"block": "9", "block_hash": "0x{hash}", "block_time": "{t}"}}}}"#
