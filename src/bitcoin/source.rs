@@ -585,3 +585,88 @@ impl Client {
             .map(|n| &n.client)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(n: u8, height: Option<u64>) -> AddressTx {
+        AddressTx {
+            txid: format!("{n:064x}"),
+            height,
+            net: i128::from(n),
+        }
+    }
+
+    fn stats(tx_count: u64, funded: u64) -> AddressStats {
+        AddressStats {
+            funded_txo_sum: funded,
+            spent_txo_sum: 0,
+            tx_count,
+        }
+    }
+
+    /// An address with 40 transactions at or below H, receiving while it is read.
+    #[test]
+    fn the_counts_pin_the_transactions_below_h() {
+        // A first read sees 5 above H while the totals go from 44 to 47: B is 39 to 42.
+        let mut b = Below::default();
+        assert!(b.narrow(&stats(44, 1), &stats(47, 2), 5));
+        assert_eq!((b.lo, b.hi), (39, 42));
+        assert!(!b.exact_with(&stats(47, 2), 5));
+        // The newest page between the totals 47 and 49: 8 above H, B between 39 and 41.
+        assert!(b.narrow(&stats(47, 2), &stats(49, 3), 8));
+        assert_eq!((b.lo, b.hi), (39, 41));
+        // Between 49 and 49 (nothing came): B = 49 - 9 = 40, and the totals count it.
+        assert!(b.narrow(&stats(49, 3), &stats(49, 3), 9));
+        assert_eq!((b.lo, b.hi), (40, 40));
+        assert!(b.exact_with(&stats(49, 3), 9));
+        // Bounds that meet without the last totals counting exactly B plus what is read.
+        let mut b = Below::default();
+        assert!(b.narrow(&stats(10, 1), &stats(12, 2), 2)); // 8..=10
+        assert!(b.narrow(&stats(12, 2), &stats(13, 3), 5)); // 8..=8 (7..=8)
+        assert!(!b.exact_with(&stats(14, 4), 5));
+        assert!(b.exact_with(&stats(13, 3), 5));
+    }
+
+    #[test]
+    fn counts_that_cannot_be_true_of_a_growing_history_are_refused() {
+        // Fewer transactions than before, the sums moved without the count, fewer in all
+        // than above H, and bounds that no longer meet.
+        assert!(!Below::default().narrow(&stats(10, 1), &stats(9, 1), 2));
+        assert!(!Below::default().narrow(&stats(10, 1), &stats(10, 2), 2));
+        assert!(!Below::default().narrow(&stats(1, 1), &stats(2, 2), 3));
+        let mut b = Below::default();
+        assert!(b.narrow(&stats(10, 1), &stats(10, 1), 4)); // 6
+        assert!(!b.narrow(&stats(10, 1), &stats(11, 2), 6)); // 4..=5
+    }
+
+    #[test]
+    fn a_page_follows_what_was_read_below_its_newest_known() {
+        let known = [tx(3, Some(30)), tx(2, Some(20)), tx(1, Some(11))];
+        let h = 10;
+        let page = |txs: &[AddressTx]| txs.to_vec();
+        // The same transactions, then one at or below H: as read.
+        let same = page(&[tx(2, Some(20)), tx(1, Some(11)), tx(0, Some(9))]);
+        assert!(follows(same.iter(), &known[1..], h));
+        // A page that ends before the known ones do: as far as it goes, as read.
+        assert!(follows(same[..1].iter(), &known[1..], h));
+        // One missing, one in another block, one more above H, H reached too early.
+        let missing = page(&[tx(1, Some(11)), tx(0, Some(9))]);
+        assert!(!follows(missing.iter(), &known[1..], h));
+        let moved = page(&[tx(2, Some(21)), tx(1, Some(11))]);
+        assert!(!follows(moved.iter(), &known[1..], h));
+        let extra = page(&[tx(2, Some(20)), tx(1, Some(11)), tx(7, Some(12))]);
+        assert!(!follows(extra.iter(), &known[1..], h));
+        let early = page(&[tx(2, Some(20)), tx(0, Some(9))]);
+        assert!(!follows(early.iter(), &known[1..], h));
+    }
+
+    #[test]
+    fn plain_hashes() {
+        let h = "00000000000000000002a7c4c1e48d76c5a37902165a270156b7a8d72728a054";
+        assert_eq!(plain_hash(h), h);
+        assert_eq!(plain_hash(&format!("0x{h}")), h);
+        assert_eq!(plain_hash(&format!("0X{}", h.to_uppercase())), h);
+    }
+}
