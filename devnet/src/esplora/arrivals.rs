@@ -84,7 +84,7 @@ impl EsploraNode {
                 return;
             }
             a.seen += 1;
-            if a.seen % a.every != 0 {
+            if !a.seen.is_multiple_of(a.every) {
                 return;
             }
             a.busy.clone()
@@ -93,7 +93,7 @@ impl EsploraNode {
         let tip = w.chain.tip;
         let next = tip.saturating_add(1);
         for b in busy {
-            if b.skip_every != 0 && next % b.skip_every == 0 {
+            if b.skip_every != 0 && next.is_multiple_of(b.skip_every) {
                 continue;
             }
             // The amount was checked when the address was made busy, and a faucet payment
