@@ -52,6 +52,10 @@ const MAX_ROUNDS: usize = 32;
 /// How many times an address whose history changed under the read (a reorganization) is
 /// read again from the start.
 const MAX_RESTARTS: usize = 3;
+/// Transactions that may reach an address between two requests, over what its totals
+/// count, before a read that pages further is given up and started again (a block holds a
+/// few thousand transactions, rarely that many for one address).
+const ARRIVAL_SLACK: u64 = 2_500;
 /// How many blocks past a guess a search step asks for: `GET /blocks/:start_height` lists
 /// ten blocks down from its start, so starting a little above the guess brings the blocks on
 /// both sides of it.
@@ -296,7 +300,9 @@ impl EsploraNode {
     async fn balance_at(&self, address: &str, h: u64) -> Result<Amount, Error> {
         for _ in 0..=MAX_RESTARTS {
             let first = self.client.address_stats(address).await?;
-            let mut known = self.above(address, h).await?;
+            let Some(mut known) = self.above(address, h, pages_for(first.tx_count)).await? else {
+                continue;
+            };
             if known.is_empty() {
                 // Nothing above H when the pages were read, so nothing above H when the
                 // totals (read earlier) were: they are the balance at H.
@@ -331,7 +337,12 @@ impl EsploraNode {
                         ),
                     ));
                 }
-                match self.arrived(address, h, &known).await? {
+                // At most this many can have arrived by the time of `after`: B is at least
+                // `below.lo`.
+                let arrived = after
+                    .tx_count
+                    .saturating_sub(below.lo.saturating_add(known.len() as u64));
+                match self.arrived(address, h, &known, pages_for(arrived)).await? {
                     Some(mut new) => {
                         new.append(&mut known);
                         known = new;
@@ -349,11 +360,18 @@ impl EsploraNode {
     }
 
     /// The confirmed transactions of `address` above `h`, newest first: its history read page
-    /// by page from the newest until a transaction at or below `h`.
-    async fn above(&self, address: &str, h: u64) -> Result<Vec<AddressTx>, Error> {
+    /// by page from the newest until a transaction at or below `h`. `None` past `max_pages`
+    /// pages (more than the totals count: the history changed, or the server pages without
+    /// end).
+    async fn above(
+        &self,
+        address: &str,
+        h: u64,
+        max_pages: usize,
+    ) -> Result<Option<Vec<AddressTx>>, Error> {
         let mut out = Vec::new();
         let mut last_seen: Option<String> = None;
-        loop {
+        for _ in 0..max_pages {
             let page = self
                 .client
                 .address_txs_chain(address, last_seen.as_deref())
@@ -363,7 +381,7 @@ impl EsploraNode {
             for tx in page {
                 match tx.height {
                     Some(height) if height > h => out.push(tx),
-                    Some(_) => return Ok(out),
+                    Some(_) => return Ok(Some(out)),
                     // Listed as confirmed history without a height: skipped, as the
                     // mempool is.
                     None => {}
@@ -371,27 +389,30 @@ impl EsploraNode {
             }
             match next {
                 Some(txid) if full => last_seen = Some(txid),
-                _ => return Ok(out),
+                _ => return Ok(Some(out)),
             }
         }
+        Ok(None)
     }
 
     /// The transactions of `address` above `h` that arrived on top of `known` (its
     /// transactions above `h`, newest first, as read before), newest first: its history read
     /// from the newest page down to the newest of `known`. `None` when the history does not
-    /// lead down to `known` as it was read (a reorganization changed it).
+    /// lead down to `known` as it was read (a reorganization changed it), or not within
+    /// `max_pages` pages.
     async fn arrived(
         &self,
         address: &str,
         h: u64,
         known: &[AddressTx],
+        max_pages: usize,
     ) -> Result<Option<Vec<AddressTx>>, Error> {
         let Some(top) = known.first() else {
             return Ok(None);
         };
         let mut new = Vec::new();
         let mut last_seen: Option<String> = None;
-        loop {
+        for _ in 0..max_pages {
             let page = self
                 .client
                 .address_txs_chain(address, last_seen.as_deref())
@@ -415,7 +436,16 @@ impl EsploraNode {
                 _ => return Ok(None),
             }
         }
+        Ok(None)
     }
+}
+
+/// How many pages a paging loop reads for `transactions` transactions before it gives up:
+/// enough for them, for [`ARRIVAL_SLACK`] more arriving meanwhile, and for the page that
+/// shows where they end. A server that pages without end would otherwise keep it forever.
+fn pages_for(transactions: u64) -> usize {
+    let txs = transactions.saturating_add(ARRIVAL_SLACK);
+    usize::try_from(txs / PAGE_SIZE as u64 + 2).unwrap_or(usize::MAX)
 }
 
 /// Whether `listed` (the rest of a page, newest first) is `known` (read before, newest

@@ -980,6 +980,55 @@ async fn hostile_numbers_in_text_are_decode_errors() {
     );
 }
 
+/// A server whose pages of an address's history never end (each full, each new, each above
+/// the height) costs a bounded number of requests and ends as `unavailable`.
+#[tokio::test]
+async fn a_history_that_pages_without_end_is_given_up() {
+    let pages = Arc::new(AtomicUsize::new(0));
+    let counter = pages.clone();
+    let server = Server::route(move |line| {
+        let path = line.split(' ').nth(1).unwrap_or_default();
+        let path = path.trim_start_matches("/secret-token/api");
+        if path.starts_with("/block-height/") {
+            Canned::text(200, HASH_A)
+        } else if path.starts_with("/block/") {
+            Canned::json(block_json(HASH_A, json!(HASH_B)))
+        } else if path == format!("/address/{ME}") {
+            Canned::json(stats_json(json!(150_000)))
+        } else {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let page: Vec<_> = (0..25)
+                .map(|i| {
+                    let txid = format!("{:064x}", n * 25 + i + 1);
+                    tx(
+                        &txid,
+                        Some(840_001),
+                        vec![input(None, true)],
+                        vec![output(Some(ME), 1)],
+                    )
+                })
+                .collect();
+            Canned::json(json!(page))
+        }
+    })
+    .await;
+    let client = crate::Client::builder()
+        .endpoint(crate::Network::BitcoinMainnet, server.base_url.clone())
+        .retry_policy(quick(2))
+        .build()
+        .unwrap();
+    let query: crate::Query = format!("bitcoin:{ME}").parse().unwrap();
+    let at = crate::At::Blocks([(crate::Network::BitcoinMainnet, 840_000)].into());
+    let out = client.balances(&[query], at).await;
+    let e = out.results[0].as_ref().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert_no_secret(e);
+    // Four reads from the start, each given up after the pages its totals (4 transactions)
+    // and the slack allow.
+    let read = pages.load(Ordering::SeqCst);
+    assert!((100..=500).contains(&read), "{read} pages");
+}
+
 // ---- configuration ----
 
 #[test]
