@@ -239,7 +239,7 @@ impl EsploraNode {
                 b.at = Some(t);
                 return Ok(b);
             }
-            if height == 0 || height + HEADER_TIME_REACH <= m {
+            if height == 0 || height.saturating_add(HEADER_TIME_REACH) <= m {
                 break;
             }
             height -= 1;
