@@ -25,8 +25,11 @@ pub enum At {
     /// are final); AMB at the latest instant. The snapshot says which networks were read
     /// finalized.
     Finalized,
-    /// One instant for every chain: the last block at or before it on each (by median time
-    /// past on Bitcoin), to the second through AMB.
+    /// One instant for every chain: the last block at or before it on each, to the second
+    /// through AMB. On Bitcoin, whose header times may go backwards from one block to the
+    /// next, that is the largest height whose header time is at or before the instant
+    /// (found by median time past, which never decreases: consensus keeps every header time
+    /// above the median of the eleven before it).
     Time(SystemTime),
     /// A chosen block per network: an EVM network at that block number, an Aptos network at
     /// that ledger version. Networks left out are read at their latest state, pinned once.
@@ -50,10 +53,31 @@ pub enum At {
 ///     r#"{"aptos":{"ledger_version":"42"}}"#
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Snapshot {
     networks: BTreeMap<Network, NetworkSnapshot>,
+}
+
+/// Reads what `Serialize` writes; a Bitcoin block hash written with `0x` (as snapshots once
+/// were) or in upper case reads as Bitcoin software writes it: 64 lower-case hex digits.
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut networks = BTreeMap::<Network, NetworkSnapshot>::deserialize(d)?;
+        for (network, entry) in &mut networks {
+            if network.chain() != crate::query::Chain::Bitcoin {
+                continue;
+            }
+            if let Some(hash) = &mut entry.block_hash {
+                let bare = hash
+                    .strip_prefix("0x")
+                    .or_else(|| hash.strip_prefix("0X"))
+                    .unwrap_or(hash);
+                *hash = bare.to_ascii_lowercase();
+            }
+        }
+        Ok(Snapshot { networks })
+    }
 }
 
 /// The moment one network was read at.
@@ -88,7 +112,9 @@ pub struct NetworkSnapshot {
     )]
     #[schemars(with = "Option<String>")]
     pub block: Option<u64>,
-    /// The hash of that block, `0x` and 64 hex digits.
+    /// The hash of that block: `0x` and 64 hex digits on EVM chains; 64 hex digits without
+    /// `0x` on Bitcoin, as Bitcoin software writes it (one written with `0x` reads, see
+    /// [`Snapshot::from_json`]).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub block_hash: Option<String>,
     /// That block's timestamp (RFC 3339).
@@ -224,13 +250,18 @@ impl Snapshot {
     }
 
     /// Reads a snapshot from its JSON form (as printed by `tokbal pin`, or in a batch
-    /// document); the error says what is wrong and where.
+    /// document); the error says what is wrong and where. A Bitcoin block hash written with
+    /// `0x` (as snapshots once were) reads as the hash without it, in lower case.
     ///
     /// ```
     /// use tokbal::{Network, Snapshot};
     /// let s = Snapshot::from_json(r#"{"base": {"block": "7", "block_hash": "0x0a"}}"#).unwrap();
     /// assert_eq!(s.block(Network::Base), Some(7));
     /// assert!(Snapshot::from_json(r#"{"base": {"block": 7}}"#).is_err());
+    /// let hash = "00000000000000000000d5a4e2d3c7b1f8a9e6c5b4a3928170f6e5d4c3b2a190";
+    /// let s = Snapshot::from_json(&format!(r#"{{"bitcoin": {{"block_hash": "0x{hash}"}}}}"#)).unwrap();
+    /// let entry = s.get(Network::BitcoinMainnet).unwrap();
+    /// assert_eq!(entry.block_hash.as_deref(), Some(hash));
     /// ```
     pub fn from_json(text: &str) -> Result<Snapshot, crate::Error> {
         serde_json::from_str(text).map_err(|e| {
@@ -253,7 +284,8 @@ impl Snapshot {
 pub struct BlockSnapshot {
     /// The block number.
     pub number: u64,
-    /// The block hash, `0x` and 64 hex digits.
+    /// The block hash: `0x` and 64 hex digits on EVM chains, 64 hex digits without `0x` on
+    /// Bitcoin.
     pub hash: String,
     /// The block's timestamp.
     pub time: SystemTime,
@@ -295,6 +327,27 @@ mod tests {
         s.pin_block(Network::Evm(31337), b);
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(Snapshot::from_json(&json).unwrap(), s, "{json}");
+    }
+
+    #[test]
+    fn bitcoin_hashes_read_without_0x_and_evm_hashes_keep_it() {
+        let hash = "000000000000000000020b1c3e5d7f9a0b2c4d6e8f0a1b3c5d7e9f0a2b4c6d8e";
+        let t = "2026-01-01T00:00:00Z";
+        for written in [
+            format!("0x{hash}"),
+            format!("0X{hash}"),
+            format!("0x{}", hash.to_uppercase()),
+            hash.to_string(),
+        ] {
+            let text = format!(
+                r#"{{"bitcoin": {{"block": "9", "block_hash": "{written}", "block_time": "{t}"}},
+                    "base": {{"block": "9", "block_hash": "0x{hash}", "block_time": "{t}"}}}}"#
+            );
+            let s = Snapshot::from_json(&text).unwrap();
+            let got = |n| s.get(n).unwrap().block_hash.clone().unwrap();
+            assert_eq!(got(Network::BitcoinMainnet), hash, "{written}");
+            assert_eq!(got(Network::Base), format!("0x{hash}"));
+        }
     }
 
     #[test]

@@ -98,31 +98,140 @@ async fn every_address_type_at_the_tip_and_at_past_heights() {
     );
 }
 
+/// The largest height whose header time is at or before `t`, by looking at every block.
+fn last_by_header_time(node: &tokbal_devnet::EsploraNode, t: u64) -> Option<u64> {
+    (0..=node.tip())
+        .rev()
+        .find(|&h| node.block(h).timestamp <= t)
+}
+
 #[tokio::test]
-async fn a_time_pin_takes_the_last_block_whose_median_time_is_at_or_before_it() {
-    let net = devnet().await;
+async fn a_time_pin_takes_the_largest_height_whose_header_time_is_at_or_before_it() {
+    // Header times jitter by up to 599 s either way around 600 s blocks, so that a block's
+    // time is often below its parent's; then one block is made as early as consensus allows
+    // (just above the median time past of the eleven before it), below the header times of
+    // the five blocks before it, and the chain goes on from there.
+    let net = Devnet::builder()
+        .esplora_initial_blocks(300)
+        .esplora_block_jitter(Duration::from_secs(599))
+        .start()
+        .await
+        .unwrap();
     let node = net.esplora();
-    for _ in 0..30 {
-        node.pay(P2WPKH, 10_000).unwrap();
-        node.mine(1);
+    let early = node.mine_at(node.block(node.tip()).mediantime + 1).unwrap();
+    node.mine(20);
+    for h in 280..=node.tip() {
+        node.pay_at(h, P2WPKH, 1_000 + h).unwrap();
+    }
+    let before = |h: u64| node.block(h).timestamp;
+    assert!(
+        (early - 5..early).all(|h| before(h) > before(early)),
+        "block {early} is earlier than the five blocks before it"
+    );
+
+    let mut instants: Vec<u64> = [11, 50, 123, 200].iter().map(|&h| before(h)).collect();
+    for h in 250..=node.tip() {
+        instants.extend([before(h) - 1, before(h), before(h) + 1]);
     }
     let client = client(&net);
-    for h in [node.tip() - 20, node.tip() - 5] {
-        let mtp = node.block(h).mediantime;
-        let out = client
-            .balances(
-                &[q(P2WPKH)],
-                At::Time(UNIX_EPOCH + Duration::from_secs(mtp)),
-            )
-            .await;
-        let pinned = out.snapshot.block(Network::BitcoinMainnet).unwrap();
-        assert!(node.block(pinned).mediantime <= mtp);
-        assert!(pinned == node.tip() || node.block(pinned + 1).mediantime > mtp);
+    let (mut checked, mut out_of_order) = (0, 0);
+    for t in instants {
+        let want = last_by_header_time(node, t).unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(t);
+        let (snapshot, failed) = client.pin(&[Network::BitcoinMainnet], At::Time(at)).await;
+        assert!(failed.is_empty(), "{failed:?}");
+        let entry = snapshot.get(Network::BitcoinMainnet).unwrap();
+        assert_eq!(entry.block, Some(want), "at {t}");
         assert_eq!(
-            sats(&out)[0],
-            Ok(node.balance(P2WPKH, Some(pinned)).unwrap())
+            entry.block_hash.as_deref(),
+            Some(node.block(want).hash.as_str())
         );
+        assert_eq!(
+            entry.block_time,
+            Some(UNIX_EPOCH + Duration::from_secs(before(want)))
+        );
+        assert_eq!(entry.at, Some(at));
+        assert_eq!(entry.at_tip, want == node.tip(), "at {t}");
+        checked += 1;
+        // A block below the one taken has a later header time: taking the first block
+        // after t, or the last by median time past, would be wrong here.
+        if (0..want).any(|h| before(h) > t) {
+            out_of_order += 1;
+        }
     }
+    assert!(checked > 200);
+    assert!(
+        out_of_order > 20,
+        "{out_of_order} instants with times out of order"
+    );
+
+    // The block made early is the one for an instant just after its time, though the five
+    // blocks before it were made later.
+    let t = before(early);
+    let out = client
+        .balances(&[q(P2WPKH)], At::Time(UNIX_EPOCH + Duration::from_secs(t)))
+        .await;
+    assert_eq!(out.snapshot.block(Network::BitcoinMainnet), Some(early));
+    assert_eq!(
+        sats(&out)[0],
+        Ok(node.balance(P2WPKH, Some(early)).unwrap())
+    );
+
+    // Past the tip: the tip; before the first block: an error naming the instant.
+    let late = UNIX_EPOCH + Duration::from_secs(before(node.tip()) + 3_600);
+    let (snapshot, _) = client.pin(&[Network::BitcoinMainnet], At::Time(late)).await;
+    let entry = snapshot.get(Network::BitcoinMainnet).unwrap();
+    assert_eq!(entry.block, Some(node.tip()));
+    assert!(entry.at_tip);
+    let (_, failed) = client
+        .pin(
+            &[Network::BitcoinMainnet],
+            At::Time(UNIX_EPOCH + Duration::from_secs(before(0) - 1)),
+        )
+        .await;
+    let e = &failed[0].1;
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(
+        e.to_string().contains("before bitcoin's first block"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_time_pin_costs_a_handful_of_requests_for_ten_blocks_each() {
+    let net = Devnet::builder()
+        .esplora_initial_blocks(100_000)
+        .esplora_block_jitter(Duration::from_secs(300))
+        .start()
+        .await
+        .unwrap();
+    let node = net.esplora();
+    let mut worst = 0;
+    for h in [12, 777, 31_415, 50_000, 99_990] {
+        for t in [node.block(h).timestamp, node.block(h).mediantime] {
+            // A client of its own: nothing learned by an earlier search.
+            let client = client(&net);
+            node.reset_requests();
+            let at = At::Time(UNIX_EPOCH + Duration::from_secs(t));
+            let (snapshot, failed) = client.pin(&[Network::BitcoinMainnet], at).await;
+            assert!(failed.is_empty(), "{failed:?}");
+            // The largest height at or before t: with a jitter under half the interval, a
+            // block is later than every block two or more below it, so the thirty above
+            // the one taken show that no higher one is at or before t.
+            let pinned = snapshot.block(Network::BitcoinMainnet).unwrap();
+            assert!(node.block(pinned).timestamp <= t, "at {t}");
+            assert!(
+                (pinned + 1..=pinned + 30).all(|h| node.block(h).timestamp > t),
+                "at {t}"
+            );
+            let seen = node.requests();
+            assert_eq!(seen.http, seen.blocks, "only /blocks is read: {seen:?}");
+            worst = worst.max(seen.http);
+        }
+    }
+    // The newest blocks, the genesis block, and a few steps of the search (5 at most on
+    // this chain, from 11 with two requests a block).
+    assert!(worst <= 6, "{worst} requests");
 }
 
 #[tokio::test]
@@ -263,9 +372,101 @@ async fn a_reorganization_past_the_pin_is_read_again_or_named() {
     assert_ne!(now.block_hash, old.block_hash);
     assert_eq!(
         now.block_hash.as_deref(),
-        Some(format!("0x{}", node.block(now.block.unwrap()).hash).as_str())
+        Some(node.block(now.block.unwrap()).hash.as_str())
     );
     assert_eq!(sats(&out)[0], Ok(42));
+}
+
+#[tokio::test]
+async fn block_hashes_are_written_without_0x_and_read_with_or_without() {
+    let net = devnet().await;
+    let node = net.esplora();
+    node.pay(P2TR, 4_242).unwrap();
+    node.mine(1);
+    let client = client(&net);
+    let out = client.balances(&[q(P2TR)], At::Latest).await;
+    let entry = out.snapshot.get(Network::BitcoinMainnet).unwrap().clone();
+    let hash = entry.block_hash.clone().unwrap();
+    assert_eq!(hash, node.block(node.tip()).hash);
+    assert!(hash.len() == 64 && !hash.starts_with("0x"), "{hash}");
+    let json = serde_json::to_string(&out.snapshot).unwrap();
+    assert!(
+        json.contains(&format!("\"block_hash\":\"{hash}\"")),
+        "{json}"
+    );
+    node.mine(2);
+    // A snapshot written with 0x (as tokbal once wrote them) still reads, at its block.
+    for written in [
+        hash.clone(),
+        format!("0x{hash}"),
+        format!("0x{}", hash.to_uppercase()),
+    ] {
+        let text = json.replace(&hash, &written);
+        let snapshot = tokbal::Snapshot::from_json(&text).unwrap();
+        let out = client
+            .balances(&[q(P2TR)], At::Snapshot(snapshot.clone()))
+            .await;
+        assert_eq!(sats(&out)[0], Ok(4_242), "{written}");
+        assert_eq!(
+            out.snapshot
+                .get(Network::BitcoinMainnet)
+                .unwrap()
+                .block_hash,
+            Some(hash.clone())
+        );
+        let raw: tokbal::Snapshot = serde_json::from_str(&text).unwrap();
+        assert_eq!(raw, snapshot, "serde reads it as from_json does");
+    }
+}
+
+#[tokio::test]
+async fn a_busy_address_read_far_back_while_blocks_arrive_ends_exact_at_h() {
+    let net = devnet().await;
+    let node = net.esplora();
+    let busy = P2WSH;
+    // A payment in each of 300 blocks: read 290 blocks back, its history above H is twelve
+    // pages.
+    for i in 0..300 {
+        node.pay(busy, 10_000 + i).unwrap();
+        node.mine(1);
+    }
+    let h = node.tip() - 290;
+    let at = At::Blocks([(Network::BitcoinMainnet, h)].into());
+    let client = client(&net);
+    // Then blocks arrive while the address is read, one every second request, and three in
+    // four pay it: every read of its whole history sees its totals move.
+    node.keep_busy(busy, 777, 4).unwrap();
+    node.reset_requests();
+    node.mine_every_requests(2);
+    let tip = node.tip();
+    let out = client.balances(&[q(busy)], at.clone()).await;
+    node.stop_arrivals();
+    let seen = node.requests();
+    assert!(node.tip() > tip + 5, "blocks arrived during the read");
+    assert!(
+        node.txids(busy, None).unwrap().len() > 300 + 3,
+        "and paid the address"
+    );
+    assert_eq!(sats(&out)[0], Ok(node.balance(busy, Some(h)).unwrap()));
+    assert_eq!(out.results[0].as_ref().unwrap().block, Some(h));
+    // The first read: the totals, 12 pages, the totals again (what a quiet address that
+    // moved above H costs); then rounds of about two requests (the newest page, the totals).
+    let first = 1 + 12 + 1;
+    let reads = seen.address + seen.address_txs;
+    assert!(
+        reads > first,
+        "the totals moved, so more was read: {seen:?}"
+    );
+    assert!(reads <= first + 2 * 6, "{reads} reads: {seen:?}");
+
+    // The same read with the arrivals every request but one in three: still exact.
+    let h = h + 100;
+    let at = At::Blocks([(Network::BitcoinMainnet, h)].into());
+    node.keep_busy(busy, 555, 5).unwrap();
+    node.mine_every_requests(3);
+    let out = client.balances(&[q(busy)], at).await;
+    node.stop_arrivals();
+    assert_eq!(sats(&out)[0], Ok(node.balance(busy, Some(h)).unwrap()));
 }
 
 #[tokio::test]

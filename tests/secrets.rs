@@ -155,3 +155,37 @@ async fn no_secret_in_debug_display_errors_or_logs() {
         ),
     );
 }
+
+/// Every message about an endpoint refused at build time shows its scheme and host only:
+/// keys live in paths, queries and user:password parts alike.
+#[test]
+fn refused_endpoints_show_scheme_and_host_only() {
+    let urls = [
+        "https://user:SEKRIT-pw@node.example.com/SEKRIT-key/api",
+        "https://node.example.com/SEKRIT-key/api?key=SEKRIT-q",
+        "https://node.example.com/SEKRIT-key/api#SEKRIT-f",
+        "http://node.example.com/SEKRIT-key/api",
+        "ftp://node.example.com/SEKRIT-key/api",
+    ];
+    for url in urls {
+        let mut refused = vec![
+            ("aptos_url", Client::builder().aptos_url(url).build().err()),
+            ("amb_url", Client::builder().amb_url(url).build().err()),
+        ];
+        #[cfg(feature = "bitcoin")]
+        refused.push((
+            "endpoint",
+            Client::builder()
+                .endpoint(tokbal::Network::BitcoinMainnet, url)
+                .build()
+                .err(),
+        ));
+        for (field, e) in refused {
+            let e = e.unwrap_or_else(|| panic!("{field} {url} must be refused"));
+            let text = format!("{e} {e:?}");
+            assert_clean(&format!("{field} {url}"), &text);
+            assert!(text.contains("node.example.com/…"), "{field}: {text}");
+            assert_eq!(e.field(), Some(field), "{text}");
+        }
+    }
+}

@@ -83,6 +83,14 @@
 //! XOR the first 8 of those bytes; the generation is 0 until [`EsploraNode::reorg`] gives
 //! the replaced blocks a new one, and a replaced hash is then no longer on the best chain.
 //!
+//! # Blocks arriving during a read
+//!
+//! [`EsploraNode::mine_every_requests`] mines a block before every `n`-th request is
+//! answered, and [`EsploraNode::keep_busy`] has each of those blocks pay an address (all but
+//! every `k`-th block, by height): an address that receives something in most blocks while
+//! a client pages its history, driven by requests rather than time, so that such a read
+//! plays out the same way on every run.
+//!
 //! # Transactions
 //!
 //! Every transaction spends outputs: an output of an address the node tracks (a transfer
@@ -107,6 +115,7 @@
 //! join its history; its seeded outputs cannot be spent by the methods here.
 
 mod address;
+mod arrivals;
 mod chain;
 mod demo;
 mod http;
@@ -121,6 +130,7 @@ use std::time::Duration;
 use super::faults::Faults;
 use super::InvalidInput;
 use address::{hex, parse, BtcAddress};
+use arrivals::Arrivals;
 use chain::Chain;
 use ledger::Ledger;
 
@@ -337,6 +347,7 @@ struct Inner {
     network: EsploraNetwork,
     world: Mutex<World>,
     knobs: Mutex<Knobs>,
+    arrivals: Mutex<Arrivals>,
     faults: Faults,
     counters: Counters,
     seen: Seen<String>,
@@ -382,6 +393,7 @@ impl EsploraNode {
                     ledger: Ledger::new(cfg.network, address::faucet_address_on(cfg.network)),
                 }),
                 knobs: Mutex::new(Knobs::default()),
+                arrivals: Mutex::new(Arrivals::default()),
                 faults: Faults::new(fault_seed),
                 counters: Counters::default(),
                 seen: Seen::new(SEEN_PATHS_LIMIT),
@@ -396,6 +408,13 @@ impl EsploraNode {
 
     fn knobs(&self) -> Knobs {
         *self.inner.knobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn arrivals(&self) -> MutexGuard<'_, Arrivals> {
+        self.inner
+            .arrivals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Parses an address of the node's network, for the methods below.

@@ -376,6 +376,69 @@ async fn jittered_timestamps_go_back_while_median_times_never_do() {
     assert!(b["mediantime"].as_u64().unwrap() >= mtp[199]);
 }
 
+/// One request for ten blocks shows a block made as early as consensus allows: below the
+/// header times of the five before it, above the median time past of its parent.
+#[tokio::test]
+async fn one_list_shows_a_block_earlier_than_the_five_before_it() {
+    let d = start(40).await;
+    let n = d.esplora();
+    let early = n.mine_at(n.block(39).mediantime + 1).unwrap();
+    n.mine(3);
+    let h = Http::new(&d);
+    n.reset_requests();
+    let list = h.json(&format!("/blocks/{}", early + 3)).await;
+    assert_eq!(n.requests().blocks, 1);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 10);
+    let at = |height: u64| {
+        list.iter()
+            .find(|b| b["height"] == height)
+            .unwrap_or_else(|| panic!("block {height} listed"))
+    };
+    let ts = |height: u64| at(height)["timestamp"].as_u64().unwrap();
+    for before in early - 5..early {
+        assert!(
+            ts(before) > ts(early),
+            "block {before} is later than {early}"
+        );
+    }
+    assert!(ts(early) > at(early - 1)["mediantime"].as_u64().unwrap());
+    assert_eq!(at(early)["id"], n.block(early).hash.as_str());
+    assert_eq!(
+        at(early)["previousblockhash"],
+        n.block(early - 1).hash.as_str()
+    );
+}
+
+/// Blocks arrive every n-th request, each paying the busy address but every k-th: the
+/// request that brings a block already sees it.
+#[tokio::test]
+async fn blocks_arrive_every_nth_request_and_pay_busy_addresses() {
+    let d = start(10).await;
+    let n = d.esplora();
+    let h = Http::new(&d);
+    n.keep_busy(B, 2_000, 3).unwrap();
+    n.mine_every_requests(2);
+    let mut tips = Vec::new();
+    for _ in 0..6 {
+        tips.push(h.text("/blocks/tip/height").await);
+    }
+    assert_eq!(tips, ["9", "10", "10", "11", "11", "12"]);
+    // Blocks 10, 11 and 12 (12 skipped); then this request brings block 13.
+    let info = h.json(&format!("/address/{B}")).await;
+    assert_eq!(n.tip(), 12);
+    assert_eq!(info["chain_stats"]["tx_count"], 2);
+    assert_eq!(info["chain_stats"]["funded_txo_sum"], 4_000);
+    let page = h.json(&format!("/address/{B}/txs/chain")).await;
+    assert_eq!(n.tip(), 13);
+    assert_eq!(page.as_array().unwrap().len(), 3, "block 13 paid it");
+    assert_eq!(page[0]["status"]["block_height"], 13);
+    n.stop_arrivals();
+    h.text("/blocks/tip/height").await;
+    h.text("/blocks/tip/height").await;
+    assert_eq!(n.tip(), 13);
+}
+
 /// Builds a history of `a` touching every output kind: two payments, a transfer, a
 /// transaction of its own to P2PKH, P2SH and P2TR outputs, a coinbase, and spends from the
 /// legacy and P2SH outputs. Leaves the chain mined past all of it.

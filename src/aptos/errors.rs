@@ -74,7 +74,7 @@ pub(crate) async fn map_error(err: GeneratedError, what: &str) -> Error {
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .map(crate::error::quote)
+                .map(|l| crate::error::quote(&crate::endpoint::shown(l)))
                 .unwrap_or_else(|| "nowhere".into());
             base(
                 ErrorKind::Decode,

@@ -29,6 +29,8 @@ pub(crate) enum Subject<'a> {
     HashAtHeight(u64),
     /// `GET /block/{hash}`.
     Block(&'a str),
+    /// `GET /blocks[/{start_height}]`: from the tip when `None`.
+    Blocks(Option<u64>),
     /// `GET /address/{address}`.
     AddressStats(&'a str),
     /// `GET /address/{address}/txs/chain[/{last_seen_txid}]`.
@@ -43,6 +45,8 @@ impl Subject<'_> {
             Subject::TipHash => "Esplora tip hash".into(),
             Subject::HashAtHeight(h) => format!("Esplora block hash at height {h}"),
             Subject::Block(hash) => format!("Esplora block {}", quote(hash)),
+            Subject::Blocks(None) => "Esplora newest blocks".into(),
+            Subject::Blocks(Some(h)) => format!("Esplora blocks from height {h} down"),
             Subject::AddressStats(a) => format!("Esplora statistics of address {}", quote(a)),
             Subject::AddressTxs(a) => {
                 format!("Esplora confirmed transactions of address {}", quote(a))
@@ -96,7 +100,7 @@ pub(crate) fn from_status(
             hash,
             format!("the Esplora server refused it (HTTP 400{said})"),
         ),
-        (404, Subject::HashAtHeight(h)) => esplora_error(
+        (404, Subject::HashAtHeight(h) | Subject::Blocks(Some(h))) => esplora_error(
             ErrorKind::NotYetAvailable,
             format!("{what}: the server has no block at height {h} yet, past its tip (HTTP 404{said})"),
         ),
@@ -214,6 +218,8 @@ mod tests {
         assert_eq!(k(400, a), ErrorKind::InvalidInput);
         assert_eq!(k(404, a), ErrorKind::NotFound);
         assert_eq!(k(404, Subject::HashAtHeight(9)), ErrorKind::NotYetAvailable);
+        assert_eq!(k(404, Subject::Blocks(Some(9))), ErrorKind::NotYetAvailable);
+        assert_eq!(k(404, Subject::Blocks(None)), ErrorKind::NotFound);
         assert_eq!(k(404, Subject::Block("00")), ErrorKind::NotFound);
         assert_eq!(k(429, a), ErrorKind::Throttled);
         assert_eq!(k(401, a), ErrorKind::AccessDenied);

@@ -110,11 +110,8 @@ pub struct EsploraClient {
 /// Shows the endpoint's scheme, host and port only: some providers put a key in the path.
 impl std::fmt::Debug for EsploraClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let origin = reqwest::Url::parse(&self.endpoint)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
         f.debug_struct("EsploraClient")
-            .field("endpoint", &origin)
+            .field("endpoint", &crate::endpoint::shown(&self.endpoint))
             .field("retry", &self.retry)
             .field("limit", &self.limit)
             .finish_non_exhaustive()
@@ -202,27 +199,46 @@ impl EsploraClient {
                     Ok(r) => r.into_inner(),
                     Err(e) => return Err(map_error(e, subject).await),
                 };
-                let id = parse_hash(&b.id, subject)?;
-                if id != hash {
+                let block = reduce_block(b, subject)?;
+                if block.hash != hash {
                     return Err(esplora_error(
                         ErrorKind::Decode,
                         format!(
-                            "{}: the server answered with block {id}",
-                            subject.describe()
+                            "{}: the server answered with block {}",
+                            subject.describe(),
+                            block.hash
                         ),
                     ));
                 }
-                Ok(Block {
-                    hash: id,
-                    height: b.height,
-                    timestamp: b.timestamp,
-                    median_time: b.mediantime,
-                    previous_hash: b
-                        .previousblockhash
-                        .map(|p| parse_hash(&p, subject))
-                        .transpose()?,
-                    tx_count: b.tx_count,
-                })
+                Ok(block)
+            })
+            .await
+    }
+
+    /// Consecutive blocks, newest first: from `start_height` down (from the tip when
+    /// `None`), ten on Esplora (fewer near the genesis block), each with its header time and
+    /// median time past, in one request. A height past the server's tip is
+    /// [`ErrorKind::NotYetAvailable`] (retried under the policy, as the block may come). An
+    /// answer that is empty, does not start at `start_height`, or whose blocks do not follow
+    /// one another (heights, parent hashes) is [`ErrorKind::Decode`].
+    pub async fn blocks(&self, start_height: Option<u64>) -> Result<Vec<Block>, Error> {
+        let subject = Subject::Blocks(start_height);
+        self.retry
+            .run(&self.limit, || async {
+                let answer = match start_height {
+                    None => self.client.get_blocks().await,
+                    Some(h) => self.client.get_blocks_from(h).await,
+                };
+                let list = match answer {
+                    Ok(r) => r.into_inner().0,
+                    Err(e) => return Err(map_error(e, subject).await),
+                };
+                let blocks = list
+                    .into_iter()
+                    .map(|b| reduce_block(b, subject))
+                    .collect::<Result<Vec<Block>, Error>>()?;
+                check_consecutive(&blocks, start_height, subject)?;
+                Ok(blocks)
             })
             .await
     }
@@ -336,6 +352,55 @@ impl EsploraClient {
             .with_status(status)),
         }
     }
+}
+
+/// A block of an answer, its hashes checked and lower-cased.
+fn reduce_block(b: types::Block, subject: Subject<'_>) -> Result<Block, Error> {
+    Ok(Block {
+        hash: parse_hash(&b.id, subject)?,
+        height: b.height,
+        timestamp: b.timestamp,
+        median_time: b.mediantime,
+        previous_hash: b
+            .previousblockhash
+            .map(|p| parse_hash(&p, subject))
+            .transpose()?,
+        tx_count: b.tx_count,
+    })
+}
+
+/// Checks that `blocks` is a run of consecutive blocks, newest first, starting at `start`
+/// when one was asked for: each block's parent is the next one listed.
+fn check_consecutive(
+    blocks: &[Block],
+    start: Option<u64>,
+    subject: Subject<'_>,
+) -> Result<(), Error> {
+    let bad =
+        |why: String| esplora_error(ErrorKind::Decode, format!("{}: {why}", subject.describe()));
+    let Some(first) = blocks.first() else {
+        return Err(bad("the answer lists no block".into()));
+    };
+    if let Some(start) = start {
+        if first.height != start {
+            return Err(bad(format!(
+                "the answer starts at height {}, not {start}",
+                first.height
+            )));
+        }
+    }
+    for pair in blocks.windows(2) {
+        let [newer, older] = pair else { continue };
+        if older.height.checked_add(1) != Some(newer.height)
+            || newer.previous_hash.as_deref() != Some(older.hash.as_str())
+        {
+            return Err(bad(format!(
+                "block {} at height {} does not follow block {} at height {}",
+                newer.hash, newer.height, older.hash, older.height
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A block height as the tip endpoint writes it: decimal digits only, within u64.

@@ -4,6 +4,15 @@
 //! The JSON part of the client is generated from `specs/esplora.yaml` (see [`generated`]);
 //! [`EsploraClient`] adds the three text/plain calls by hand, checks inputs, limits bodies,
 //! retries, and maps every failure to an [`Error`](crate::Error).
+//!
+//! Pins: the tip (or, for [`At::Finalized`](crate::At::Finalized), the tip minus
+//! [`FINALITY_DEPTH`]), a chosen height, or, for [`At::Time`](crate::At::Time), the largest
+//! height whose header time is at or before the instant. Header times may go backwards from
+//! one block to the next, but each is above the median time past of the eleven blocks before
+//! it, which never decreases: the search runs on the median time past, then looks at the
+//! header times of the few blocks that can be the answer, ten blocks a request
+//! ([`EsploraClient::blocks`]). Block hashes are written as Bitcoin software writes them, 64
+//! hex digits without `0x`.
 
 mod errors;
 mod esplora;

@@ -392,6 +392,83 @@ async fn a_block_by_hash() {
     );
 }
 
+/// Three consecutive blocks from `height` down, each the parent of the one before.
+fn block_list(height: u64) -> Vec<serde_json::Value> {
+    let id = |h: u64| format!("{:064x}", 0xb10c_0000 + h);
+    (0..3)
+        .map(|i| {
+            let h = height - i;
+            let mut b = block_json(&id(h), json!(id(h - 1)));
+            b["height"] = json!(h);
+            b["timestamp"] = json!(1_713_571_767 - 1_000 * i);
+            b["mediantime"] = json!(1_713_570_000 - 600 * i);
+            b
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn blocks_from_a_height_or_the_tip_newest_first() {
+    let server = Server::always(Canned::json(json!(block_list(840_002)))).await;
+    let client = server.client(1);
+    for start in [Some(840_002), None] {
+        let blocks = client.blocks(start).await.unwrap();
+        let heights: Vec<u64> = blocks.iter().map(|b| b.height).collect();
+        assert_eq!(heights, [840_002, 840_001, 840_000]);
+        assert_eq!(blocks[2].timestamp, 1_713_569_767);
+        assert_eq!(blocks[2].median_time, 1_713_568_800);
+        assert_eq!(
+            blocks[0].previous_hash.as_deref(),
+            Some(blocks[1].hash.as_str())
+        );
+    }
+    assert_eq!(server.paths(), ["/blocks/840002", "/blocks"]);
+
+    // Another start, a gap, a parent that is not the next block, nothing: decode errors.
+    let gap = {
+        let mut l = block_list(840_002);
+        l.remove(1);
+        l
+    };
+    let foreign_parent = {
+        let mut l = block_list(840_002);
+        l[0]["previousblockhash"] = json!(HASH_A);
+        l
+    };
+    for (start, list, words) in [
+        (
+            840_003,
+            block_list(840_002),
+            "starts at height 840002, not 840003",
+        ),
+        (840_002, gap, "does not follow"),
+        (840_002, foreign_parent, "does not follow"),
+        (840_002, Vec::new(), "lists no block"),
+    ] {
+        let server = Server::always(Canned::json(json!(list))).await;
+        let e = server.client(3).blocks(Some(start)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+        assert!(e.to_string().contains(words), "{e}");
+        assert_eq!(server.served(), 1, "a decode error is not retried");
+        assert_no_secret(&e);
+    }
+
+    // Past the tip: not yet available, retried.
+    let server = Server::sequence(vec![
+        Canned::text(404, "Block not found"),
+        Canned::json(json!(block_list(840_003))),
+    ])
+    .await;
+    assert_eq!(
+        server.client(3).blocks(Some(840_003)).await.unwrap().len(),
+        3
+    );
+    let server = Server::always(Canned::text(404, "Block not found")).await;
+    let e = server.client(2).blocks(Some(840_003)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotYetAvailable, "{e}");
+    assert!(e.to_string().contains("840003"), "{e}");
+}
+
 #[tokio::test]
 async fn a_block_answer_about_another_block_is_refused() {
     let server = Server::always(Canned::json(block_json(HASH_B, json!(HASH_A)))).await;
@@ -903,6 +980,55 @@ async fn hostile_numbers_in_text_are_decode_errors() {
     );
 }
 
+/// A server whose pages of an address's history never end (each full, each new, each above
+/// the height) costs a bounded number of requests and ends as `unavailable`.
+#[tokio::test]
+async fn a_history_that_pages_without_end_is_given_up() {
+    let pages = Arc::new(AtomicUsize::new(0));
+    let counter = pages.clone();
+    let server = Server::route(move |line| {
+        let path = line.split(' ').nth(1).unwrap_or_default();
+        let path = path.trim_start_matches("/secret-token/api");
+        if path.starts_with("/block-height/") {
+            Canned::text(200, HASH_A)
+        } else if path.starts_with("/block/") {
+            Canned::json(block_json(HASH_A, json!(HASH_B)))
+        } else if path == format!("/address/{ME}") {
+            Canned::json(stats_json(json!(150_000)))
+        } else {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let page: Vec<_> = (0..25)
+                .map(|i| {
+                    let txid = format!("{:064x}", n * 25 + i + 1);
+                    tx(
+                        &txid,
+                        Some(840_001),
+                        vec![input(None, true)],
+                        vec![output(Some(ME), 1)],
+                    )
+                })
+                .collect();
+            Canned::json(json!(page))
+        }
+    })
+    .await;
+    let client = crate::Client::builder()
+        .endpoint(crate::Network::BitcoinMainnet, server.base_url.clone())
+        .retry_policy(quick(2))
+        .build()
+        .unwrap();
+    let query: crate::Query = format!("bitcoin:{ME}").parse().unwrap();
+    let at = crate::At::Blocks([(crate::Network::BitcoinMainnet, 840_000)].into());
+    let out = client.balances(&[query], at).await;
+    let e = out.results[0].as_ref().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert_no_secret(e);
+    // Four reads from the start, each given up after the pages its totals (4 transactions)
+    // and the slack allow.
+    let read = pages.load(Ordering::SeqCst);
+    assert!((100..=500).contains(&read), "{read} pages");
+}
+
 // ---- configuration ----
 
 #[test]
@@ -919,12 +1045,14 @@ fn the_endpoint_is_checked() {
         assert_eq!(e.field(), Some("endpoint"), "{bad}");
     }
     let e = EsploraClient::new(
-        "https://user:hunter2@example.com/api",
+        "https://user:hunter2@example.com/KEY-9/api",
         &t,
         RateLimit::unlimited(),
     )
     .unwrap_err();
-    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
+    let text = format!("{e} {e:?}");
+    assert!(!text.contains("hunter2") && !text.contains("KEY-9"), "{e}");
+    assert!(text.contains("https://example.com/…"), "{e}");
     let c =
         EsploraClient::new("https://blockstream.info/api/", &t, RateLimit::unlimited()).unwrap();
     assert_eq!(c.endpoint(), "https://blockstream.info/api");

@@ -578,6 +578,7 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let routed = route(req.method(), &path, node.network());
     node.record(&routed, &path);
+    node.on_request();
 
     let decision = node.faults().decide();
     let handled = crate::faults::delayed(decision.delay, &st.cancel, || {
