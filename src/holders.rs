@@ -137,8 +137,10 @@ pub(crate) struct Discovery {
     pub supply_requests: u64,
 }
 
-/// Why `asset` cannot be listed, if it cannot: checked before any request.
-fn listable(asset: &Asset) -> Result<(), Error> {
+/// Why `asset`'s holders cannot be listed, if they cannot (the native coin, an ERC-721 item,
+/// a network that is not an EVM chain): the check [`Client::holders`] makes before any
+/// request, an `invalid_input` error on the field `token`.
+pub fn listable(asset: &Asset) -> Result<(), Error> {
     let refuse = |why: &str| Err(Error::invalid_input("token", &asset.to_string(), why));
     if asset.network().chain() != Chain::Ethereum {
         return refuse("holders are listed on EVM networks only (from the contract's logs)");

@@ -5,6 +5,7 @@ mod demo;
 mod devnet;
 mod drift;
 mod get;
+mod holders;
 mod safe_text;
 mod table;
 
@@ -24,10 +25,11 @@ pub const EXIT_USAGE: u8 = 2;
 /// The command ran, but some queries carry errors (all results are still printed).
 pub const EXIT_SOME_ERRORS: u8 = 3;
 
-/// The exit status for a command that failed with `e`: a bad `--snapshot` file is a usage
-/// error, anything else a failure of the command.
+/// The exit status for a command that failed with `e`: a bad `--snapshot` file, or a token,
+/// `--from-block` or `--min` a command cannot take, is a usage error; anything else a
+/// failure of the command.
 pub fn exit_code_of(e: &Error) -> u8 {
-    if e.field() == Some("snapshot") {
+    if matches!(e.field(), Some("snapshot" | "token" | "from_block" | "min")) {
         EXIT_USAGE
     } else {
         EXIT_FAILURE
@@ -64,6 +66,16 @@ enum Command {
     /// Exit status: 0 when every network was pinned, 3 when some could not be (the others
     /// are printed; the errors go to stderr).
     Pin(PinArgs),
+    /// Every holder of a token at one block, proven by its supply: tokbal holders
+    /// NETWORK:TOKEN, e.g. ethereum:erc20:0xCONTRACT, ethereum:erc721:0xCONTRACT,
+    /// ethereum:erc1155:0xCONTRACT:ID.
+    ///
+    /// Candidates come from the contract's transfer logs (from its creation block, or
+    /// --from-block), each balance is read at the pinned block, and the sum is held against
+    /// the supply. Exit status: 0 when the list is proven whole, 3 when it is not (the holders
+    /// are still printed; the reason goes to the summary and stderr), 2 for a token whose
+    /// holders cannot be listed.
+    Holders(holders::HoldersArgs),
     /// Print the JSON Schema of a result record (batch jsonl lines) or of get's JSON document.
     Schema(SchemaArgs),
     /// Run the devnet (an Aptos node, an EVM JSON-RPC node, an Esplora server and an AMB
@@ -332,6 +344,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Devnet(args) => devnet::run(args).await,
         Command::Demo => demo::run().await,
+        Command::Holders(args) => holders::run(args).await,
         Command::SpecDrift(args) => drift::run(args).await,
     }
 }
