@@ -444,12 +444,13 @@ mod tests {
         // Nothing, or too little to be either, is no answer.
         assert_eq!(decode_text(&[]), None);
         assert_eq!(decode_text(&[1, 2, 3]), None);
-        // A huge string is cut.
-        let long = "x".repeat(100_000).abi_encode();
+        // A long string is cut; an answer of megabytes is none.
+        let long = "x".repeat(20_000).abi_encode();
         assert_eq!(
             decode_text(&long).map(|s| s.len()),
             Some(crate::metadata::MAX_TEXT_CHARS)
         );
+        assert_eq!(decode_text(&"x".repeat(1 << 20).abi_encode()), None);
     }
 
     #[test]
