@@ -131,13 +131,25 @@ pub async fn run(args: HoldersArgs) -> Result<ExitCode, Error> {
     match args.format {
         HoldersFormat::Json => {
             kept.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.owner.cmp(&b.owner)));
-            let doc = json!({
-                "snapshot": stream.snapshot(),
-                "token": asset.to_string(),
-                "holders": kept.iter().map(|h| Value::Object(holder_json(h))).collect::<Vec<_>>(),
-                "summary": summary_json,
-            });
-            safe_text::write_json(&mut stdout, &doc, true).map_err(write_failed)?;
+            // Written piece by piece: a million holders never become one JSON tree.
+            let part = |v: &Value| safe_text::json(v.to_string());
+            let mut write = |text: &str| stdout.write_all(text.as_bytes());
+            (|| -> std::io::Result<()> {
+                write("{\n  \"snapshot\": ")?;
+                write(&part(&json!(stream.snapshot())))?;
+                write(",\n  \"token\": ")?;
+                write(&part(&json!(asset.to_string())))?;
+                write(",\n  \"holders\": [")?;
+                for (i, h) in kept.iter().enumerate() {
+                    write(if i == 0 { "\n    " } else { ",\n    " })?;
+                    write(&part(&Value::Object(holder_json(h))))?;
+                }
+                write(if kept.is_empty() { "],\n" } else { "\n  ],\n" })?;
+                write("  \"summary\": ")?;
+                write(&part(&summary_json))?;
+                write("\n}\n")
+            })()
+            .map_err(write_failed)?;
         }
         HoldersFormat::Jsonl => {
             safe_text::write_json(&mut stdout, &json!({ "summary": summary_json }), false)
