@@ -55,6 +55,24 @@ sol! {
         function name() external view returns (string);
     }
 
+    /// The events that move tokens, and the supply they are checked against.
+    interface ITransfers {
+        /// An ERC-20 transfer (three topics) or an ERC-721 one (four: the id is indexed).
+        event Transfer(address indexed from, address indexed to, uint256 value);
+        /// One ERC-1155 id moved.
+        event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
+        /// Several ERC-1155 ids moved at once.
+        event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values);
+        /// ERC-20 (and ERC-721 Enumerable): how many exist.
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// ERC-1155 Supply: how many of one id exist.
+    interface IERC1155Supply {
+        /// Units of `id` in existence.
+        function totalSupply(uint256 id) external view returns (uint256);
+    }
+
     /// ERC-1155: how many of one id an owner holds.
     interface IERC1155 {
         /// Units of token `id` held by `account`.
