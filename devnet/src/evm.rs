@@ -124,10 +124,14 @@ mod balances;
 mod chain;
 mod demo;
 mod exec;
+mod getlogs;
 mod http;
 mod json;
+mod logs;
 mod metadata;
+mod moves;
 mod rpc;
+mod seeded;
 mod state;
 
 /// The contract interfaces, shared with tokbal's client so the two cannot disagree.
@@ -144,6 +148,7 @@ use alloy_primitives::{Address, U256};
 use super::faults::{mix64, Faults};
 use super::InvalidInput;
 use chain::Chain;
+use getlogs::LogLimits;
 use state::{Code, State};
 
 pub(crate) use http::router;
@@ -179,6 +184,12 @@ pub const EVM_REVERTING_CONTRACT: &str = "0xbad0bad0bad0bad0bad0bad0bad0bad0bad0
 pub const EVM_SHORT_RETURN_CONTRACT: &str = "0x5407005407005407005407005407005407005407";
 /// A contract whose every function reverts with `Panic(0x01)` (`assert(false)`).
 pub const EVM_PANICKING_CONTRACT: &str = "0x9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c";
+/// The zero address: as the sender of a move, a mint; as its receiver, a burn.
+pub const ZERO_ADDRESS: &str = "0x0000000000000000000000000000000000000000";
+/// The ERC-20 contract the CLI's `tokbal devnet --seed-evm-transfers` seeds a transfer
+/// history for ([`EvmNode::seed_transfer_history`]). Clear of the demo contracts, the
+/// other seeded ones and the devnet's special ones.
+pub const SEED_EVM_TRANSFERS_CONTRACT: &str = "0x5eed7f005eed7f005eed7f005eed7f005eed7f00";
 /// The reason [`EVM_REVERTING_CONTRACT`] reverts with.
 pub const REVERT_REASON: &str = "tokbal devnet: reverted";
 /// What [`EVM_SHORT_RETURN_CONTRACT`] returns.
@@ -350,6 +361,58 @@ pub enum ThrottleStyle {
     /// HTTP 200 in which every request gets the JSON-RPC error -32005 `rate limit
     /// exceeded` with its own `id` and `data: {"backoff_seconds": N}` (as Infura answers).
     JsonRpc,
+    /// HTTP 200 in which every request gets the JSON-RPC error -32005 `Your app has
+    /// exceeded its compute units per second capacity. ...` with its own `id` and no
+    /// `data` (no time to wait is named).
+    ComputeUnits,
+}
+
+/// How `eth_getLogs` refuses a query over its block-range cap
+/// ([`EvmNode::set_logs_max_range`]) or its result cap ([`EvmNode::set_logs_max_results`]),
+/// as one provider or another does. `A..B` below is a range that works: from the query's
+/// `fromBlock` to the last block within the range cap whose logs, with those before, stay
+/// within the result cap (at least `fromBlock`: one block is always answered).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LogsErrorStyle {
+    /// Infura: -32005 `query returned more than N results. Try with this block range [0xA,
+    /// 0xB].` with `data: {"from": "0xA", "limit": N, "to": "0xB"}` (upper-case hex
+    /// digits), whichever cap the query is over. `N` is the result cap (10000 when none is
+    /// set). The default.
+    #[default]
+    Infura,
+    /// Alchemy: -32602 `Log response size exceeded. You can make eth_getLogs requests with
+    /// up to a R block range and no limit on the response size, or you can request any block
+    /// range with a cap of N logs in the response. Based on your parameters, this block range
+    /// should work: [0xa, 0xb]`, `R` and `N` the caps shortened as Alchemy writes them
+    /// (`2K`, `10K`; 2K and 10K when not set).
+    Alchemy,
+    /// reth: -32602 `query exceeds max results N, retry with the range A-B` (decimal) over
+    /// the result cap; -32602 `query exceeds max block range R` (no range suggested) over the
+    /// range cap.
+    RangeDash,
+    /// No suggestion: -32600 `block range is too wide (maximum R)` over the range cap,
+    /// -32005 `query exceeds max results N` over the result cap.
+    Plain,
+    /// -32000 `query timeout exceeded`, whichever cap the query is over.
+    Timeout,
+}
+
+/// What [`EvmNode::seed_transfer_history`] made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeededTransferHistory {
+    /// The ERC-20 contract, `0x` and 40 lower-case hex digits.
+    pub contract: String,
+    /// The block it is deployed at, which holds its first log.
+    pub first_block: u64,
+    /// The block of its last log.
+    pub last_block: u64,
+    /// How many `Transfer` logs it emitted.
+    pub logs: u64,
+    /// How many holders it has at `last_block` (every address that took part but the
+    /// zero address): holders `0..holders`, at [`seed_holder_address`].
+    pub holders: u64,
+    /// Its `totalSupply()` at `last_block`: the sum of the holders' balances.
+    pub total_supply: U256,
 }
 
 /// How a batch above the size limit is answered.
@@ -390,6 +453,14 @@ pub struct EvmRequestCounts {
     pub get_code: u64,
     /// `eth_call` calls.
     pub call: u64,
+    /// `eth_getLogs` calls (refused and throttled ones included).
+    pub get_logs: u64,
+    /// `eth_getLogs` calls refused for their block range or the number of their results.
+    pub get_logs_refused: u64,
+    /// Requests carrying `eth_getLogs` throttled by [`EvmNode::throttle_logs_next`].
+    pub get_logs_throttled: u64,
+    /// Logs returned by `eth_getLogs`, all answers together.
+    pub logs_returned: u64,
     /// Calls of any other method.
     pub unknown_method: u64,
     /// Bodies that are not JSON and items that are not request objects.
@@ -481,6 +552,7 @@ struct Knobs {
     max_batch: Option<usize>,
     batch_limit_style: BatchLimitStyle,
     shuffle: bool,
+    logs: LogLimits,
 }
 
 #[derive(Debug, Default)]
@@ -495,13 +567,17 @@ struct Counters {
     get_balance: AtomicU64,
     get_code: AtomicU64,
     call: AtomicU64,
+    get_logs: AtomicU64,
+    get_logs_refused: AtomicU64,
+    get_logs_throttled: AtomicU64,
+    logs_returned: AtomicU64,
     unknown_method: AtomicU64,
     invalid: AtomicU64,
     inner_calls: AtomicU64,
 }
 
 impl Counters {
-    fn all(&self) -> [&AtomicU64; 13] {
+    fn all(&self) -> [&AtomicU64; 17] {
         [
             &self.http,
             &self.batches,
@@ -513,6 +589,10 @@ impl Counters {
             &self.get_balance,
             &self.get_code,
             &self.call,
+            &self.get_logs,
+            &self.get_logs_refused,
+            &self.get_logs_throttled,
+            &self.logs_returned,
             &self.unknown_method,
             &self.invalid,
             &self.inner_calls,
@@ -529,6 +609,7 @@ impl Counters {
             "eth_getBalance" => &self.get_balance,
             "eth_getCode" => &self.get_code,
             "eth_call" => &self.call,
+            "eth_getLogs" => &self.get_logs,
             _ => &self.unknown_method,
         }
     }
@@ -542,6 +623,8 @@ struct Inner {
     ledger: RwLock<Ledger>,
     knobs: Mutex<Knobs>,
     faults: Faults,
+    /// Requests carrying `eth_getLogs` still to throttle.
+    logs_throttle: AtomicU64,
     counters: Counters,
     seen: Seen<EvmSeenCall>,
 }
@@ -594,8 +677,10 @@ impl EvmNode {
                     max_batch: Some(DEFAULT_MAX_BATCH_SIZE),
                     batch_limit_style: BatchLimitStyle::default(),
                     shuffle: true,
+                    logs: LogLimits::default(),
                 }),
                 faults: Faults::new(fault_seed),
+                logs_throttle: AtomicU64::new(0),
                 counters: Counters::default(),
                 seen: Seen::new(SEEN_RPC_CALLS_LIMIT),
             }),
@@ -678,11 +763,17 @@ impl EvmNode {
     }
 
     /// Replaces the last `depth` blocks (never genesis) with blocks of the same numbers and
-    /// timestamps but new hashes; the replaced hashes become unknown to the node. The state
-    /// is unchanged (use the `set_*_at` methods to change what the new blocks hold).
-    /// Returns the first replaced block, or `None` when nothing was replaced.
+    /// timestamps but new hashes; the replaced hashes become unknown to the node. The new
+    /// blocks hold no token moves: the event logs of the replaced blocks are dropped and
+    /// what their moves ([`EvmNode::transfer_erc20`] and the like) did is undone, with the
+    /// moves not yet mined; what the `set_*` methods wrote stays (use the `set_*_at`
+    /// methods to change what the new blocks hold). Returns the first replaced block, or
+    /// `None` when nothing was replaced.
     pub fn reorg(&self, depth: u64) -> Option<u64> {
-        self.write_lock().chain.reorg(depth)
+        let mut l = self.write_lock();
+        let first = l.chain.reorg(depth)?;
+        l.state.drop_from(first);
+        Some(first)
     }
 
     /// Prunes the state of every block before `block` (clamped to the tip): `eth_call`,
@@ -752,6 +843,10 @@ impl EvmNode {
             get_balance: get(&c.get_balance),
             get_code: get(&c.get_code),
             call: get(&c.call),
+            get_logs: get(&c.get_logs),
+            get_logs_refused: get(&c.get_logs_refused),
+            get_logs_throttled: get(&c.get_logs_throttled),
+            logs_returned: get(&c.logs_returned),
             unknown_method: get(&c.unknown_method),
             invalid: get(&c.invalid),
             inner_calls: get(&c.inner_calls),
