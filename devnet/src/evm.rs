@@ -2,8 +2,9 @@
 //! chain, over HTTP `POST` (any path), single requests and batches.
 //!
 //! [`EvmNode`] holds a synthetic chain (computed blocks, forks), state with history (native
-//! balances, ERC-20, ERC-721 and ERC-1155 contracts, Multicall3), the [`Faults`] switches,
-//! a few protocol knobs and request counters. The HTTP server that answers for it is
+//! balances, ERC-20, ERC-721 and ERC-1155 contracts and their supplies, Multicall3), the
+//! event logs of token moves, the [`Faults`] switches, a few protocol knobs (provider limits
+//! of `eth_getLogs` among them) and request counters. The HTTP server that answers for it is
 //! started by [`Devnet`](super::Devnet) on its own port.
 //!
 //! # Methods
@@ -17,6 +18,7 @@
 //! | `eth_getBalance` | address, block (required) | hex quantity |
 //! | `eth_getCode` | address, block (required) | hex data (`"0x"` without code) |
 //! | `eth_call` | `{to, data or input, gas?, from?, value?, ...}`, block (optional, default `latest`) | hex data |
+//! | `eth_getLogs` | `{address?, topics?, fromBlock?, toBlock?}` or `{address?, topics?, blockHash}` | log objects |
 //!
 //! A block object has every field of a post-London header (`number`, `hash`,
 //! `parentHash`, `timestamp`, `nonce`, `sha3Uncles`, `logsBloom`, `transactionsRoot`,
@@ -31,6 +33,29 @@
 //! knows is canonical (hashes replaced by a reorg are unknown), so `requireCanonical`
 //! changes nothing. `eth_getBlockByNumber` takes a number or tag only.
 //!
+//! # `eth_getLogs`
+//!
+//! The logs are those of token moves ([`EvmNode::transfer_erc20`], [`EvmNode::transfer_erc721`],
+//! [`EvmNode::transfer_erc1155`], [`EvmNode::transfer_erc1155_batch`]) and of seeded transfer
+//! histories ([`EvmNode::seed_transfer_history`]); balances set with the `set_*` methods
+//! change without a log. The filter is read as geth reads it: `address` one address, a list
+//! (a log from any of them) or absent/null/`[]` (any); `topics` up to four positions, each
+//! null (any), a topic, or a list of topics (any of them; a null among them makes the
+//! position any), and a log with fewer topics than the filter has positions never matches;
+//! `fromBlock` and `toBlock` a number or a tag (`latest` when absent; `pending` is `latest`),
+//! or instead `blockHash`. The answer lists the matching logs in block order, then by
+//! `logIndex`, each with `address`, `topics`, `data`, `blockNumber`, `blockHash`,
+//! `blockTimestamp`, `transactionHash`, `transactionIndex`, `logIndex` and `removed`
+//! (`false`). Every seeded log and every move is a transaction of its own, so
+//! `transactionIndex` is `logIndex`; a transaction's hash is `keccak256(block hash ‖ index)`
+//! (the index as a big-endian u64).
+//!
+//! Provider limits are off by default: a block-range cap ([`EvmNode::set_logs_max_range`])
+//! and a result cap ([`EvmNode::set_logs_max_results`]). A query over one is refused in the
+//! [`LogsErrorStyle`] set, with or without a range that works; a query of one block (by
+//! number or by hash) is always answered whole. [`EvmNode::throttle_logs_next`] throttles
+//! requests that ask for logs.
+//!
 //! # `eth_call`
 //!
 //! Contracts are not EVM code but answer their functions from the state at the block read,
@@ -40,9 +65,9 @@
 //! | code at `to` | answers |
 //! |---|---|
 //! | none | `"0x"` to anything (as a node does for an account without code) |
-//! | ERC-20 | `balanceOf(address)`; `name()`, `symbol()`, `decimals()` |
-//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder); `name()`, `symbol()`, `decimals()` |
-//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts); `name()`, `symbol()`, `decimals()` |
+//! | ERC-20 | `balanceOf(address)`, `totalSupply()`; `name()`, `symbol()`, `decimals()` |
+//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder), `totalSupply()` when the contract has it; `name()`, `symbol()`, `decimals()` |
+//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts), `totalSupply(uint256)` when the contract has it; `name()`, `symbol()`, `decimals()` |
 //! | Multicall3 at [`MULTICALL3_ADDRESS`] | `aggregate3((address,bool,bytes)[])` (each inner call runs against the same block; a failed call gives `success = false` and its revert data, or makes the whole call revert with `Multicall3: call failed` when its `allowFailure` is false), `getEthBalance(address)` |
 //! | [`EVM_REVERTING_CONTRACT`] | reverts every call with `Error("tokbal devnet: reverted")` |
 //! | [`EVM_SHORT_RETURN_CONTRACT`] | returns the 4 bytes [`SHORT_RETURN_DATA`] to every call |
@@ -53,6 +78,12 @@
 //! `string` or, for a token set to [`StringEncoding::Bytes32`], as one NUL-padded `bytes32`
 //! word; `decimals` as a whole `uint256` word. A part not set (`None`), or every part of a
 //! token without metadata, reverts with empty data, as a contract without the function does.
+//!
+//! `totalSupply()` answers what the token's mints and burns add up to (moves from and to the
+//! zero address, and a seeded history's), or what [`EvmNode::set_total_supply`] set; for an
+//! ERC-1155 `totalSupply(id)` the same per id. ERC-20s have the function, ERC-721 and
+//! ERC-1155 contracts not unless [`EvmNode::set_total_supply_function`] gives it to them
+//! (without it, the call reverts with empty data).
 //!
 //! Any other selector, or calldata that does not decode (dirty address words included),
 //! reverts with empty data. A direct call that reverts is answered with a JSON-RPC error:
@@ -76,6 +107,11 @@
 //! | `eth_call` with `gas` above 2^24 (EIP-7825) | -32000 | `gas limit too high` |
 //! | `eth_call` without `to` | -32000 | `contract creation is not supported by the devnet` |
 //! | throttled, [`ThrottleStyle::JsonRpc`] | -32005 | `rate limit exceeded` (`data: {"backoff_seconds": N}`) |
+//! | throttled, [`ThrottleStyle::ComputeUnits`] | -32005 | `Your app has exceeded its compute units per second capacity. ...` |
+//! | `eth_getLogs` over a cap | per [`LogsErrorStyle`] | per [`LogsErrorStyle`] |
+//! | `eth_getLogs` with `fromBlock` after `toBlock` | -32000 | `invalid block range params` |
+//! | `eth_getLogs` with more than four topic positions | -32000 | `exceed max topics` |
+//! | `eth_getLogs` with `blockHash` and `fromBlock`/`toBlock` | -32602 | `invalid argument 0 (filter): cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other` |
 //!
 //! Every answer echoes its request's `id` as a JSON value (strings and integers exactly;
 //! other numbers as the double they parse to). Requests without `id` are notifications and
@@ -95,7 +131,9 @@
 //! The [`Faults`] switches are decided once per HTTP request: latency delays the answer
 //! (half of it before the request is handled, half after);
 //! throttling answers 429 with `Retry-After` and the JSON-RPC error -32005 as the body (or,
-//! with [`ThrottleStyle::JsonRpc`], a 200 whose every answer is that error); an injected
+//! with [`ThrottleStyle::JsonRpc`] or [`ThrottleStyle::ComputeUnits`], a 200 whose every
+//! answer is a -32005 error); [`EvmNode::throttle_logs_next`] throttles the same way the
+//! next requests that carry `eth_getLogs`, whatever else they carry; an injected
 //! failure answers its status in plain text (a 429 with `Retry-After`); a drop sends the
 //! head and half of the normal body, then cuts the connection; a lag of `n` makes the node
 //! act as a replica `n` blocks behind: its tip is `tip - n`, blocks above it answer `null`
@@ -119,6 +157,11 @@
 //! `set_*_at` methods write at any block, past ones included, for tests that build a
 //! history. Seeded holders ([`EvmNode::seed_native_holders`],
 //! [`EvmNode::seed_erc20_holders`]) hold their amounts from genesis, computed when read.
+//!
+//! Token moves take effect at the tip + 1 too: the moves made before the next
+//! [`EvmNode::mine`] land in one block, in order, each with its log. A reorg
+//! ([`EvmNode::reorg`]) drops the logs of the blocks it replaces and undoes their moves;
+//! what the `set_*` methods wrote stays.
 
 mod balances;
 mod chain;

@@ -250,7 +250,7 @@ impl View<'_> {
                     Some(first_out) => first_out.block().saturating_sub(1).max(from),
                     None => upto,
                 };
-                return Err(refusal(&limits, over_results.is_none(), from, works_to));
+                return Err(refusal(&limits, over_range, from, works_to));
             }
             found
         };
