@@ -2153,7 +2153,11 @@ fn the_v1_0_0_beta_7_description_shows_what_changed_since() {
                 "schema FilterTopic alternative null",
             ),
             (ApiVersion, Informational, "info.version"),
-            (Composition, Informational, "schema BlockNumberOrTagForRange"),
+            (
+                Composition,
+                Informational,
+                "schema BlockNumberOrTagForRange",
+            ),
             (SchemaRemoved, Informational, "schema BlockTagForRange"),
             (AlternativeRemoved, Deliberate, EIP_1898_AT),
         ],
