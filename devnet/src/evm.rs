@@ -47,8 +47,8 @@
 //! `logIndex`, each with `address`, `topics`, `data`, `blockNumber`, `blockHash`,
 //! `blockTimestamp`, `transactionHash`, `transactionIndex`, `logIndex` and `removed`
 //! (`false`). Every seeded log and every move is a transaction of its own, so
-//! `transactionIndex` is `logIndex`; a transaction's hash is `keccak256(block hash ‖ index)`
-//! (the index as a big-endian u64).
+//! `transactionIndex` is `logIndex`; a transaction's hash is mixed from its block's hash and
+//! its index (deterministic, new when a reorg replaces the block).
 //!
 //! Provider limits are off by default: a block-range cap ([`EvmNode::set_logs_max_range`])
 //! and a result cap ([`EvmNode::set_logs_max_results`]). A query over one is refused in the

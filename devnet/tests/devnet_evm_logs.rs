@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -235,14 +235,9 @@ async fn every_kind_of_move_emits_its_standard_log_in_order() {
         assert_eq!(quantity(&log["transactionIndex"]), index as u64);
         assert_eq!(log["removed"], false);
         assert_eq!(quantity(&log["blockTimestamp"]), n.block(block).timestamp);
-        // The documented transaction hash: keccak256(block hash ‖ index as a u64).
-        let mut pre = unhex(hash);
-        pre.extend_from_slice(&(index as u64).to_be_bytes());
-        assert_eq!(
-            log["transactionHash"].as_str().unwrap(),
-            hex(keccak256(&pre).as_slice())
-        );
-        assert!(seen_tx.insert(log["transactionHash"].to_string()));
+        let tx = log["transactionHash"].as_str().unwrap();
+        assert!(tx.len() == 66 && tx.starts_with("0x"), "{tx}");
+        assert!(seen_tx.insert(tx.to_owned()), "one transaction a move");
     }
     let transfer = sig::<ITransfers::Transfer>();
     let amount = |log: &Value| U256::from_be_slice(&unhex(log["data"].as_str().unwrap()));
@@ -802,10 +797,16 @@ async fn a_reorg_drops_the_logs_of_its_blocks_and_undoes_their_moves() {
     n.mine(1);
     n.transfer_erc20(TOKEN, BOB, CAROL, u(1)).unwrap(); // 102, not mined
     let old_101 = rpc.block_hash(101).await;
-    assert_eq!(rpc.ok_logs(json!({"fromBlock": "0x0"})).await.len(), 6);
+    let before = rpc.ok_logs(json!({"fromBlock": "0x0"})).await;
+    assert_eq!(before.len(), 6);
+    assert_eq!(
+        rpc.ok_logs(json!({"fromBlock": "0x0"})).await,
+        before,
+        "the same every time"
+    );
     assert_eq!(n.reorg(1), Some(101));
     let logs = rpc.ok_logs(json!({"fromBlock": "0x0"})).await;
-    assert_eq!(logs.len(), 3);
+    assert_eq!(logs, before[..3], "block 100 is untouched");
     assert!(logs.iter().all(|l| quantity(&l["blockNumber"]) == 100));
     let e = rpc.logs(json!({"blockHash": old_101})).await.unwrap_err();
     assert_eq!(e.1, "block not found");

@@ -5,16 +5,32 @@
 //! In a block, the logs of the seeded histories come first (in the order the histories were
 //! seeded), then those of the moves, in the order made. Every seeded log and every move is a
 //! transaction of its own (an ERC-1155 batch is one move), so a log's `transactionIndex` is
-//! its `logIndex`. A transaction's hash is `keccak256(block hash ‖ transaction index)` (the
-//! index as a big-endian u64): deterministic, and new when a reorg gives the block a new
-//! hash.
+//! its `logIndex`. A transaction's hash is mixed from its block's hash and its index
+//! ([`tx_hash`]): deterministic, distinct within the chain, and new when a reorg gives the
+//! block a new hash (no keccak: an answer of 10,000 logs would spend most of its time
+//! hashing).
 
-use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
 
 use super::abi::ITransfers;
 use super::chain::Chain;
 use super::seeded::SeededTransfers;
+use crate::faults::mix64;
+
+/// The hash of transaction `index` of the block whose hash is `block`: each 8-byte word
+/// of the block hash, mixed with the index and the word's place.
+pub(super) fn tx_hash(block: &B256, index: u64) -> B256 {
+    let mut out = [0u8; 32];
+    let salt = index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for (j, (word, slot)) in block.chunks(8).zip(out.chunks_mut(8)).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let mixed = mix64(u64::from_be_bytes(w) ^ salt ^ (j as u64).rotate_left(17));
+        slot.copy_from_slice(&mixed.to_be_bytes());
+    }
+    B256::from(out)
+}
 
 /// A log recorded by a token move.
 #[derive(Clone, Debug)]
@@ -344,10 +360,7 @@ impl LogBook {
                 }
             };
             let index = before + position;
-            let mut pre = [0u8; 40];
-            pre[..32].copy_from_slice(hash.as_slice());
-            pre[32..].copy_from_slice(&index.to_be_bytes());
-            let tx = keccak256(pre);
+            let tx = tx_hash(&hash, index);
             out.extend_from_slice(b"{\"address\":");
             push_hex(out, address.as_slice());
             out.extend_from_slice(b",\"topics\":[");
@@ -391,7 +404,12 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// `"0x…"`: a quantity, lower-case hex without leading zeros.
 fn push_quantity(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(format!("\"0x{n:x}\"").as_bytes());
+    out.extend_from_slice(b"\"0x");
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(HEX[((n >> (4 * i)) & 0xf) as usize]);
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -400,6 +418,28 @@ mod tests {
 
     fn a(n: u8) -> Address {
         Address::repeat_byte(n)
+    }
+
+    #[test]
+    fn quantities_and_transaction_hashes() {
+        for (n, text) in [
+            (0, "\"0x0\""),
+            (9, "\"0x9\""),
+            (0x1b4, "\"0x1b4\""),
+            (u64::MAX, "\"0xffffffffffffffff\""),
+        ] {
+            let mut out = Vec::new();
+            push_quantity(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), text);
+        }
+        let (a, b) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let mut seen = std::collections::HashSet::new();
+        for block in [a, b] {
+            for i in 0..1_000 {
+                assert!(seen.insert(tx_hash(&block, i)));
+            }
+        }
+        assert_eq!(tx_hash(&a, 5), tx_hash(&a, 5));
     }
 
     #[test]
