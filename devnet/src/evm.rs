@@ -2,8 +2,9 @@
 //! chain, over HTTP `POST` (any path), single requests and batches.
 //!
 //! [`EvmNode`] holds a synthetic chain (computed blocks, forks), state with history (native
-//! balances, ERC-20, ERC-721 and ERC-1155 contracts, Multicall3), the [`Faults`] switches,
-//! a few protocol knobs and request counters. The HTTP server that answers for it is
+//! balances, ERC-20, ERC-721 and ERC-1155 contracts and their supplies, Multicall3), the
+//! event logs of token moves, the [`Faults`] switches, a few protocol knobs (provider limits
+//! of `eth_getLogs` among them) and request counters. The HTTP server that answers for it is
 //! started by [`Devnet`](super::Devnet) on its own port.
 //!
 //! # Methods
@@ -17,6 +18,7 @@
 //! | `eth_getBalance` | address, block (required) | hex quantity |
 //! | `eth_getCode` | address, block (required) | hex data (`"0x"` without code) |
 //! | `eth_call` | `{to, data or input, gas?, from?, value?, ...}`, block (optional, default `latest`) | hex data |
+//! | `eth_getLogs` | `{address?, topics?, fromBlock?, toBlock?}` or `{address?, topics?, blockHash}` | log objects |
 //!
 //! A block object has every field of a post-London header (`number`, `hash`,
 //! `parentHash`, `timestamp`, `nonce`, `sha3Uncles`, `logsBloom`, `transactionsRoot`,
@@ -31,6 +33,29 @@
 //! knows is canonical (hashes replaced by a reorg are unknown), so `requireCanonical`
 //! changes nothing. `eth_getBlockByNumber` takes a number or tag only.
 //!
+//! # `eth_getLogs`
+//!
+//! The logs are those of token moves ([`EvmNode::transfer_erc20`], [`EvmNode::transfer_erc721`],
+//! [`EvmNode::transfer_erc1155`], [`EvmNode::transfer_erc1155_batch`]) and of seeded transfer
+//! histories ([`EvmNode::seed_transfer_history`]); balances set with the `set_*` methods
+//! change without a log. The filter is read as geth reads it: `address` one address, a list
+//! (a log from any of them) or absent/null/`[]` (any); `topics` up to four positions, each
+//! null (any), a topic, or a list of topics (any of them; a null among them makes the
+//! position any), and a log with fewer topics than the filter has positions never matches;
+//! `fromBlock` and `toBlock` a number or a tag (`latest` when absent; `pending` is `latest`),
+//! or instead `blockHash`. The answer lists the matching logs in block order, then by
+//! `logIndex`, each with `address`, `topics`, `data`, `blockNumber`, `blockHash`,
+//! `blockTimestamp`, `transactionHash`, `transactionIndex`, `logIndex` and `removed`
+//! (`false`). Every seeded log and every move is a transaction of its own, so
+//! `transactionIndex` is `logIndex`; a transaction's hash is mixed from its block's hash and
+//! its index (deterministic, new when a reorg replaces the block).
+//!
+//! Provider limits are off by default: a block-range cap ([`EvmNode::set_logs_max_range`])
+//! and a result cap ([`EvmNode::set_logs_max_results`]). A query over one is refused in the
+//! [`LogsErrorStyle`] set, with or without a range that works; a query of one block (by
+//! number or by hash) is always answered whole. [`EvmNode::throttle_logs_next`] throttles
+//! requests that ask for logs.
+//!
 //! # `eth_call`
 //!
 //! Contracts are not EVM code but answer their functions from the state at the block read,
@@ -40,9 +65,9 @@
 //! | code at `to` | answers |
 //! |---|---|
 //! | none | `"0x"` to anything (as a node does for an account without code) |
-//! | ERC-20 | `balanceOf(address)`; `name()`, `symbol()`, `decimals()` |
-//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder); `name()`, `symbol()`, `decimals()` |
-//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts); `name()`, `symbol()`, `decimals()` |
+//! | ERC-20 | `balanceOf(address)`, `totalSupply()`; `name()`, `symbol()`, `decimals()` |
+//! | ERC-721 | `balanceOf(address)` (items held; the zero address reverts), `ownerOf(uint256)` (reverts `ERC721: invalid token ID` for an item without holder), `totalSupply()` when the contract has it; `name()`, `symbol()`, `decimals()` |
+//! | ERC-1155 | `balanceOf(address,uint256)` (the zero address reverts), `totalSupply(uint256)` when the contract has it; `name()`, `symbol()`, `decimals()` |
 //! | Multicall3 at [`MULTICALL3_ADDRESS`] | `aggregate3((address,bool,bytes)[])` (each inner call runs against the same block; a failed call gives `success = false` and its revert data, or makes the whole call revert with `Multicall3: call failed` when its `allowFailure` is false), `getEthBalance(address)` |
 //! | [`EVM_REVERTING_CONTRACT`] | reverts every call with `Error("tokbal devnet: reverted")` |
 //! | [`EVM_SHORT_RETURN_CONTRACT`] | returns the 4 bytes [`SHORT_RETURN_DATA`] to every call |
@@ -53,6 +78,12 @@
 //! `string` or, for a token set to [`StringEncoding::Bytes32`], as one NUL-padded `bytes32`
 //! word; `decimals` as a whole `uint256` word. A part not set (`None`), or every part of a
 //! token without metadata, reverts with empty data, as a contract without the function does.
+//!
+//! `totalSupply()` answers what the token's mints and burns add up to (moves from and to the
+//! zero address, and a seeded history's), or what [`EvmNode::set_total_supply`] set; for an
+//! ERC-1155 `totalSupply(id)` the same per id. ERC-20s have the function, ERC-721 and
+//! ERC-1155 contracts not unless [`EvmNode::set_total_supply_function`] gives it to them
+//! (without it, the call reverts with empty data).
 //!
 //! Any other selector, or calldata that does not decode (dirty address words included),
 //! reverts with empty data. A direct call that reverts is answered with a JSON-RPC error:
@@ -76,6 +107,11 @@
 //! | `eth_call` with `gas` above 2^24 (EIP-7825) | -32000 | `gas limit too high` |
 //! | `eth_call` without `to` | -32000 | `contract creation is not supported by the devnet` |
 //! | throttled, [`ThrottleStyle::JsonRpc`] | -32005 | `rate limit exceeded` (`data: {"backoff_seconds": N}`) |
+//! | throttled, [`ThrottleStyle::ComputeUnits`] | -32005 | `Your app has exceeded its compute units per second capacity. ...` |
+//! | `eth_getLogs` over a cap | per [`LogsErrorStyle`] | per [`LogsErrorStyle`] |
+//! | `eth_getLogs` with `fromBlock` after `toBlock` | -32000 | `invalid block range params` |
+//! | `eth_getLogs` with more than four topic positions | -32000 | `exceed max topics` |
+//! | `eth_getLogs` with `blockHash` and `fromBlock`/`toBlock` | -32602 | `invalid argument 0 (filter): cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other` |
 //!
 //! Every answer echoes its request's `id` as a JSON value (strings and integers exactly;
 //! other numbers as the double they parse to). Requests without `id` are notifications and
@@ -95,7 +131,9 @@
 //! The [`Faults`] switches are decided once per HTTP request: latency delays the answer
 //! (half of it before the request is handled, half after);
 //! throttling answers 429 with `Retry-After` and the JSON-RPC error -32005 as the body (or,
-//! with [`ThrottleStyle::JsonRpc`], a 200 whose every answer is that error); an injected
+//! with [`ThrottleStyle::JsonRpc`] or [`ThrottleStyle::ComputeUnits`], a 200 whose every
+//! answer is a -32005 error); [`EvmNode::throttle_logs_next`] throttles the same way the
+//! next requests that carry `eth_getLogs`, whatever else they carry; an injected
 //! failure answers its status in plain text (a 429 with `Retry-After`); a drop sends the
 //! head and half of the normal body, then cuts the connection; a lag of `n` makes the node
 //! act as a replica `n` blocks behind: its tip is `tip - n`, blocks above it answer `null`
@@ -119,15 +157,24 @@
 //! `set_*_at` methods write at any block, past ones included, for tests that build a
 //! history. Seeded holders ([`EvmNode::seed_native_holders`],
 //! [`EvmNode::seed_erc20_holders`]) hold their amounts from genesis, computed when read.
+//!
+//! Token moves take effect at the tip + 1 too: the moves made before the next
+//! [`EvmNode::mine`] land in one block, in order, each with its log. A reorg
+//! ([`EvmNode::reorg`]) drops the logs of the blocks it replaces and undoes their moves;
+//! what the `set_*` methods wrote stays.
 
 mod balances;
 mod chain;
 mod demo;
 mod exec;
+mod getlogs;
 mod http;
 mod json;
+mod logs;
 mod metadata;
+mod moves;
 mod rpc;
+mod seeded;
 mod state;
 
 /// The contract interfaces, shared with tokbal's client so the two cannot disagree.
@@ -144,6 +191,7 @@ use alloy_primitives::{Address, U256};
 use super::faults::{mix64, Faults};
 use super::InvalidInput;
 use chain::Chain;
+use getlogs::LogLimits;
 use state::{Code, State};
 
 pub(crate) use http::router;
@@ -179,6 +227,12 @@ pub const EVM_REVERTING_CONTRACT: &str = "0xbad0bad0bad0bad0bad0bad0bad0bad0bad0
 pub const EVM_SHORT_RETURN_CONTRACT: &str = "0x5407005407005407005407005407005407005407";
 /// A contract whose every function reverts with `Panic(0x01)` (`assert(false)`).
 pub const EVM_PANICKING_CONTRACT: &str = "0x9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c9a1c";
+/// The zero address: as the sender of a move, a mint; as its receiver, a burn.
+pub const ZERO_ADDRESS: &str = "0x0000000000000000000000000000000000000000";
+/// The ERC-20 contract the CLI's `tokbal devnet --seed-evm-transfers` seeds a transfer
+/// history for ([`EvmNode::seed_transfer_history`]). Clear of the demo contracts, the
+/// other seeded ones and the devnet's special ones.
+pub const SEED_EVM_TRANSFERS_CONTRACT: &str = "0x5eed7f005eed7f005eed7f005eed7f005eed7f00";
 /// The reason [`EVM_REVERTING_CONTRACT`] reverts with.
 pub const REVERT_REASON: &str = "tokbal devnet: reverted";
 /// What [`EVM_SHORT_RETURN_CONTRACT`] returns.
@@ -350,6 +404,58 @@ pub enum ThrottleStyle {
     /// HTTP 200 in which every request gets the JSON-RPC error -32005 `rate limit
     /// exceeded` with its own `id` and `data: {"backoff_seconds": N}` (as Infura answers).
     JsonRpc,
+    /// HTTP 200 in which every request gets the JSON-RPC error -32005 `Your app has
+    /// exceeded its compute units per second capacity. ...` with its own `id` and no
+    /// `data` (no time to wait is named).
+    ComputeUnits,
+}
+
+/// How `eth_getLogs` refuses a query over its block-range cap
+/// ([`EvmNode::set_logs_max_range`]) or its result cap ([`EvmNode::set_logs_max_results`]),
+/// as one provider or another does. `A..B` below is a range that works: from the query's
+/// `fromBlock` to the last block within the range cap whose logs, with those before, stay
+/// within the result cap (at least `fromBlock`: one block is always answered).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LogsErrorStyle {
+    /// Infura: -32005 `query returned more than N results. Try with this block range [0xA,
+    /// 0xB].` with `data: {"from": "0xA", "limit": N, "to": "0xB"}` (upper-case hex
+    /// digits), whichever cap the query is over. `N` is the result cap (10000 when none is
+    /// set). The default.
+    #[default]
+    Infura,
+    /// Alchemy: -32602 `Log response size exceeded. You can make eth_getLogs requests with
+    /// up to a R block range and no limit on the response size, or you can request any block
+    /// range with a cap of N logs in the response. Based on your parameters, this block range
+    /// should work: [0xa, 0xb]`, `R` and `N` the caps shortened as Alchemy writes them
+    /// (`2K`, `10K`; 2K and 10K when not set).
+    Alchemy,
+    /// reth: -32602 `query exceeds max results N, retry with the range A-B` (decimal) over
+    /// the result cap; -32602 `query exceeds max block range R` (no range suggested) over the
+    /// range cap.
+    RangeDash,
+    /// No suggestion: -32600 `block range is too wide (maximum R)` over the range cap,
+    /// -32005 `query exceeds max results N` over the result cap.
+    Plain,
+    /// -32000 `query timeout exceeded`, whichever cap the query is over.
+    Timeout,
+}
+
+/// What [`EvmNode::seed_transfer_history`] made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeededTransferHistory {
+    /// The ERC-20 contract, `0x` and 40 lower-case hex digits.
+    pub contract: String,
+    /// The block it is deployed at, which holds its first log.
+    pub first_block: u64,
+    /// The block of its last log.
+    pub last_block: u64,
+    /// How many `Transfer` logs it emitted.
+    pub logs: u64,
+    /// How many holders it has at `last_block` (every address that took part but the
+    /// zero address): holders `0..holders`, at [`seed_holder_address`].
+    pub holders: u64,
+    /// Its `totalSupply()` at `last_block`: the sum of the holders' balances.
+    pub total_supply: U256,
 }
 
 /// How a batch above the size limit is answered.
@@ -390,6 +496,14 @@ pub struct EvmRequestCounts {
     pub get_code: u64,
     /// `eth_call` calls.
     pub call: u64,
+    /// `eth_getLogs` calls (refused and throttled ones included).
+    pub get_logs: u64,
+    /// `eth_getLogs` calls refused for their block range or the number of their results.
+    pub get_logs_refused: u64,
+    /// Requests carrying `eth_getLogs` throttled by [`EvmNode::throttle_logs_next`].
+    pub get_logs_throttled: u64,
+    /// Logs returned by `eth_getLogs`, all answers together.
+    pub logs_returned: u64,
     /// Calls of any other method.
     pub unknown_method: u64,
     /// Bodies that are not JSON and items that are not request objects.
@@ -481,6 +595,7 @@ struct Knobs {
     max_batch: Option<usize>,
     batch_limit_style: BatchLimitStyle,
     shuffle: bool,
+    logs: LogLimits,
 }
 
 #[derive(Debug, Default)]
@@ -495,13 +610,17 @@ struct Counters {
     get_balance: AtomicU64,
     get_code: AtomicU64,
     call: AtomicU64,
+    get_logs: AtomicU64,
+    get_logs_refused: AtomicU64,
+    get_logs_throttled: AtomicU64,
+    logs_returned: AtomicU64,
     unknown_method: AtomicU64,
     invalid: AtomicU64,
     inner_calls: AtomicU64,
 }
 
 impl Counters {
-    fn all(&self) -> [&AtomicU64; 13] {
+    fn all(&self) -> [&AtomicU64; 17] {
         [
             &self.http,
             &self.batches,
@@ -513,6 +632,10 @@ impl Counters {
             &self.get_balance,
             &self.get_code,
             &self.call,
+            &self.get_logs,
+            &self.get_logs_refused,
+            &self.get_logs_throttled,
+            &self.logs_returned,
             &self.unknown_method,
             &self.invalid,
             &self.inner_calls,
@@ -529,6 +652,7 @@ impl Counters {
             "eth_getBalance" => &self.get_balance,
             "eth_getCode" => &self.get_code,
             "eth_call" => &self.call,
+            "eth_getLogs" => &self.get_logs,
             _ => &self.unknown_method,
         }
     }
@@ -542,6 +666,8 @@ struct Inner {
     ledger: RwLock<Ledger>,
     knobs: Mutex<Knobs>,
     faults: Faults,
+    /// Requests carrying `eth_getLogs` still to throttle.
+    logs_throttle: AtomicU64,
     counters: Counters,
     seen: Seen<EvmSeenCall>,
 }
@@ -594,8 +720,10 @@ impl EvmNode {
                     max_batch: Some(DEFAULT_MAX_BATCH_SIZE),
                     batch_limit_style: BatchLimitStyle::default(),
                     shuffle: true,
+                    logs: LogLimits::default(),
                 }),
                 faults: Faults::new(fault_seed),
+                logs_throttle: AtomicU64::new(0),
                 counters: Counters::default(),
                 seen: Seen::new(SEEN_RPC_CALLS_LIMIT),
             }),
@@ -678,11 +806,17 @@ impl EvmNode {
     }
 
     /// Replaces the last `depth` blocks (never genesis) with blocks of the same numbers and
-    /// timestamps but new hashes; the replaced hashes become unknown to the node. The state
-    /// is unchanged (use the `set_*_at` methods to change what the new blocks hold).
-    /// Returns the first replaced block, or `None` when nothing was replaced.
+    /// timestamps but new hashes; the replaced hashes become unknown to the node. The new
+    /// blocks hold no token moves: the event logs of the replaced blocks are dropped and
+    /// what their moves ([`EvmNode::transfer_erc20`] and the like) did is undone, with the
+    /// moves not yet mined; what the `set_*` methods wrote stays (use the `set_*_at`
+    /// methods to change what the new blocks hold). Returns the first replaced block, or
+    /// `None` when nothing was replaced.
     pub fn reorg(&self, depth: u64) -> Option<u64> {
-        self.write_lock().chain.reorg(depth)
+        let mut l = self.write_lock();
+        let first = l.chain.reorg(depth)?;
+        l.state.drop_from(first);
+        Some(first)
     }
 
     /// Prunes the state of every block before `block` (clamped to the tip): `eth_call`,
@@ -752,6 +886,10 @@ impl EvmNode {
             get_balance: get(&c.get_balance),
             get_code: get(&c.get_code),
             call: get(&c.call),
+            get_logs: get(&c.get_logs),
+            get_logs_refused: get(&c.get_logs_refused),
+            get_logs_throttled: get(&c.get_logs_throttled),
+            logs_returned: get(&c.logs_returned),
             unknown_method: get(&c.unknown_method),
             invalid: get(&c.invalid),
             inner_calls: get(&c.inner_calls),

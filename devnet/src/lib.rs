@@ -111,10 +111,10 @@ pub use esplora::{
 };
 pub use evm::{
     seed_erc20_amount, seed_holder_address, seed_native_amount, BatchLimitStyle, EvmBlock, EvmNode,
-    EvmRequestCounts, EvmSeenCall, EvmTokenMetadata, StringEncoding, ThrottleStyle, TokenStandard,
-    DEMO_ERC1155_ID, DEMO_ERC721_ID, EIP7825_GAS_CAP, EVM_PANICKING_CONTRACT,
-    EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS, REVERT_REASON,
-    SEED_HOLDER_BASE, SHORT_RETURN_DATA,
+    EvmRequestCounts, EvmSeenCall, EvmTokenMetadata, LogsErrorStyle, SeededTransferHistory,
+    StringEncoding, ThrottleStyle, TokenStandard, DEMO_ERC1155_ID, DEMO_ERC721_ID, EIP7825_GAS_CAP,
+    EVM_PANICKING_CONTRACT, EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS,
+    REVERT_REASON, SEED_EVM_TRANSFERS_CONTRACT, SEED_HOLDER_BASE, SHORT_RETURN_DATA, ZERO_ADDRESS,
 };
 pub use faults::{FaultAction, FaultCounts, FaultDecision, Faults};
 

@@ -6,11 +6,14 @@
 //! answer).
 //!
 //! For a client measured in another process (the benchmarks), it can also seed many owners
-//! (`--seed-aptos N`, `--seed-amb N`, `--seed-evm N`), run chains of any length (`--blocks N`,
-//! `--evm-blocks N`, with `--evm-block-ms` and `--evm-block-jitter` for sub-second, irregular
-//! EVM blocks), and take commands on stdin (`--control`): `stats` (request counters of every
-//! half, one JSON line), `reset` (counters back to zero) and `latency MS`, each answered by
-//! one line on stdout.
+//! (`--seed-aptos N`, `--seed-amb N`, `--seed-evm N`) and an ERC-20 transfer history
+//! (`--seed-evm-transfers LOGS,BLOCKS,HOLDERS`, which adds an `evm transfers: ...` line
+//! before `serving until ...`), run chains of any length (`--blocks N`, `--evm-blocks N`,
+//! with `--evm-block-ms` and `--evm-block-jitter` for sub-second, irregular EVM blocks),
+//! limit `eth_getLogs` as providers do (`--logs-max-range N`, `--logs-max-results N`,
+//! `--logs-error-style STYLE`), and take commands on stdin (`--control`): `stats` (request
+//! counters of every half, one JSON line), `reset` (counters back to zero) and `latency MS`,
+//! each answered by one line on stdout.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -18,7 +21,8 @@ use std::time::Duration;
 
 use tokbal::{Error, ErrorKind};
 use tokbal_devnet::{
-    Devnet, DevnetBuilder, Faults, APT_COIN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
+    Devnet, DevnetBuilder, Faults, LogsErrorStyle, ThrottleStyle, APT_COIN,
+    SEED_EVM_TRANSFERS_CONTRACT, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
 };
 
 use super::EXIT_OK;
@@ -91,6 +95,34 @@ pub struct DevnetArgs {
     /// / 18 decimals, and holders 0..100 hold 10^18 + i of it.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_evm_tokens: u64,
+    /// Seed a transfer history on the EVM node: LOGS `Transfer` logs among HOLDERS holders
+    /// over the last BLOCKS blocks (the chain is made at least BLOCKS blocks long) of the
+    /// ERC-20 at 0x5eed7f005eed7f005eed7f005eed7f005eed7f00
+    /// (tokbal_devnet::SEED_EVM_TRANSFERS_CONTRACT), deployed at the first of them; holder i
+    /// (0x followed by SEED_BASE + i in 40 hex digits) holds a balance at the end, and the
+    /// supply is their sum. 1,000,000 logs among 1,000,000 holders take about 32 MB.
+    #[arg(long, value_name = "LOGS,BLOCKS,HOLDERS", value_parser = parse_transfers)]
+    seed_evm_transfers: Option<(u64, u64, u64)>,
+    /// The most blocks one eth_getLogs query may span on the EVM node (one block is always
+    /// answered).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    logs_max_range: Option<u64>,
+    /// The most logs one eth_getLogs answer may hold on the EVM node (one block is always
+    /// answered whole).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    logs_max_results: Option<u64>,
+    /// How the EVM node refuses an eth_getLogs query over a cap: infura (-32005 with the
+    /// range that works as [0xA, 0xB] and in error.data), alchemy (-32602 "... this block
+    /// range should work: [0xa, 0xb]"), range-dash (reth: "retry with the range A-B" for
+    /// too many results, no range for too many blocks), plain (what is too large, no range)
+    /// or timeout (-32000 "query timeout exceeded").
+    #[arg(long, value_name = "STYLE", value_enum, default_value_t = LogsStyle::Infura)]
+    logs_error_style: LogsStyle,
+    /// How the EVM node answers a throttled request: http429 (429 with Retry-After),
+    /// json-rpc (a 200 with -32005 "rate limit exceeded" for each call) or compute-units (a
+    /// 200 with -32005 "... compute units per second capacity ..." for each call).
+    #[arg(long, value_name = "STYLE", value_enum, default_value_t = EvmThrottle::Http429)]
+    evm_throttle_style: EvmThrottle,
     /// Seed N addresses on the Esplora server (address i is tokbal_devnet::seed_address(i),
     /// a P2WPKH address), each with a history of 1 to 200 transactions spread over the chain.
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -113,6 +145,74 @@ pub struct DevnetArgs {
     /// stops at the end of stdin.
     #[arg(long)]
     control: bool,
+}
+
+/// `--logs-error-style`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogsStyle {
+    /// Infura's shape.
+    Infura,
+    /// Alchemy's shape.
+    Alchemy,
+    /// reth's shape.
+    RangeDash,
+    /// No range suggested.
+    Plain,
+    /// A timeout.
+    Timeout,
+}
+
+impl From<LogsStyle> for LogsErrorStyle {
+    fn from(s: LogsStyle) -> Self {
+        match s {
+            LogsStyle::Infura => LogsErrorStyle::Infura,
+            LogsStyle::Alchemy => LogsErrorStyle::Alchemy,
+            LogsStyle::RangeDash => LogsErrorStyle::RangeDash,
+            LogsStyle::Plain => LogsErrorStyle::Plain,
+            LogsStyle::Timeout => LogsErrorStyle::Timeout,
+        }
+    }
+}
+
+/// `--evm-throttle-style`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvmThrottle {
+    /// 429 with Retry-After.
+    Http429,
+    /// In band, "rate limit exceeded".
+    JsonRpc,
+    /// In band, compute units.
+    ComputeUnits,
+}
+
+impl From<EvmThrottle> for ThrottleStyle {
+    fn from(s: EvmThrottle) -> Self {
+        match s {
+            EvmThrottle::Http429 => ThrottleStyle::Http429,
+            EvmThrottle::JsonRpc => ThrottleStyle::JsonRpc,
+            EvmThrottle::ComputeUnits => ThrottleStyle::ComputeUnits,
+        }
+    }
+}
+
+/// `LOGS,BLOCKS,HOLDERS` of `--seed-evm-transfers`.
+fn parse_transfers(s: &str) -> Result<(u64, u64, u64), String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let number = |what: &str, v: &str| {
+        v.replace('_', "")
+            .parse::<u64>()
+            .map_err(|_| format!("{what} {v:?} is not a whole number"))
+    };
+    match parts.as_slice() {
+        [logs, blocks, holders] => Ok((
+            number("LOGS", logs)?,
+            number("BLOCKS", blocks)?,
+            number("HOLDERS", holders)?,
+        )),
+        _ => Err(format!(
+            "want LOGS,BLOCKS,HOLDERS (three numbers, say 200000,1000000,50000), got {s:?}"
+        )),
+    }
 }
 
 /// First seeded owner's number (`--seed-aptos`, `--seed-amb`): clear of the special
@@ -174,7 +274,10 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
         .amb_port(args.amb_port)
         .evm_port(args.evm_port)
         .evm_chain_id(args.evm_chain_id)
-        .evm_initial_blocks(args.evm_blocks)
+        .evm_initial_blocks(
+            args.evm_blocks
+                .max(args.seed_evm_transfers.map_or(0, |(_, blocks, _)| blocks)),
+        )
         .evm_block_interval(Duration::from_millis(args.evm_block_ms))
         .evm_block_jitter(args.evm_block_jitter)
         .start()
@@ -186,6 +289,24 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
             )
         })?;
     seed(&net, &args)?;
+    let transfers = match args.seed_evm_transfers {
+        Some((logs, blocks, holders)) => Some(
+            net.evm()
+                .seed_transfer_history(SEED_EVM_TRANSFERS_CONTRACT, logs, blocks, holders)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("cannot seed --seed-evm-transfers {logs},{blocks},{holders}: {e}"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let evm = net.evm();
+    evm.set_logs_max_range(args.logs_max_range);
+    evm.set_logs_max_results(args.logs_max_results);
+    evm.set_logs_error_style(args.logs_error_style.into());
+    evm.set_throttle_style(args.evm_throttle_style.into());
     for faults in all_faults(&net) {
         faults.set_latency(Duration::from_millis(args.latency_ms));
         faults.set_retry_after_secs(args.retry_after);
@@ -207,6 +328,14 @@ pub async fn run(args: DevnetArgs) -> Result<ExitCode, Error> {
         })
         .and_then(|()| writeln!(out, "evm: {}", net.evm_url()))
         .and_then(|()| writeln!(out, "bitcoin: {}", net.esplora_url()))
+        .and_then(|()| match &transfers {
+            Some(h) => writeln!(
+                out,
+                "evm transfers: {} blocks {}-{}, {} logs, {} holders, supply {}",
+                h.contract, h.first_block, h.last_block, h.logs, h.holders, h.total_supply
+            ),
+            None => Ok(()),
+        })
         .and_then(|()| {
             if args.control {
                 writeln!(out, "serving until the end of stdin or Ctrl-C")
@@ -372,6 +501,10 @@ fn stats(net: &Devnet) -> serde_json::Value {
             "get_balance": e.get_balance,
             "get_code": e.get_code,
             "call": e.call,
+            "get_logs": e.get_logs,
+            "get_logs_refused": e.get_logs_refused,
+            "get_logs_throttled": e.get_logs_throttled,
+            "logs_returned": e.logs_returned,
             "unknown_method": e.unknown_method,
             "invalid": e.invalid,
             "inner_calls": e.inner_calls,

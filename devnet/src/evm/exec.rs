@@ -10,7 +10,8 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolError};
 
 use super::abi::{
-    IBalanceOf, IMulticall3, ITokenMetadata, RevertPanic, RevertReason, IERC1155, IERC721,
+    IBalanceOf, IERC1155Supply, IMulticall3, ITokenMetadata, ITransfers, RevertPanic, RevertReason,
+    IERC1155, IERC721,
 };
 use super::metadata::{encode_decimals, encode_text};
 use super::state::{Code, State};
@@ -80,6 +81,9 @@ impl<'a> Exec<'a> {
             if let Some(answer) = self.metadata(to, data) {
                 return answer;
             }
+            if let Some(answer) = self.supply(to, code, data) {
+                return answer;
+            }
         }
         match code {
             Code::Erc20 => self.erc20(to, data),
@@ -116,6 +120,35 @@ impl<'a> Exec<'a> {
             });
         }
         None
+    }
+
+    /// A token's answer to `totalSupply()` (ERC-20, ERC-721) or `totalSupply(uint256)`
+    /// (ERC-1155), `None` for another function: the supply at this block, or a revert with
+    /// empty data for a token without the function.
+    fn supply(&self, contract: &Address, code: Code, data: &[u8]) -> Option<Outcome> {
+        let has = self.state.has_supply_function(contract, code);
+        if code == Code::Erc1155 {
+            if !selects::<IERC1155Supply::totalSupplyCall>(data) {
+                return None;
+            }
+            return Some(match decode::<IERC1155Supply::totalSupplyCall>(data) {
+                Some(call) if has => {
+                    let amount = self.state.erc1155_supply(contract, &call.id, self.block);
+                    Outcome::Return(IERC1155Supply::totalSupplyCall::abi_encode_returns(&amount))
+                }
+                _ => revert_empty(),
+            });
+        }
+        if !selects::<ITransfers::totalSupplyCall>(data) {
+            return None;
+        }
+        Some(match decode::<ITransfers::totalSupplyCall>(data) {
+            Some(_) if has => {
+                let amount = self.state.total_supply(contract, self.block);
+                Outcome::Return(ITransfers::totalSupplyCall::abi_encode_returns(&amount))
+            }
+            _ => revert_empty(),
+        })
     }
 
     fn erc20(&self, contract: &Address, data: &[u8]) -> Outcome {

@@ -14,7 +14,9 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::rpc::{response, Item, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR};
+use super::rpc::{
+    response, Item, Output, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR,
+};
 use super::{BatchLimitStyle, EvmNode, Knobs, ThrottleStyle, MAX_BODY_BYTES};
 use crate::faults::{cut_body, FaultAction, SplitMix64};
 
@@ -52,14 +54,85 @@ struct Answer {
     retry_after: Option<u64>,
 }
 
+/// One answer object: built as a JSON value, or written out already.
+enum Reply {
+    Json(Value),
+    Raw(Vec<u8>),
+}
+
+impl Reply {
+    /// The answer to the call with `id` that gave `result`.
+    fn new(id: &Value, result: Result<Output, RpcError>) -> Reply {
+        match result {
+            Ok(Output::Raw(text)) => {
+                let mut out = Vec::with_capacity(text.len() + 64);
+                out.extend_from_slice(b"{\"id\":");
+                // Writing into a `Vec` cannot fail.
+                let _ = super::json::write(&mut out, id);
+                out.extend_from_slice(b",\"jsonrpc\":\"2.0\",\"result\":");
+                out.extend_from_slice(&text);
+                out.push(b'}');
+                Reply::Raw(out)
+            }
+            Ok(Output::Json(v)) => Reply::Json(response(id, Ok(v))),
+            Err(e) => Reply::Json(response(id, Err(e))),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            // Writing into a `Vec` cannot fail.
+            Reply::Json(v) => {
+                let _ = super::json::write(out, v);
+            }
+            Reply::Raw(text) => out.extend_from_slice(text),
+        }
+    }
+
+    fn len_hint(&self) -> usize {
+        match self {
+            Reply::Json(_) => 256,
+            Reply::Raw(text) => text.len(),
+        }
+    }
+}
+
 impl Answer {
     fn json(value: &Value) -> Answer {
+        Answer::bytes(super::json::to_vec(value))
+    }
+
+    /// A 200 with this JSON text.
+    fn bytes(body: Vec<u8>) -> Answer {
         Answer {
             status: StatusCode::OK,
             content_type: "application/json",
-            body: super::json::to_vec(value),
+            body,
             retry_after: None,
         }
+    }
+
+    /// One reply alone.
+    fn reply(reply: Reply) -> Answer {
+        match reply {
+            Reply::Json(v) => Answer::json(&v),
+            Reply::Raw(text) => Answer::bytes(text),
+        }
+    }
+
+    /// Replies as a JSON array.
+    fn replies(replies: &[Reply]) -> Answer {
+        let mut out =
+            Vec::with_capacity(2 + replies.iter().map(|r| r.len_hint() + 1).sum::<usize>());
+        out.push(b'[');
+        for (i, r) in replies.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            r.write(&mut out);
+        }
+        out.push(b']');
+        Answer::bytes(out)
     }
 
     /// A 200 without body: every request was a notification.
@@ -88,7 +161,7 @@ impl Answer {
 
     /// 429 with `Retry-After`, the JSON-RPC error -32005 as the body.
     fn throttled(retry_after_secs: u64) -> Answer {
-        let mut a = Answer::error(rate_limited(retry_after_secs));
+        let mut a = Answer::error(rate_limited(retry_after_secs, ThrottleStyle::Http429));
         a.status = StatusCode::TOO_MANY_REQUESTS;
         a.retry_after = Some(retry_after_secs);
         a
@@ -123,12 +196,19 @@ impl Answer {
     }
 }
 
+/// The message of [`ThrottleStyle::ComputeUnits`].
+pub(super) const COMPUTE_UNITS_MESSAGE: &str = "Your app has exceeded its compute units per \
+    second capacity. If you have retries enabled, you can safely ignore this message.";
+
 /// The JSON-RPC error of a throttled request.
-fn rate_limited(retry_after_secs: u64) -> RpcError {
-    RpcError {
-        code: LIMIT_EXCEEDED,
-        message: "rate limit exceeded".into(),
-        data: Some(json!({ "backoff_seconds": retry_after_secs })),
+fn rate_limited(retry_after_secs: u64, style: ThrottleStyle) -> RpcError {
+    match style {
+        ThrottleStyle::ComputeUnits => RpcError::new(LIMIT_EXCEEDED, COMPUTE_UNITS_MESSAGE),
+        ThrottleStyle::Http429 | ThrottleStyle::JsonRpc => RpcError {
+            code: LIMIT_EXCEEDED,
+            message: "rate limit exceeded".into(),
+            data: Some(json!({ "backoff_seconds": retry_after_secs })),
+        },
     }
 }
 
@@ -186,30 +266,32 @@ impl EvmNode {
     }
 
     /// Puts a batch's answers in the seeded order (when shuffling is on).
-    fn order(&self, mut answers: Vec<Value>, knobs: &Knobs) -> Vec<Value> {
+    fn order<T>(&self, mut answers: Vec<T>, knobs: &Knobs) -> Vec<T> {
         if !knobs.shuffle {
             return answers;
         }
         let order = batch_order(answers.len(), self.inner.shuffle_seed);
-        let mut slots: Vec<Option<Value>> = answers.drain(..).map(Some).collect();
+        let mut slots: Vec<Option<T>> = answers.drain(..).map(Some).collect();
         order
             .into_iter()
             .filter_map(|i| slots.get_mut(i).and_then(Option::take))
             .collect()
     }
 
-    /// The answer to every request of a throttled body, with [`ThrottleStyle::JsonRpc`].
+    /// The answer to every request of a throttled body, with [`ThrottleStyle::JsonRpc`] or
+    /// [`ThrottleStyle::ComputeUnits`].
     fn throttled_in_band(&self, parsed: &Parsed, knobs: &Knobs, secs: u64) -> Answer {
+        let style = knobs.throttle_style;
         let one = |item: &Item| match item {
             Item::Call { id: None, .. } => None,
             Item::Call { id: Some(id), .. } | Item::Invalid { id, .. } => {
-                Some(response(id, Err(rate_limited(secs))))
+                Some(response(id, Err(rate_limited(secs, style))))
             }
         };
         match parsed {
-            Parsed::NotJson => Answer::error(rate_limited(secs)),
+            Parsed::NotJson => Answer::error(rate_limited(secs, style)),
             Parsed::Single(item) => one(item).map_or_else(Answer::empty, |v| Answer::json(&v)),
-            Parsed::Batch(items) if items.is_empty() => Answer::error(rate_limited(secs)),
+            Parsed::Batch(items) if items.is_empty() => Answer::error(rate_limited(secs, style)),
             Parsed::Batch(items) => {
                 let answers: Vec<Value> = items.iter().filter_map(one).collect();
                 if answers.is_empty() {
@@ -252,24 +334,24 @@ impl EvmNode {
                 return EvmNode::batch_too_large(&items, knobs.batch_limit_style)
             }
             Parsed::Single(item) => {
-                let answers = self.answer_items(vec![item], lag);
+                let answers = self.answer_items(vec![item], knobs, lag);
                 return answers
                     .into_iter()
                     .next()
-                    .map_or_else(Answer::empty, |v| Answer::json(&v));
+                    .map_or_else(Answer::empty, Answer::reply);
             }
             Parsed::Batch(items) => items,
         };
-        let answers = self.answer_items(items, lag);
+        let answers = self.answer_items(items, knobs, lag);
         if answers.is_empty() {
             return Answer::empty();
         }
-        Answer::json(&Value::Array(self.order(answers, knobs)))
+        Answer::replies(&self.order(answers, knobs))
     }
 
     /// Answers each item (notifications get none) under one read lock of the ledger, so
     /// that other requests' reads run alongside and the whole batch sees one tip.
-    fn answer_items(&self, items: Vec<Item>, lag: u64) -> Vec<Value> {
+    fn answer_items(&self, items: Vec<Item>, knobs: &Knobs, lag: u64) -> Vec<Reply> {
         let ledger = self.read_lock();
         let tip = ledger.chain.tip.saturating_sub(lag);
         let mut view = View {
@@ -277,27 +359,59 @@ impl EvmNode {
             tip,
             finalized_depth: self.inner.finalized_depth,
             safe_depth: self.inner.safe_depth,
+            logs_limits: knobs.logs,
             inner_calls: 0,
+            logs_returned: 0,
+            logs_refused: 0,
         };
         let mut answers = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Item::Invalid { id, error } => answers.push(response(&id, Err(error))),
+                Item::Invalid { id, error } => answers.push(Reply::Json(response(&id, Err(error)))),
                 Item::Call { id, method, params } => {
                     let result = view.dispatch(&method, params.as_ref());
                     if let Some(id) = id {
-                        answers.push(response(&id, result));
+                        answers.push(Reply::new(&id, result));
                     }
                 }
             }
         }
-        let inner_calls = view.inner_calls;
+        let (inner_calls, returned, refused) =
+            (view.inner_calls, view.logs_returned, view.logs_refused);
         drop(ledger);
-        self.inner
-            .counters
-            .inner_calls
-            .fetch_add(inner_calls, Ordering::Relaxed);
+        let c = &self.inner.counters;
+        c.inner_calls.fetch_add(inner_calls, Ordering::Relaxed);
+        c.logs_returned.fetch_add(returned, Ordering::Relaxed);
+        c.get_logs_refused.fetch_add(refused, Ordering::Relaxed);
         answers
+    }
+
+    /// Whether the body asks for logs and the next such request is to be throttled
+    /// ([`EvmNode::throttle_logs_next`]); counts it down.
+    fn throttles_logs(&self, parsed: &Parsed) -> bool {
+        let items: &[Item] = match parsed {
+            Parsed::NotJson => return false,
+            Parsed::Single(item) => std::slice::from_ref(item),
+            Parsed::Batch(items) => items,
+        };
+        let asks = items
+            .iter()
+            .any(|i| matches!(i, Item::Call { method, .. } if method == "eth_getLogs"));
+        if !asks {
+            return false;
+        }
+        let taken = self
+            .inner
+            .logs_throttle
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if taken {
+            self.inner
+                .counters
+                .get_logs_throttled
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        taken
     }
 }
 
@@ -335,10 +449,18 @@ async fn handle(State(st): State<ServerState>, req: Request) -> Response {
         let parsed = parse_body(&bytes);
         node.record(&parsed);
         let knobs = node.knobs();
-        match decision.action {
+        let action = match decision.action {
+            None if node.throttles_logs(&parsed) => Some(FaultAction::Throttle {
+                retry_after_secs: node.faults().retry_after_secs(),
+            }),
+            action => action,
+        };
+        match action {
             Some(FaultAction::Throttle { retry_after_secs }) => match knobs.throttle_style {
                 ThrottleStyle::Http429 => Answer::throttled(retry_after_secs),
-                ThrottleStyle::JsonRpc => node.throttled_in_band(&parsed, &knobs, retry_after_secs),
+                ThrottleStyle::JsonRpc | ThrottleStyle::ComputeUnits => {
+                    node.throttled_in_band(&parsed, &knobs, retry_after_secs)
+                }
             },
             Some(FaultAction::Fail { status }) => {
                 Answer::injected_failure(status, node.faults().retry_after_secs())

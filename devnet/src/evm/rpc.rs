@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::abi::{RevertPanic, RevertReason};
 use super::exec::{Exec, Outcome};
+use super::getlogs::LogLimits;
 use super::{hex_string, Ledger, EIP7825_GAS_CAP};
 
 /// Invalid JSON.
@@ -210,11 +211,11 @@ fn parse_fixed<const N: usize>(s: &str, what: &str) -> Result<[u8; N], String> {
     bytes.try_into().map_err(|_| "invalid hex string".into())
 }
 
-fn parse_address(s: &str) -> Result<Address, String> {
+pub(super) fn parse_address(s: &str) -> Result<Address, String> {
     parse_fixed::<20>(s, "common.Address").map(Address::from)
 }
 
-fn parse_hash(s: &str) -> Result<B256, String> {
+pub(super) fn parse_hash(s: &str) -> Result<B256, String> {
     parse_fixed::<32>(s, "common.Hash").map(B256::from)
 }
 
@@ -332,7 +333,7 @@ pub(super) enum BlockId {
 
 impl BlockId {
     /// A number or a tag.
-    fn number_or_tag(s: &str) -> Result<BlockId, String> {
+    pub(super) fn number_or_tag(s: &str) -> Result<BlockId, String> {
         let tag = match s {
             "latest" => Tag::Latest,
             "pending" => Tag::Pending,
@@ -385,14 +386,28 @@ impl BlockId {
 // The methods
 // ---------------------------------------------------------------------------------------
 
+/// A call's result: a JSON value, or JSON text already written (a long list of logs is
+/// written straight to bytes).
+#[derive(Debug)]
+pub(super) enum Output {
+    Json(Value),
+    Raw(Vec<u8>),
+}
+
 /// One request's view of the ledger: the tip as it appears (lag included).
 pub(super) struct View<'a> {
     pub(super) ledger: &'a Ledger,
     pub(super) tip: u64,
     pub(super) finalized_depth: u64,
     pub(super) safe_depth: u64,
+    /// The limits of `eth_getLogs`.
+    pub(super) logs_limits: LogLimits,
     /// Inner calls of `aggregate3` run while answering.
     pub(super) inner_calls: u64,
+    /// Logs returned by `eth_getLogs` while answering.
+    pub(super) logs_returned: u64,
+    /// `eth_getLogs` calls refused for their range or the size of their answer.
+    pub(super) logs_refused: u64,
 }
 
 impl View<'_> {
@@ -401,7 +416,16 @@ impl View<'_> {
         &mut self,
         method: &str,
         params: Option<&Value>,
-    ) -> Result<Value, RpcError> {
+    ) -> Result<Output, RpcError> {
+        if method == "eth_getLogs" {
+            let p = Params::new(params, 1)?;
+            return self.get_logs(p.required(0, "filter")?);
+        }
+        self.dispatch_json(method, params).map(Output::Json)
+    }
+
+    /// Answers one call whose result is built as a JSON value.
+    fn dispatch_json(&mut self, method: &str, params: Option<&Value>) -> Result<Value, RpcError> {
         match method {
             "eth_chainId" => {
                 Params::new(params, 0)?;
@@ -424,7 +448,7 @@ impl View<'_> {
     }
 
     /// The number a tag names.
-    fn tag(&self, tag: Tag) -> u64 {
+    pub(super) fn tag(&self, tag: Tag) -> u64 {
         match tag {
             Tag::Latest | Tag::Pending => self.tip,
             Tag::Safe => self.tip.saturating_sub(self.safe_depth),

@@ -1,18 +1,21 @@
 //! The EVM chain's state with history: native balances, token contracts and their
-//! balances, each a list of changes by block, plus the seeded holders computed on the fly.
+//! balances and supplies, each a list of changes by block, plus the seeded holders computed
+//! on the fly, the event logs, and the journal that lets a reorg undo the token moves of the
+//! blocks it drops.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy_primitives::{Address, U256};
 
+use super::logs::LogBook;
 use super::{
     seed_erc20_amount, seed_native_amount, EvmTokenMetadata, EVM_PANICKING_CONTRACT,
     EVM_REVERTING_CONTRACT, EVM_SHORT_RETURN_CONTRACT, MULTICALL3_ADDRESS, SEED_HOLDER_BASE,
 };
 
 /// Changes by block: `(first block, value)`, sorted by block.
-type History<T> = Vec<(u64, T)>;
+pub(super) type History<T> = Vec<(u64, T)>;
 
 /// The value in effect at `block`: the last change at or before it.
 fn read_at<T: Copy>(hist: &History<T>, block: u64) -> Option<T> {
@@ -32,6 +35,61 @@ fn write_at<T>(hist: &mut History<T>, block: u64, value: T) {
         Ok(i) => hist[i].1 = value,
         Err(i) => hist.insert(i, (block, value)),
     }
+}
+
+/// Records `value` from `block` on, and returns the change that was recorded at exactly
+/// that block before (`None`: there was none), so that the write can be undone.
+fn replace_at<T: Copy>(hist: &mut History<T>, block: u64, value: T) -> Option<T> {
+    match hist.binary_search_by_key(&block, |(b, _)| *b) {
+        Ok(i) => Some(std::mem::replace(&mut hist[i].1, value)),
+        Err(i) => {
+            hist.insert(i, (block, value));
+            None
+        }
+    }
+}
+
+/// Puts back what [`replace_at`] replaced: the earlier change at `block`, or none.
+fn restore_at<T>(hist: &mut History<T>, block: u64, prev: Option<T>) {
+    match (hist.binary_search_by_key(&block, |(b, _)| *b), prev) {
+        (Ok(i), Some(v)) => hist[i].1 = v,
+        (Ok(i), None) => {
+            hist.remove(i);
+        }
+        (Err(i), Some(v)) => hist.insert(i, (block, v)),
+        (Err(_), None) => {}
+    }
+}
+
+/// One write a token move made, with what it replaced: a reorg that drops the move's block
+/// puts it back.
+#[derive(Clone, Debug)]
+enum Undo {
+    Erc20 {
+        contract: Address,
+        owner: Address,
+        prev: Option<U256>,
+    },
+    Erc721 {
+        contract: Address,
+        id: U256,
+        prev: Option<Option<Address>>,
+    },
+    Erc1155 {
+        contract: Address,
+        owner: Address,
+        id: U256,
+        prev: Option<U256>,
+    },
+    Supply {
+        contract: Address,
+        prev: Option<U256>,
+    },
+    Supply1155 {
+        contract: Address,
+        id: U256,
+        prev: Option<U256>,
+    },
 }
 
 /// What runs at an address that has code.
@@ -95,7 +153,7 @@ pub(super) fn const_address(s: &str) -> Address {
 
 /// The seeded holder number of `addr`, if it is one: `SEED_HOLDER_BASE + i` as a 160-bit
 /// big-endian number.
-fn holder_index(addr: &Address, holders: u64) -> Option<u64> {
+pub(super) fn holder_index(addr: &Address, holders: u64) -> Option<u64> {
     let bytes = addr.as_slice();
     if bytes[..12].iter().any(|b| *b != 0) {
         return None;
@@ -124,6 +182,17 @@ pub(super) struct State {
     erc20_seeds: HashMap<Address, u64>,
     /// What each token answers to `name()`, `symbol()` and `decimals()`.
     metadata: HashMap<Address, History<Arc<EvmTokenMetadata>>>,
+    /// What `totalSupply()` answers, per ERC-20 or ERC-721 contract.
+    supply: HashMap<Address, History<U256>>,
+    /// What `totalSupply(uint256)` answers, per ERC-1155 contract and id.
+    supply1155: HashMap<(Address, U256), History<U256>>,
+    /// Whether a token has its `totalSupply` function, where set (otherwise ERC-20s have
+    /// it, ERC-721 and ERC-1155 contracts do not).
+    supply_function: HashMap<Address, bool>,
+    /// The writes of token moves, in the order made, with their blocks.
+    journal: Vec<(u64, Undo)>,
+    /// The event logs: those of moves, and the seeded transfer histories.
+    pub(super) logs: LogBook,
 }
 
 impl State {
@@ -149,7 +218,18 @@ impl State {
             native_seed: 0,
             erc20_seeds: HashMap::new(),
             metadata: HashMap::new(),
+            supply: HashMap::new(),
+            supply1155: HashMap::new(),
+            supply_function: HashMap::new(),
+            journal: Vec::new(),
+            logs: LogBook::default(),
         }
+    }
+
+    /// The kind of contract at `addr` and the block it is deployed at, whatever the block
+    /// read.
+    pub(super) fn contract(&self, addr: &Address) -> Option<(Code, u64)> {
+        self.contracts.get(addr).copied()
     }
 
     /// The code at `addr` at `block`, if any.
@@ -280,6 +360,9 @@ impl State {
         {
             return v;
         }
+        if let Some(v) = self.logs.seeded_balance(contract, owner, block) {
+            return v;
+        }
         let holders = self.erc20_seeds.get(contract).copied().unwrap_or(0);
         holder_index(owner, holders)
             .map(seed_erc20_amount)
@@ -361,6 +444,202 @@ impl State {
             .get(&(*contract, *owner, *id))
             .and_then(|h| read_at(h, block))
             .unwrap_or(U256::ZERO)
+    }
+}
+
+/// Token moves' writes, journaled; supplies; a reorg's undo.
+impl State {
+    /// Records `owner`'s balance of the ERC-20 `contract` from `block` on, for a move.
+    pub(super) fn move_erc20(
+        &mut self,
+        contract: Address,
+        owner: Address,
+        block: u64,
+        amount: U256,
+    ) {
+        let hist = self.erc20.entry((contract, owner)).or_default();
+        let prev = replace_at(hist, block, amount);
+        self.journal.push((
+            block,
+            Undo::Erc20 {
+                contract,
+                owner,
+                prev,
+            },
+        ));
+    }
+
+    /// Records the holder of item `id` of the ERC-721 `contract` from `block` on, for a move.
+    pub(super) fn move_erc721(
+        &mut self,
+        contract: Address,
+        id: U256,
+        block: u64,
+        owner: Option<Address>,
+    ) {
+        let hist = self
+            .erc721
+            .entry(contract)
+            .or_default()
+            .entry(id)
+            .or_default();
+        let prev = replace_at(hist, block, owner);
+        self.journal
+            .push((block, Undo::Erc721 { contract, id, prev }));
+    }
+
+    /// Records `owner`'s balance of `id` of the ERC-1155 `contract` from `block` on, for a
+    /// move.
+    pub(super) fn move_erc1155(
+        &mut self,
+        contract: Address,
+        owner: Address,
+        id: U256,
+        block: u64,
+        amount: U256,
+    ) {
+        let hist = self.erc1155.entry((contract, owner, id)).or_default();
+        let prev = replace_at(hist, block, amount);
+        self.journal.push((
+            block,
+            Undo::Erc1155 {
+                contract,
+                owner,
+                id,
+                prev,
+            },
+        ));
+    }
+
+    /// Records the supply of the ERC-20 or ERC-721 `contract` from `block` on, for a move
+    /// (journaled) or a setter (not).
+    pub(super) fn write_supply(
+        &mut self,
+        contract: Address,
+        block: u64,
+        amount: U256,
+        journal: bool,
+    ) {
+        let prev = replace_at(self.supply.entry(contract).or_default(), block, amount);
+        if journal {
+            self.journal.push((block, Undo::Supply { contract, prev }));
+        }
+    }
+
+    /// Records the supply of `id` of the ERC-1155 `contract` from `block` on, for a move
+    /// (journaled) or a setter (not).
+    pub(super) fn write_supply1155(
+        &mut self,
+        contract: Address,
+        id: U256,
+        block: u64,
+        amount: U256,
+        journal: bool,
+    ) {
+        let hist = self.supply1155.entry((contract, id)).or_default();
+        let prev = replace_at(hist, block, amount);
+        if journal {
+            self.journal
+                .push((block, Undo::Supply1155 { contract, id, prev }));
+        }
+    }
+
+    /// What `totalSupply()` of `contract` answers at `block`: the last supply recorded, else
+    /// what a seeded transfer history minted and burnt by then, else zero.
+    pub(super) fn total_supply(&self, contract: &Address, block: u64) -> U256 {
+        if let Some(v) = self.supply.get(contract).and_then(|h| read_at(h, block)) {
+            return v;
+        }
+        self.logs
+            .seeded_supply(contract, block)
+            .unwrap_or(U256::ZERO)
+    }
+
+    /// What `totalSupply(id)` of the ERC-1155 `contract` answers at `block`.
+    pub(super) fn erc1155_supply(&self, contract: &Address, id: &U256, block: u64) -> U256 {
+        self.supply1155
+            .get(&(*contract, *id))
+            .and_then(|h| read_at(h, block))
+            .unwrap_or(U256::ZERO)
+    }
+
+    /// Whether the token `contract` (of kind `code`) has its `totalSupply` function.
+    pub(super) fn has_supply_function(&self, contract: &Address, code: Code) -> bool {
+        self.supply_function
+            .get(contract)
+            .copied()
+            .unwrap_or(code == Code::Erc20)
+    }
+
+    /// Gives the token `contract` its `totalSupply` function, or takes it away.
+    pub(super) fn set_supply_function(
+        &mut self,
+        contract: Address,
+        on: bool,
+    ) -> Result<(), String> {
+        match self.contracts.get(&contract) {
+            Some((code, _)) if code.is_token() => {
+                self.supply_function.insert(contract, on);
+                Ok(())
+            }
+            Some((code, _)) => Err(format!(
+                "{} is the {} contract, not a token",
+                super::address_string(&contract),
+                code.name()
+            )),
+            None => Err(format!(
+                "{} is no contract: deploy a token there first",
+                super::address_string(&contract)
+            )),
+        }
+    }
+
+    /// Drops what happened in blocks `first` and later: their event logs, and the writes of
+    /// the token moves that made them (moves not yet mined included); what the `set_*`
+    /// methods wrote stays.
+    pub(super) fn drop_from(&mut self, first: u64) {
+        while self.journal.last().is_some_and(|(b, _)| *b >= first) {
+            let Some((block, undo)) = self.journal.pop() else {
+                break;
+            };
+            match undo {
+                Undo::Erc20 {
+                    contract,
+                    owner,
+                    prev,
+                } => {
+                    if let Some(h) = self.erc20.get_mut(&(contract, owner)) {
+                        restore_at(h, block, prev);
+                    }
+                }
+                Undo::Erc721 { contract, id, prev } => {
+                    if let Some(h) = self.erc721.get_mut(&contract).and_then(|m| m.get_mut(&id)) {
+                        restore_at(h, block, prev);
+                    }
+                }
+                Undo::Erc1155 {
+                    contract,
+                    owner,
+                    id,
+                    prev,
+                } => {
+                    if let Some(h) = self.erc1155.get_mut(&(contract, owner, id)) {
+                        restore_at(h, block, prev);
+                    }
+                }
+                Undo::Supply { contract, prev } => {
+                    if let Some(h) = self.supply.get_mut(&contract) {
+                        restore_at(h, block, prev);
+                    }
+                }
+                Undo::Supply1155 { contract, id, prev } => {
+                    if let Some(h) = self.supply1155.get_mut(&(contract, id)) {
+                        restore_at(h, block, prev);
+                    }
+                }
+            }
+        }
+        self.logs.drop_from(first);
     }
 }
 
