@@ -715,3 +715,173 @@ async fn heavy_metadata_burns_gas_and_answers_a_mebibyte() {
         U256::from(33)
     );
 }
+
+/// The harness's `npm ci` guard ([`anvil::install_once`]), with a stand-in for npm: a closure
+/// that counts its runs and creates `node_modules`, in a folder of its own under the system's
+/// temporary directory. No npm is run here.
+#[cfg(unix)]
+mod install {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    use super::anvil::{find_on_path, install_once, Fixtures, INSTALL_LOCK};
+
+    /// An empty folder, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "tokbal-{name}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("a temporary folder");
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const NPM: &str = "/usr/bin/npm-stand-in";
+
+    /// The stand-in for `npm ci`: counts, then creates `node_modules`.
+    fn fake_npm_ci(runs: &AtomicUsize) -> impl FnOnce(&Path, &Path) -> Result<(), String> + '_ {
+        move |npm, fixtures| {
+            assert_eq!(npm, Path::new(NPM));
+            runs.fetch_add(1, Ordering::SeqCst);
+            std::fs::create_dir(fixtures.join("node_modules")).map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn npm_ci_runs_when_node_modules_is_absent_then_never_again() {
+        let dir = TempDir::new("npm-once");
+        let runs = AtomicUsize::new(0);
+        let first = install_once(&dir.0, Some(Path::new(NPM)), fake_npm_ci(&runs));
+        assert_eq!(first, Ok(Fixtures::Installed));
+        assert!(dir.0.join("node_modules").is_dir());
+        assert!(dir.0.join(INSTALL_LOCK).is_file());
+        let second = install_once(&dir.0, Some(Path::new(NPM)), fake_npm_ci(&runs));
+        assert_eq!(second, Ok(Fixtures::Present));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn node_modules_already_there_is_left_alone() {
+        let dir = TempDir::new("npm-present");
+        std::fs::create_dir(dir.0.join("node_modules")).expect("node_modules");
+        let never = |_: &Path, _: &Path| -> Result<(), String> { panic!("npm ci was run") };
+        assert_eq!(
+            install_once(&dir.0, Some(Path::new(NPM)), never),
+            Ok(Fixtures::Present)
+        );
+        assert_eq!(install_once(&dir.0, None, never), Ok(Fixtures::Present));
+    }
+
+    #[test]
+    fn without_npm_nothing_is_run_or_locked() {
+        let dir = TempDir::new("npm-none");
+        let never = |_: &Path, _: &Path| -> Result<(), String> { panic!("npm ci was run") };
+        assert_eq!(install_once(&dir.0, None, never), Ok(Fixtures::NoNpm));
+        assert!(!dir.0.join("node_modules").exists());
+        assert!(!dir.0.join(INSTALL_LOCK).exists());
+    }
+
+    #[test]
+    fn a_failed_install_is_an_error_and_releases_the_lock() {
+        let dir = TempDir::new("npm-fails");
+        let failing = |_: &Path, _: &Path| -> Result<(), String> { Err("no network".into()) };
+        assert_eq!(
+            install_once(&dir.0, Some(Path::new(NPM)), failing),
+            Err("no network".to_owned())
+        );
+        // An install that reports success but leaves nothing is an error too.
+        let empty = |_: &Path, _: &Path| -> Result<(), String> { Ok(()) };
+        let error = install_once(&dir.0, Some(Path::new(NPM)), empty).unwrap_err();
+        assert!(error.contains("left no node_modules"), "{error}");
+        // The lock was let go both times: the next caller gets it and installs.
+        let runs = AtomicUsize::new(0);
+        assert_eq!(
+            install_once(&dir.0, Some(Path::new(NPM)), fake_npm_ci(&runs)),
+            Ok(Fixtures::Installed)
+        );
+    }
+
+    /// Callers released together (threads here; each opens the lock file on its own, so they
+    /// contend as processes do): one installs, the others wait for it and find `node_modules`
+    /// whole. The stand-in lingers inside the install so that, without the lock, the others
+    /// would all see `node_modules` absent and install too.
+    #[test]
+    fn callers_at_the_same_time_install_once() {
+        const CALLERS: usize = 8;
+        let dir = Arc::new(TempDir::new("npm-parallel"));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let inside = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (dir, runs, inside, start) = (
+                    Arc::clone(&dir),
+                    Arc::clone(&runs),
+                    Arc::clone(&inside),
+                    Arc::clone(&start),
+                );
+                std::thread::spawn(move || {
+                    start.wait();
+                    install_once(&dir.0, Some(Path::new(NPM)), |_, fixtures| {
+                        assert!(!inside.swap(true, Ordering::SeqCst), "two installs at once");
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(100));
+                        let made = std::fs::create_dir(fixtures.join("node_modules"));
+                        inside.store(false, Ordering::SeqCst);
+                        made.map_err(|e| e.to_string())
+                    })
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = callers
+            .into_iter()
+            .map(|caller| caller.join().expect("a caller panicked"))
+            .collect();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{outcomes:?}");
+        let installed = outcomes
+            .iter()
+            .filter(|o| **o == Ok(Fixtures::Installed))
+            .count();
+        let present = outcomes
+            .iter()
+            .filter(|o| **o == Ok(Fixtures::Present))
+            .count();
+        assert_eq!((installed, present), (1, CALLERS - 1), "{outcomes:?}");
+    }
+
+    #[test]
+    fn npm_is_found_as_an_executable_on_the_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("npm-path");
+        let (plain, bin) = (dir.0.join("plain"), dir.0.join("bin"));
+        std::fs::create_dir(&plain).expect("plain");
+        std::fs::create_dir(&bin).expect("bin");
+        // A file named npm that cannot be run, then a folder named npm, then the real thing.
+        std::fs::write(plain.join("npm"), "").expect("plain/npm");
+        std::fs::create_dir(dir.0.join("npm")).expect("a folder named npm");
+        let npm = bin.join("npm");
+        std::fs::write(&npm, "#!/bin/sh\n").expect("bin/npm");
+        std::fs::set_permissions(&npm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+        let path = std::env::join_paths([&plain, &dir.0, &bin]).expect("a PATH");
+        assert_eq!(find_on_path("npm", Some(&path)), Some(npm));
+        let without = std::env::join_paths([&plain, &dir.0]).expect("a PATH");
+        assert_eq!(find_on_path("npm", Some(&without)), None);
+        assert_eq!(find_on_path("npm", None), None);
+    }
+}
