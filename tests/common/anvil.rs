@@ -139,6 +139,52 @@ sol! {
         function nameSize() external view returns (uint256);
     }
 
+    /// evm-fixtures/contracts/ScriptedERC20.sol: one sender scripts every transfer.
+    interface ScriptedERC20 {
+        event Transfer(address indexed from, address indexed to, uint256 value);
+        function mint(address to, uint256 amount) external;
+        function mintMany(address[] to, uint256[] amounts) external;
+        function burn(address from, uint256 amount) external;
+        function move(address from, address to, uint256 amount) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/ScriptedERC721.sol: ScriptedERC721 (no `totalSupply()`) and
+    /// ScriptedERC721Enumerable.
+    interface ScriptedERC721 {
+        function mint(address to, uint256 id) external;
+        function burn(uint256 id) external;
+        function move(address from, address to, uint256 id) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function ownerOf(uint256 id) external view returns (address);
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/ScriptedERC1155.sol: ScriptedERC1155 (no supply) and
+    /// ScriptedERC1155Supply (`totalSupply(id)`).
+    interface ScriptedERC1155 {
+        event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
+        event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values);
+        function mint(address to, uint256 id, uint256 amount) external;
+        function mintBatch(address to, uint256[] ids, uint256[] amounts) external;
+        function burn(address from, uint256 id, uint256 amount) external;
+        function burnBatch(address from, uint256[] ids, uint256[] amounts) external;
+        function move(address from, address to, uint256 id, uint256 amount) external;
+        function moveBatch(address from, address to, uint256[] ids, uint256[] amounts) external;
+        function balanceOf(address account, uint256 id) external view returns (uint256);
+        function totalSupply(uint256 id) external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/SilentERC20.sol: balances that change without events.
+    interface SilentERC20 {
+        function mint(address to, uint256 amount) external;
+        function move(address from, address to, uint256 amount) external;
+        function setBalanceSilently(address owner, uint256 amount) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+    }
+
     /// The part of Multicall3 (mds1/multicall3) the tests use.
     interface Multicall3 {
         struct Call3 {
@@ -607,6 +653,37 @@ impl Anvil {
             )
             .await;
         self.receipt(parse(&tx, "transaction hash")).await
+    }
+
+    /// Turns automine on (every transaction mined at once, the default) or off (transactions
+    /// wait in the pool until [`Anvil::mine`]).
+    pub async fn set_automine(&self, on: bool) {
+        self.rpc_ok("evm_setAutomine", json!([on])).await;
+    }
+
+    /// Sends `calldata` to `to` from [`DEV_ACCOUNT`] without waiting for it to be mined (with
+    /// automine off it waits in the pool); returns its hash, for [`Anvil::landed`].
+    pub async fn submit(&self, to: Address, calldata: impl AsRef<[u8]>) -> B256 {
+        let data = hex::encode_prefixed(calldata.as_ref());
+        let tx = self
+            .rpc_ok(
+                "eth_sendTransaction",
+                json!([{ "from": DEV_ACCOUNT.to_string(), "to": to.to_string(), "data": data }]),
+            )
+            .await;
+        parse(&tx, "transaction hash")
+    }
+
+    /// Mines one block with whatever the pool holds: its number and hash.
+    pub async fn mine(&self) -> (u64, B256) {
+        self.rpc_ok("evm_mine", json!([])).await;
+        let (number, hash, _) = self.tip().await;
+        (number, hash)
+    }
+
+    /// The receipt of a mined transaction; panics when it failed or is not mined within 5 s.
+    pub async fn landed(&self, tx: B256) -> Landed {
+        self.receipt(tx).await
     }
 
     /// TestERC20.mint(to, amount).
