@@ -1211,6 +1211,12 @@ mod proxy {
         }
         assert_eq!(statuses, [200, 200, 429, 200, 200, 429]);
         assert_eq!(proxy.throttled_log_requests(), 2);
+        let throttled = LogsRequest {
+            range: Some((first, last)),
+            outcome: Outcome::Throttled,
+        };
+        assert_eq!(proxy.log_requests()[2], throttled);
+        assert_eq!(proxy.log_requests()[5], throttled);
         assert_eq!(proxy.method_count("eth_getLogs"), 6);
 
         proxy.set_limits(

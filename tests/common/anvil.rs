@@ -56,6 +56,12 @@
 //!   directory under `~/.foundry/anvil/tmp` that a killed node never removes; the harness
 //!   passes `--prune-history 100000`, which keeps up to 100 000 states in memory and never
 //!   touches the disk. A block above the tip is refused with -32602 "BlockOutOfRangeError".
+//! - **Automine off** (`evm_setAutomine false`, [`Anvil::set_automine`]): transactions wait in
+//!   the pool and `evm_mine` puts them all in one block, in nonce order. `eth_sendTransaction`
+//!   without `gas` estimates against the latest block, not the pool; when that estimate
+//!   reverts (a transfer of tokens a pending mint has not yet credited) it is not refused: it
+//!   gets the whole block gas limit as its gas, so it cannot share a block and is mined alone
+//!   in a later one. [`Anvil::submit`] therefore takes the gas.
 //! - **Reverts.** A reverting `eth_call` answers error code 3, message "execution reverted:
 //!   <reason>", and `data` the revert bytes (`Error(string)`, selector 0x08c379a0).
 //! - **Gas.** An `eth_call` without `gas` runs with the block gas limit (30,000,000); one that
@@ -661,14 +667,23 @@ impl Anvil {
         self.rpc_ok("evm_setAutomine", json!([on])).await;
     }
 
-    /// Sends `calldata` to `to` from [`DEV_ACCOUNT`] without waiting for it to be mined (with
-    /// automine off it waits in the pool); returns its hash, for [`Anvil::landed`].
-    pub async fn submit(&self, to: Address, calldata: impl AsRef<[u8]>) -> B256 {
+    /// Sends `calldata` to `to` from [`DEV_ACCOUNT`] with a gas limit of `gas`, without
+    /// waiting for it to be mined (with automine off it waits in the pool); returns its hash,
+    /// for [`Anvil::landed`]. The gas is given because anvil estimates it against the latest
+    /// block, not the pool: a transaction that only succeeds after another pending one would
+    /// fail the estimate, and anvil then gives it the whole block gas limit (30,000,000), which
+    /// pushes it alone into a later block (see the module docs).
+    pub async fn submit(&self, to: Address, calldata: impl AsRef<[u8]>, gas: u64) -> B256 {
         let data = hex::encode_prefixed(calldata.as_ref());
         let tx = self
             .rpc_ok(
                 "eth_sendTransaction",
-                json!([{ "from": DEV_ACCOUNT.to_string(), "to": to.to_string(), "data": data }]),
+                json!([{
+                    "from": DEV_ACCOUNT.to_string(),
+                    "to": to.to_string(),
+                    "data": data,
+                    "gas": quantity(gas),
+                }]),
             )
             .await;
         parse(&tx, "transaction hash")

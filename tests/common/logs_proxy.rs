@@ -188,8 +188,8 @@ pub enum Outcome {
 /// One `eth_getLogs` the proxy received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogsRequest {
-    /// The range asked for, resolved to numbers (`None` for a `blockHash` filter, or a
-    /// throttled request, whose range is not looked at).
+    /// The range asked for, resolved to numbers (`None` for a `blockHash` filter, and for a
+    /// throttled request whose range is not two numbers: its tags are not resolved).
     pub range: Option<(u64, u64)>,
     pub outcome: Outcome,
 }
@@ -364,7 +364,7 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         counters.throttled += 1;
         if method.as_deref() == Some("eth_getLogs") {
             counters.logs.push(LogsRequest {
-                range: None,
+                range: request.as_ref().and_then(numeric_range),
                 outcome: Outcome::Throttled,
             });
         }
@@ -376,6 +376,16 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         (Some("eth_getLogs"), Some(call)) => get_logs(&inner, limits, call, body.clone()).await,
         _ => forward(&inner, body).await,
     }
+}
+
+/// An `eth_getLogs` call's `fromBlock` and `toBlock`, when both are numbers.
+fn numeric_range(call: &Value) -> Option<(u64, u64)> {
+    let filter = call.get("params")?.get(0)?;
+    let number = |key: &str| {
+        let hex = filter.get(key)?.as_str()?.strip_prefix("0x")?;
+        u64::from_str_radix(hex, 16).ok()
+    };
+    Some((number("fromBlock")?, number("toBlock")?))
 }
 
 fn method_of(call: &Value) -> Option<String> {
