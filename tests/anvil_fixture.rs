@@ -1179,10 +1179,40 @@ mod proxy {
                 },
                 LogsRequest {
                     range: None,
-                    outcome: Outcome::Answered(0)
+                    outcome: Outcome::Answered(12)
                 },
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn adds_a_removed_log_when_asked() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let proxy = LogsProxy::start(node.url(), Limits::new().removed_logs(true)).await;
+        let (_, _, plain) = post(node.url(), range(token, first, last)).await;
+        let (status, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!((status, logs_in(&body)), (200, 18), "{body}");
+        let (logs, plain) = (&body["result"], &plain["result"]);
+        for i in 0..17 {
+            assert_eq!(logs[i], plain[i], "log {i}");
+        }
+        let mut expected = plain[0].clone();
+        expected["removed"] = json!(true);
+        expected["topics"][2] = json!(format!("0x{}{}", "0".repeat(24), "7e".repeat(20)));
+        assert_eq!(logs[17], expected);
+        assert_eq!(
+            proxy.log_requests(),
+            vec![LogsRequest {
+                range: Some((first, last)),
+                outcome: Outcome::Answered(17)
+            }]
+        );
+        // Nothing to copy: the answer is left as it is.
+        let (_, _, body) = post(proxy.url(), range(token, 0, first - 1)).await;
+        assert_eq!(logs_in(&body), 0, "{body}");
     }
 
     #[tokio::test]

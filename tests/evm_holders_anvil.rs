@@ -1096,6 +1096,56 @@ impl TapSorted for Vec<(Address, U256)> {
     }
 }
 
+/// A node that answers logs marked `removed` (as after a reorganisation): they are not
+/// counted, neither as candidates nor as mints or burns in the proof.
+#[tokio::test]
+async fn removed_logs_are_ignored() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    node.deploy_multicall3().await;
+    let token = node.deploy("ScriptedERC721").await;
+    let mut t = Erc721 {
+        node: &node,
+        token,
+        model: Recorded::default(),
+    };
+    let [a, b, c] = [1, 2, 3].map(who);
+    t.mint(a, 1).await;
+    t.mint(b, 2).await;
+    t.mint(c, 3).await;
+    t.transfer(a, b, 1).await;
+    t.burn(3).await;
+    let (tip, _, _) = node.tip().await;
+    // Two blocks a request: every answer with logs gets a removed copy of its first one (a
+    // mint, in the first answers), naming an owner no one paid.
+    let limits = Limits::new().max_blocks(2).removed_logs(true);
+    let proxy = LogsProxy::start(node.url(), limits).await;
+    let out = holders(
+        &client(proxy.url()),
+        &erc721(token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    let items = &t.model.now;
+    assert_matches(&out, &items.counts, U256::ZERO, tip, "removed logs");
+    let s = &out.summary;
+    assert_eq!(s.minted_minus_burned.map(|a| a.as_u256()), Some(u(2)));
+    assert_eq!(s.candidates, items.counts.touched.len() as u64);
+    assert_eq!(s.logs, t.model.events);
+    let with_logs = proxy
+        .log_requests()
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Answered(n) if n > 0))
+        .count();
+    assert!(
+        with_logs >= 2,
+        "no removed log was added: {:?}",
+        proxy.log_requests()
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // ERC-1155
 

@@ -24,6 +24,8 @@
 //!   than [`Limits::max_logs`], the request is refused in the words of [`Limits::shape`]. A
 //!   suggested range starts at the requested `fromBlock` and ends at the last block that keeps
 //!   both caps (at least `fromBlock` itself: one block is always answered whole).
+//! - **Removed logs** ([`Limits::removed_logs`]): each answered `eth_getLogs` may get one more
+//!   log, marked `"removed": true` as after a reorganisation, naming an owner no one paid.
 //! - **Batches** (JSON arrays) are forwarded as they are, `eth_getLogs` inside them included.
 //!
 //! Counters: every request and its method ([`LogsProxy::method_count`]), and every
@@ -128,7 +130,16 @@ pub struct Limits {
     pub throttle: Throttle,
     /// How a rate limit is answered.
     pub throttle_shape: ThrottleShape,
+    /// Whether each answered `eth_getLogs` with logs gets one more, as a node answers after a
+    /// reorganisation: a copy of its first log marked `"removed": true`, naming
+    /// [`REMOVED_OWNER`] as the receiver.
+    pub removed_logs: bool,
 }
+
+/// The receiver named by the logs [`Limits::removed_logs`] adds.
+pub const REMOVED_OWNER: [u8; 20] = [0x7e; 20];
+
+const TRANSFER_TOPIC: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 
 impl Default for Limits {
     fn default() -> Self {
@@ -145,6 +156,7 @@ impl Limits {
             shape: Shape::Infura,
             throttle: Throttle::Never,
             throttle_shape: ThrottleShape::Http429,
+            removed_logs: false,
         }
     }
 
@@ -172,12 +184,18 @@ impl Limits {
         self.throttle_shape = shape;
         self
     }
+
+    pub fn removed_logs(mut self, on: bool) -> Self {
+        self.removed_logs = on;
+        self
+    }
 }
 
 /// What became of one `eth_getLogs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Forwarded and answered: this many logs (0 when the node answered an error).
+    /// Forwarded and answered: this many logs from the node (a removed one added aside; 0
+    /// when the node answered an error).
     Answered(usize),
     /// Refused for its size; `suggested` is the range the refusal names, if any.
     Refused { suggested: Option<(u64, u64)> },
@@ -488,10 +506,18 @@ async fn get_logs(inner: &Inner, limits: Limits, call: &Value, body: Bytes) -> R
                 })
                 .collect()
         });
-    let (Some((from, to)), Some(mut blocks)) = (range, logs) else {
-        // A blockHash filter, a range the proxy cannot read, or an error from the node:
-        // handed back as it came.
+    let bytes = match (&answer, limits.removed_logs) {
+        (Some(answer), true) => with_removed_log(answer).unwrap_or(bytes),
+        _ => bytes,
+    };
+    let Some(mut blocks) = logs else {
+        // An error from the node: handed back as it came.
         record(range, Outcome::Answered(0));
+        return json_response(status, bytes);
+    };
+    let Some((from, to)) = range else {
+        // A blockHash filter, or a range the proxy cannot read: never refused.
+        record(range, Outcome::Answered(blocks.len()));
         return json_response(status, bytes);
     };
     let span = to.saturating_sub(from) + 1;
@@ -585,6 +611,29 @@ async fn get_logs(inner: &Inner, limits: Limits, call: &Value, body: Bytes) -> R
     record(range, Outcome::Refused { suggested });
     let body = json!({"jsonrpc": "2.0", "id": id, "error": error});
     json_response(status, Bytes::from(body.to_string()))
+}
+
+/// `answer` (a JSON-RPC answer with a list of logs) with a copy of its first log appended,
+/// marked removed and naming [`REMOVED_OWNER`] as the receiver (`topics[2]` of a `Transfer`,
+/// `topics[3]` of an ERC-1155 event); `None` when there is no log to copy.
+fn with_removed_log(answer: &Value) -> Option<Bytes> {
+    let mut answer = answer.clone();
+    let logs = answer.get_mut("result")?.as_array_mut()?;
+    let mut removed = logs.first()?.clone();
+    let topics = removed.get_mut("topics")?.as_array_mut()?;
+    let to = if topics.first()?.as_str() == Some(TRANSFER_TOPIC) {
+        2
+    } else {
+        3
+    };
+    let mut word = [0u8; 32];
+    word[12..].copy_from_slice(&REMOVED_OWNER);
+    *topics.get_mut(to)? = Value::String(format!("0x{}", alloy_primitives::hex::encode(word)));
+    removed
+        .as_object_mut()?
+        .insert("removed".into(), Value::Bool(true));
+    logs.push(removed);
+    Some(Bytes::from(answer.to_string()))
 }
 
 /// `n` with commas between thousands: 10,000.
