@@ -1216,6 +1216,30 @@ mod proxy {
     }
 
     #[tokio::test]
+    async fn reorganises_the_chain_once_on_the_first_logs() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let (tip, hash, _) = node.tip().await;
+        assert_eq!(tip, last);
+        let proxy = LogsProxy::start(node.url(), Limits::new().reorg_on_logs(2)).await;
+        // The last two blocks (the fifth mint and the twelve) are replaced by empty ones
+        // before the first answer.
+        let (_, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!(logs_in(&body), 4, "{body}");
+        let (number, new_hash, _) = node.tip().await;
+        assert_eq!(number, tip);
+        assert_ne!(new_hash, hash);
+        assert_eq!(proxy.reorgs(), 1);
+        // Once only.
+        let (_, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!(logs_in(&body), 4, "{body}");
+        assert_eq!(node.tip().await.1, new_hash);
+        assert_eq!(proxy.reorgs(), 1);
+    }
+
+    #[tokio::test]
     async fn throttles_the_first_requests_or_every_kth() {
         let Some(node) = Anvil::start().await else {
             return;

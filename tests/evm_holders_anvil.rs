@@ -960,6 +960,73 @@ async fn a_balance_changed_without_an_event_is_not_verified() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Reorganisations
+
+/// The pinned block leaves the chain while the logs are read (the proxy has anvil replace
+/// the last two blocks with empty ones when the first `eth_getLogs` arrives): the read is
+/// pinned again, at the new block of the same number, and lists the new chain's holders. A
+/// snapshot naming the block that left is an error, not a list.
+#[tokio::test]
+async fn a_pinned_block_that_leaves_the_chain_is_pinned_again() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    node.deploy_multicall3().await;
+    let mut t = Erc20::deploy(&node, "ScriptedERC20").await;
+    let [a, b, c] = [1, 2, 3].map(who);
+    t.mint(a, u(100)).await;
+    let kept = t.mint(b, u(50)).await;
+    t.transfer(a, c, u(30)).await; // both dropped by the reorganisation
+    t.mint(c, u(7)).await;
+    let (tip, old_hash, _) = node.tip().await;
+    assert_eq!(tip, kept + 2);
+    let direct = client(node.url());
+    let before = holders(
+        &direct,
+        &erc20(t.token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    assert_matches(&before, &t.model.now, U256::ZERO, tip, "before");
+
+    let proxy = LogsProxy::start(node.url(), Limits::new().reorg_on_logs(2)).await;
+    let out = holders(
+        &client(proxy.url()),
+        &erc20(t.token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    assert_eq!(proxy.reorgs(), 1);
+    let (number, new_hash, _) = node.tip().await;
+    assert_eq!(number, tip);
+    assert_ne!(new_hash, old_hash);
+    let then = t.model.at(kept);
+    assert_eq!(then.holders(U256::ZERO), [(a, u(100)), (b, u(50))]);
+    assert_matches(&out, &then, U256::ZERO, tip, "after the reorganisation");
+    let pinned = out.snapshot.get(NET).and_then(|n| n.block_hash.clone());
+    assert_eq!(
+        pinned,
+        Some(new_hash.to_string()),
+        "pinned again at the new block"
+    );
+
+    let gone = direct
+        .holders(
+            &erc20(t.token),
+            At::Snapshot(before.snapshot.clone()),
+            HoldersOptions::default(),
+        )
+        .await;
+    assert!(
+        gone.is_err(),
+        "a block that left the chain listed: {:?}",
+        gone.map(|o| o.summary)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // ERC-721
 
 /// An ERC-721 collection: who owns each item, and the counts.

@@ -26,6 +26,8 @@
 //!   both caps (at least `fromBlock` itself: one block is always answered whole).
 //! - **Removed logs** ([`Limits::removed_logs`]): each answered `eth_getLogs` may get one more
 //!   log, marked `"removed": true` as after a reorganisation, naming an owner no one paid.
+//! - **A reorganisation** ([`Limits::reorg_on_logs`]): the chain's last blocks replaced by
+//!   empty ones when the first `eth_getLogs` arrives, before it is answered.
 //! - **Batches** (JSON arrays) are forwarded as they are, `eth_getLogs` inside them included.
 //!
 //! Counters: every request and its method ([`LogsProxy::method_count`]), and every
@@ -134,6 +136,11 @@ pub struct Limits {
     /// reorganisation: a copy of its first log marked `"removed": true`, naming
     /// [`REMOVED_OWNER`] as the receiver.
     pub removed_logs: bool,
+    /// Reorganise the chain once (until [`LogsProxy::reset`]), when the first `eth_getLogs`
+    /// arrives, before answering it:
+    /// `anvil_reorg [depth, []]` replaces the last `depth` blocks with empty ones (the tip
+    /// keeps its number, not its hash; the transactions in them are gone).
+    pub reorg_on_logs: Option<u64>,
 }
 
 /// The receiver named by the logs [`Limits::removed_logs`] adds.
@@ -157,6 +164,7 @@ impl Limits {
             throttle: Throttle::Never,
             throttle_shape: ThrottleShape::Http429,
             removed_logs: false,
+            reorg_on_logs: None,
         }
     }
 
@@ -187,6 +195,11 @@ impl Limits {
 
     pub fn removed_logs(mut self, on: bool) -> Self {
         self.removed_logs = on;
+        self
+    }
+
+    pub fn reorg_on_logs(mut self, depth: u64) -> Self {
+        self.reorg_on_logs = Some(depth);
         self
     }
 }
@@ -222,6 +235,7 @@ impl LogsRequest {
 #[derive(Default)]
 struct Counters {
     requests: u64,
+    reorgs: u64,
     batches: u64,
     throttled: u64,
     methods: BTreeMap<String, u64>,
@@ -301,6 +315,11 @@ impl LogsProxy {
     /// Requests that were batches (JSON arrays).
     pub fn batches(&self) -> u64 {
         lock(&self.inner.counters).batches
+    }
+
+    /// Reorganisations made ([`Limits::reorg_on_logs`]).
+    pub fn reorgs(&self) -> u64 {
+        lock(&self.inner.counters).reorgs
     }
 
     /// Requests answered with a rate limit.
@@ -391,7 +410,24 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
     }
 
     match (method.as_deref(), &request) {
-        (Some("eth_getLogs"), Some(call)) => get_logs(&inner, limits, call, body.clone()).await,
+        (Some("eth_getLogs"), Some(call)) => {
+            if let Some(depth) = limits.reorg_on_logs {
+                let first = {
+                    let mut counters = lock(&inner.counters);
+                    let first = counters.reorgs == 0;
+                    if first {
+                        counters.reorgs = 1;
+                    }
+                    first
+                };
+                if first {
+                    if let Err(e) = node_call(&inner, "anvil_reorg", json!([depth, []])).await {
+                        return json_response(StatusCode::BAD_GATEWAY, Bytes::from(e));
+                    }
+                }
+            }
+            get_logs(&inner, limits, call, body.clone()).await
+        }
         _ => forward(&inner, body).await,
     }
 }
