@@ -1,8 +1,10 @@
 //! Every holder of a token at one block ([`Client::holders`]) against real contracts on anvil
 //! (tests/common/anvil.rs), with Multicall3: scripted histories of mints, transfers, burns,
 //! transfers to self, holders who leave, many events in one block, ERC-721 items that move
-//! and burn, ERC-1155 batches that mix ids; read directly and through a proxy that refuses
-//! `eth_getLogs` as providers do and rate-limits (tests/common/logs_proxy.rs).
+//! and burn, ERC-1155 batches that mix ids, a balance that changes without an event; read
+//! directly and through a proxy that refuses `eth_getLogs` as providers do, rate-limits, adds
+//! logs marked removed, or reorganises the chain while the logs are read
+//! (tests/common/logs_proxy.rs).
 //!
 //! The contracts are evm-fixtures' ScriptedERC20, ScriptedERC721(Enumerable),
 //! ScriptedERC1155(Supply) and SilentERC20 (see its README): one sender scripts every
