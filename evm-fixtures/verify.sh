@@ -222,6 +222,89 @@ GOT="$(ethcall "$ERC721" $SYMBOL)"
 [[ "$GOT" == "$(abistr TBNFT)" ]] || fail "TestERC721.symbol = $GOT"
 ok "TestERC1155Named at $NAMED: TBMULTI; TestERC1155 has no name(); TestERC721 is TBNFT"
 
+# --- holders: scripted histories, a silent balance change -------------------
+# Sends like send, prints the receipt (for its logs).
+sendr() {
+  local hash
+  hash="$(call eth_sendTransaction "[{\"from\":\"$FROM\",\"to\":\"$1\",\"data\":\"$2\"}]")"
+  receipt "$hash"
+}
+# The event topics of each receipt's logs, one per line.
+topics0() { jq -r '.logs[].topics[0]' <<<"$1"; }
+TRANSFER=0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef
+SINGLE=0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62
+BATCH=0x4a39dc06d4c0dbc64b70af90fd698a233a518aa5d07e595d983b8c0526c8f7fb
+A=0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+B=0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+BAL=0x70a08231; SUPPLY=0x18160ddd
+
+S20="$(deploy ScriptedERC20)"
+send "$S20" "0x40c10f19$(word $A)$(word 64)"                          # mint(A, 100)
+R="$(sendr "$S20" "0xbb35783b$(word $A)$(word $B)$(word 1e)")"        # move(A, B, 30)
+[[ "$(topics0 "$R")" == "$TRANSFER" ]] || fail "ScriptedERC20.move: logs $(jq -c .logs <<<"$R")"
+send "$S20" "0x9dc29fac$(word $B)$(word a)"                           # burn(B, 10)
+R="$(sendr "$S20" "0xbb35783b$(word $A)$(word $A)$(word 5)")"         # move(A, A, 5)
+[[ "$(jq -r '.logs[0].topics[1]' <<<"$R")" == "0x$(word $A)" && "$(jq -r '.logs[0].topics[2]' <<<"$R")" == "0x$(word $A)" ]] \
+  || fail "ScriptedERC20.move to self: $(jq -c .logs <<<"$R")"
+R="$(sendr "$S20" "0x4029a3ce$(word 40)$(word a0)$(word 2)$(word $A)$(word $B)$(word 2)$(word 1)$(word 2)")"  # mintMany([A,B],[1,2])
+[[ "$(jq '.logs | length' <<<"$R")" == 2 ]] || fail "ScriptedERC20.mintMany: $(jq -c .logs <<<"$R")"
+[[ "$(ethcall "$S20" "$BAL$(word $A)")" == "0x$(word 47)" ]] || fail "ScriptedERC20 balance of A"  # 71
+[[ "$(ethcall "$S20" "$BAL$(word $B)")" == "0x$(word 16)" ]] || fail "ScriptedERC20 balance of B"  # 22
+[[ "$(ethcall "$S20" $SUPPLY)" == "0x$(word 5d)" ]] || fail "ScriptedERC20.totalSupply"          # 93
+ok "ScriptedERC20 at $S20: mint, move (to self too), burn, mintMany; one Transfer each"
+
+for NFT in ScriptedERC721 ScriptedERC721Enumerable; do
+  C="$(deploy $NFT)"
+  send "$C" "0x40c10f19$(word $A)$(word 1)"                             # mint(A, 1)
+  send "$C" "0x40c10f19$(word $A)$(word 2)"                             # mint(A, 2)
+  R="$(sendr "$C" "0xbb35783b$(word $A)$(word $B)$(word 1)")"           # move(A, B, 1)
+  [[ "$(topics0 "$R")" == "$TRANSFER" ]] || fail "$NFT.move: logs $(jq -c .logs <<<"$R")"
+  send "$C" "0x42966c68$(word 2)"                                        # burn(2)
+  [[ "$(ethcall "$C" "$BAL$(word $A)")" == "0x$(word 0)" ]] || fail "$NFT balance of A"
+  [[ "$(ethcall "$C" "$BAL$(word $B)")" == "0x$(word 1)" ]] || fail "$NFT balance of B"
+  [[ "$(ethcall "$C" "0x6352211e$(word 1)")" == "0x$(word $B)" ]] || fail "$NFT.ownerOf(1)"
+  RESP="$(rpc eth_call "[{\"to\":\"$C\",\"data\":\"$SUPPLY\"},\"latest\"]")"
+  if [[ $NFT == ScriptedERC721Enumerable ]]; then
+    [[ "$(jq -r .result <<<"$RESP")" == "0x$(word 1)" ]] || fail "$NFT.totalSupply: $RESP"
+  else
+    jq -e 'has("error")' <<<"$RESP" >/dev/null || fail "$NFT.totalSupply answered: $RESP"
+  fi
+  ok "$NFT at $C: mint, move, burn$([[ $NFT == ScriptedERC721 ]] && echo ', no totalSupply()' || echo ', totalSupply() 1')"
+done
+
+for MULTI in ScriptedERC1155 ScriptedERC1155Supply; do
+  C="$(deploy $MULTI)"
+  R="$(sendr "$C" "0xd81d0a15$(word $A)$(word 60)$(word c0)$(word 2)$(word 7)$(word 8)$(word 2)$(word a)$(word 14)")"  # mintBatch(A,[7,8],[10,20])
+  [[ "$(topics0 "$R")" == "$BATCH" ]] || fail "$MULTI.mintBatch: logs $(jq -c .logs <<<"$R")"
+  # moveBatch(A, B, [7, 8, 7], [1, 2, 3]): one TransferBatch, id 7 twice.
+  R="$(sendr "$C" "0x217e576c$(word $A)$(word $B)$(word 80)$(word 100)$(word 3)$(word 7)$(word 8)$(word 7)$(word 3)$(word 1)$(word 2)$(word 3)")"
+  [[ "$(topics0 "$R")" == "$BATCH" ]] || fail "$MULTI.moveBatch: logs $(jq -c .logs <<<"$R")"
+  send "$C" "0x6b20c454$(word $B)$(word 60)$(word c0)$(word 2)$(word 7)$(word 8)$(word 2)$(word 4)$(word 1)"  # burnBatch(B,[7,8],[4,1])
+  R="$(sendr "$C" "0xa7e1ddc2$(word $A)$(word $B)$(word 8)$(word 3)")"  # move(A, B, 8, 3)
+  [[ "$(topics0 "$R")" == "$SINGLE" ]] || fail "$MULTI.move: logs $(jq -c .logs <<<"$R")"
+  send "$C" "0xf5298aca$(word $A)$(word 8)$(word 5)"                    # burn(A, 8, 5)
+  for check in "$A 7 6" "$A 8 a" "$B 7 0" "$B 8 4"; do                   # A: 6 of 7, 10 of 8; B: 0, 4
+    read -r who id want <<<"$check"
+    GOT="$(ethcall "$C" "0x00fdd58e$(word "$who")$(word "$id")")"
+    [[ "$GOT" == "0x$(word "$want")" ]] || fail "$MULTI.balanceOf($who, $id) = $GOT"
+  done
+  RESP="$(rpc eth_call "[{\"to\":\"$C\",\"data\":\"0xbd85b039$(word 8)\"},\"latest\"]")"  # totalSupply(8)
+  if [[ $MULTI == ScriptedERC1155Supply ]]; then
+    [[ "$(jq -r .result <<<"$RESP")" == "0x$(word e)" ]] || fail "$MULTI.totalSupply(8): $RESP"  # 14
+  else
+    jq -e 'has("error")' <<<"$RESP" >/dev/null || fail "$MULTI.totalSupply(8) answered: $RESP"
+  fi
+  ok "$MULTI at $C: mintBatch, moveBatch (an id twice), burnBatch, move, burn"
+done
+
+SILENT="$(deploy SilentERC20)"
+send "$SILENT" "0x40c10f19$(word $A)$(word 64)"                      # mint(A, 100)
+R="$(sendr "$SILENT" "0x96269cc8$(word $B)$(word 32)")"              # setBalanceSilently(B, 50)
+[[ "$(jq '.logs | length' <<<"$R")" == 0 ]] || fail "SilentERC20.setBalanceSilently logged: $(jq -c .logs <<<"$R")"
+[[ "$(ethcall "$SILENT" "$BAL$(word $B)")" == "0x$(word 32)" ]] || fail "SilentERC20 balance of B"
+[[ "$(ethcall "$SILENT" $SUPPLY)" == "0x$(word 96)" ]] || fail "SilentERC20.totalSupply"  # 150
+ok "SilentERC20 at $SILENT: setBalanceSilently changes a balance and the supply, no log"
+
 # --- (d) stop anvil ----------------------------------------------------------
 kill "$ANVIL_PID"
 wait "$ANVIL_PID" 2>/dev/null || true

@@ -1,9 +1,12 @@
 //! The anvil harness itself (tests/common/anvil.rs), with no tokbal EVM source in the loop:
 //! the node starts and stops, the fixtures deploy, and mints, burns, balance changes and
-//! timestamps land in the blocks the harness says, as raw `eth_call`/`eth_getBalance` see them.
+//! timestamps land in the blocks the harness says, as raw `eth_call`/`eth_getBalance` see them;
+//! and the limiting proxy (tests/common/logs_proxy.rs) refuses, throttles and counts as it says.
 
 #[path = "common/anvil.rs"]
 mod anvil;
+#[path = "common/logs_proxy.rs"]
+mod logs_proxy;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -714,4 +717,573 @@ async fn heavy_metadata_burns_gas_and_answers_a_mebibyte() {
         .await,
         U256::from(33)
     );
+}
+
+/// The harness's `npm ci` guard ([`anvil::install_once`]), with a stand-in for npm: a closure
+/// that counts its runs and creates `node_modules`, in a folder of its own under the system's
+/// temporary directory. No npm is run here.
+#[cfg(unix)]
+mod install {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    use super::anvil::{find_on_path, install_once, Fixtures, INSTALL_LOCK};
+
+    /// An empty folder, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "tokbal-{name}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("a temporary folder");
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const NPM: &str = "/usr/bin/npm-stand-in";
+
+    /// The stand-in for `npm ci`: counts, then creates `node_modules`.
+    fn fake_npm_ci(runs: &AtomicUsize) -> impl FnOnce(&Path, &Path) -> Result<(), String> + '_ {
+        move |npm, fixtures| {
+            assert_eq!(npm, Path::new(NPM));
+            runs.fetch_add(1, Ordering::SeqCst);
+            std::fs::create_dir(fixtures.join("node_modules")).map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn npm_ci_runs_when_node_modules_is_absent_then_never_again() {
+        let dir = TempDir::new("npm-once");
+        let runs = AtomicUsize::new(0);
+        let first = install_once(&dir.0, Some(Path::new(NPM)), fake_npm_ci(&runs));
+        assert_eq!(first, Ok(Fixtures::Installed));
+        assert!(dir.0.join("node_modules").is_dir());
+        assert!(dir.0.join(INSTALL_LOCK).is_file());
+        let second = install_once(&dir.0, Some(Path::new(NPM)), fake_npm_ci(&runs));
+        assert_eq!(second, Ok(Fixtures::Present));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn node_modules_already_there_is_left_alone() {
+        let dir = TempDir::new("npm-present");
+        std::fs::create_dir(dir.0.join("node_modules")).expect("node_modules");
+        let never = |_: &Path, _: &Path| -> Result<(), String> { panic!("npm ci was run") };
+        assert_eq!(
+            install_once(&dir.0, Some(Path::new(NPM)), never),
+            Ok(Fixtures::Present)
+        );
+        assert_eq!(install_once(&dir.0, None, never), Ok(Fixtures::Present));
+    }
+
+    #[test]
+    fn without_npm_nothing_is_run_or_locked() {
+        let dir = TempDir::new("npm-none");
+        let never = |_: &Path, _: &Path| -> Result<(), String> { panic!("npm ci was run") };
+        assert_eq!(install_once(&dir.0, None, never), Ok(Fixtures::NoNpm));
+        assert!(!dir.0.join("node_modules").exists());
+        assert!(!dir.0.join(INSTALL_LOCK).exists());
+    }
+
+    #[test]
+    fn a_failed_install_is_an_error_and_releases_the_lock() {
+        let dir = TempDir::new("npm-fails");
+        let failing = |_: &Path, _: &Path| -> Result<(), String> { Err("no network".into()) };
+        assert_eq!(
+            install_once(&dir.0, Some(Path::new(NPM)), failing),
+            Err("no network".to_owned())
+        );
+        // An install that reports success but leaves nothing is an error too.
+        let empty = |_: &Path, _: &Path| -> Result<(), String> { Ok(()) };
+        let error = install_once(&dir.0, Some(Path::new(NPM)), empty).unwrap_err();
+        assert!(error.contains("left no node_modules"), "{error}");
+        // The lock was let go both times: the next caller gets it and installs.
+        let runs = AtomicUsize::new(0);
+        assert_eq!(
+            install_once(&dir.0, Some(Path::new(NPM)), fake_npm_ci(&runs)),
+            Ok(Fixtures::Installed)
+        );
+    }
+
+    /// Callers released together (threads here; each opens the lock file on its own, so they
+    /// contend as processes do): one installs, the others wait for it and find `node_modules`
+    /// whole. The stand-in lingers inside the install so that, without the lock, the others
+    /// would all see `node_modules` absent and install too.
+    #[test]
+    fn callers_at_the_same_time_install_once() {
+        const CALLERS: usize = 8;
+        let dir = Arc::new(TempDir::new("npm-parallel"));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let inside = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (dir, runs, inside, start) = (
+                    Arc::clone(&dir),
+                    Arc::clone(&runs),
+                    Arc::clone(&inside),
+                    Arc::clone(&start),
+                );
+                std::thread::spawn(move || {
+                    start.wait();
+                    install_once(&dir.0, Some(Path::new(NPM)), |_, fixtures| {
+                        assert!(!inside.swap(true, Ordering::SeqCst), "two installs at once");
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(100));
+                        let made = std::fs::create_dir(fixtures.join("node_modules"));
+                        inside.store(false, Ordering::SeqCst);
+                        made.map_err(|e| e.to_string())
+                    })
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = callers
+            .into_iter()
+            .map(|caller| caller.join().expect("a caller panicked"))
+            .collect();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{outcomes:?}");
+        let installed = outcomes
+            .iter()
+            .filter(|o| **o == Ok(Fixtures::Installed))
+            .count();
+        let present = outcomes
+            .iter()
+            .filter(|o| **o == Ok(Fixtures::Present))
+            .count();
+        assert_eq!((installed, present), (1, CALLERS - 1), "{outcomes:?}");
+    }
+
+    #[test]
+    fn npm_is_found_as_an_executable_on_the_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("npm-path");
+        let (plain, bin) = (dir.0.join("plain"), dir.0.join("bin"));
+        std::fs::create_dir(&plain).expect("plain");
+        std::fs::create_dir(&bin).expect("bin");
+        // A file named npm that cannot be run, then a folder named npm, then the real thing.
+        std::fs::write(plain.join("npm"), "").expect("plain/npm");
+        std::fs::create_dir(dir.0.join("npm")).expect("a folder named npm");
+        let npm = bin.join("npm");
+        std::fs::write(&npm, "#!/bin/sh\n").expect("bin/npm");
+        std::fs::set_permissions(&npm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+        let path = std::env::join_paths([&plain, &dir.0, &bin]).expect("a PATH");
+        assert_eq!(find_on_path("npm", Some(&path)), Some(npm));
+        let without = std::env::join_paths([&plain, &dir.0]).expect("a PATH");
+        assert_eq!(find_on_path("npm", Some(&without)), None);
+        assert_eq!(find_on_path("npm", None), None);
+    }
+}
+
+/// The limiting proxy in front of anvil, spoken to over raw HTTP.
+mod proxy {
+    use alloy_primitives::{Address, U256};
+    use alloy_sol_types::SolCall;
+    use serde_json::{json, Value};
+
+    use super::anvil::{quantity, Anvil, ScriptedERC20};
+    use super::logs_proxy::{
+        Limits, LogsProxy, LogsRequest, Outcome, Shape, Throttle, ThrottleShape,
+    };
+
+    fn holder(i: u64) -> Address {
+        Address::left_padding_from(&(0x1000 + i).to_be_bytes())
+    }
+
+    /// A token with 5 blocks of one `Transfer` each, then one block of 12: the first block of
+    /// logs and the last, as numbers.
+    async fn history(node: &Anvil) -> (Address, u64, u64) {
+        let token = node.deploy("ScriptedERC20").await;
+        let mut first = None;
+        for i in 0..5 {
+            let landed = node
+                .send(
+                    token,
+                    ScriptedERC20::mintCall {
+                        to: holder(i),
+                        amount: U256::from(1),
+                    }
+                    .abi_encode(),
+                )
+                .await;
+            first.get_or_insert(landed.block);
+        }
+        let many = ScriptedERC20::mintManyCall {
+            to: (5..17).map(holder).collect(),
+            amounts: vec![U256::from(2); 12],
+        };
+        let last = node.send(token, many.abi_encode()).await.block;
+        let first = first.expect("five mints");
+        assert_eq!(last, first + 5);
+        (token, first, last)
+    }
+
+    /// One request to the proxy: status, `Retry-After`, body.
+    async fn post(url: &str, body: Value) -> (u16, Option<String>, Value) {
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("an HTTP client")
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("the proxy answers");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let body = response.json().await.expect("a JSON body");
+        (status, retry_after, body)
+    }
+
+    fn get_logs(token: Address, from: Value, to: Value) -> Value {
+        json!({"jsonrpc": "2.0", "id": 7, "method": "eth_getLogs",
+               "params": [{"address": token.to_string(), "fromBlock": from, "toBlock": to}]})
+    }
+
+    fn range(token: Address, from: u64, to: u64) -> Value {
+        get_logs(token, json!(quantity(from)), json!(quantity(to)))
+    }
+
+    fn logs_in(body: &Value) -> usize {
+        body["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no logs in {body}"))
+            .len()
+    }
+
+    #[tokio::test]
+    async fn forwards_everything_without_limits_and_counts_it() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let proxy = LogsProxy::start(node.url(), Limits::new()).await;
+
+        let (status, _, body) = post(
+            proxy.url(),
+            get_logs(token, json!("earliest"), json!("latest")),
+        )
+        .await;
+        assert_eq!((status, logs_in(&body)), (200, 17), "{body}");
+        assert_eq!(body["id"], 7);
+        let (_, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!(logs_in(&body), 17);
+
+        // A batch goes through whole, eth_getLogs inside it unlimited even under a cap.
+        proxy.set_limits(Limits::new().max_logs(1));
+        let batch = json!([
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            range(token, first, last),
+        ]);
+        let (status, _, body) = post(proxy.url(), batch).await;
+        assert_eq!(status, 200);
+        let answers = body
+            .as_array()
+            .unwrap_or_else(|| panic!("not a batch answer: {body}"));
+        assert_eq!(answers.len(), 2);
+        assert!(
+            answers
+                .iter()
+                .any(|a| a["result"].as_array().is_some_and(|l| l.len() == 17)),
+            "{body}"
+        );
+
+        assert_eq!(proxy.requests(), 3);
+        assert_eq!(proxy.batches(), 1);
+        assert_eq!(proxy.method_count("eth_getLogs"), 3);
+        assert_eq!(proxy.method_count("eth_chainId"), 1);
+        assert_eq!(
+            proxy.log_requests(),
+            vec![
+                LogsRequest {
+                    range: Some((0, last)),
+                    outcome: Outcome::Answered(17)
+                },
+                LogsRequest {
+                    range: Some((first, last)),
+                    outcome: Outcome::Answered(17)
+                },
+            ]
+        );
+        proxy.reset();
+        assert_eq!((proxy.requests(), proxy.log_requests().len()), (0, 0));
+    }
+
+    /// The range a refusal names in its message, error.data or not at all, read here apart
+    /// from the library.
+    fn named_range(shape: Shape, error: &Value) -> Option<(u64, u64)> {
+        let message = error["message"].as_str().unwrap_or_default();
+        let hex = |s: &str| u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok();
+        match shape {
+            Shape::Infura | Shape::Alchemy => {
+                let inside = message.rsplit_once('[')?.1.split_once(']')?.0;
+                let (a, b) = inside.split_once(',')?;
+                Some((hex(a)?, hex(b)?))
+            }
+            Shape::RetryRange | Shape::EchoedRange => {
+                let (a, b) = message.rsplit_once("range ")?.1.split_once('-')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_in_each_shape_naming_a_range_that_fits() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let proxy = LogsProxy::start(node.url(), Limits::new()).await;
+        let all = [Shape::REQUIRED.as_slice(), Shape::QUIRKS.as_slice()].concat();
+        for shape in all {
+            // (caps, requested range, the range that fits: ends before the 7th log and
+            // within the block cap).
+            let cases = [
+                ((None, Some(6)), (first, last), (first, last - 1)),
+                ((Some(4), None), (first, last), (first, first + 3)),
+                ((Some(4), Some(6)), (first, last), (first, first + 3)),
+                ((None, Some(6)), (last - 1, last), (last - 1, last - 1)),
+                ((None, Some(6)), (last, last + 1), (last, last)),
+            ];
+            for ((max_blocks, max_logs), (from, to), fits) in cases {
+                if to > node.tip().await.0 {
+                    node.mine().await;
+                }
+                let mut limits = Limits::new().shape(shape);
+                limits.max_blocks = max_blocks;
+                limits.max_logs = max_logs;
+                proxy.set_limits(limits);
+                proxy.reset();
+                let (status, _, body) = post(proxy.url(), range(token, from, to)).await;
+                let shown = format!("{shape:?} {limits:?} [{from}, {to}]: HTTP {status} {body}");
+                let error = &body["error"];
+                assert_eq!(body["id"], 7, "{shown}");
+                let message = error["message"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{shown}"));
+                let code = error["code"].as_i64();
+                let expected_status = if shape == Shape::Http413 { 413 } else { 200 };
+                assert_eq!(status, expected_status, "{shown}");
+                let blocks = fits.1 - fits.0 + 1;
+                match shape {
+                    Shape::Infura => {
+                        assert_eq!(code, Some(-32005), "{shown}");
+                        assert!(message.starts_with("query returned more than "), "{shown}");
+                        assert_eq!(error["data"]["from"], quantity(fits.0), "{shown}");
+                        assert_eq!(error["data"]["to"], quantity(fits.1), "{shown}");
+                    }
+                    Shape::Alchemy => {
+                        assert_eq!(code, Some(-32602), "{shown}");
+                        assert!(
+                            message.starts_with("Log response size exceeded."),
+                            "{shown}"
+                        );
+                        assert!(
+                            message.contains("this block range should work: ["),
+                            "{shown}"
+                        );
+                    }
+                    Shape::RetryRange | Shape::EchoedRange => {
+                        assert_eq!(code, Some(-32602), "{shown}");
+                        assert!(message.starts_with("query exceeds max results "), "{shown}");
+                    }
+                    Shape::TooLarge => {
+                        assert_eq!(
+                            (code, message),
+                            (Some(-32000), "block range too large"),
+                            "{shown}"
+                        )
+                    }
+                    Shape::Timeout => {
+                        assert_eq!(
+                            (code, message),
+                            (Some(-32005), "query timeout exceeded"),
+                            "{shown}"
+                        )
+                    }
+                    Shape::RangeExceedsLimit => {
+                        let words = format!("range {} exceeds limit of {blocks}", to - from + 1);
+                        assert_eq!((code, message), (Some(-32602), words.as_str()), "{shown}");
+                    }
+                    Shape::Http413 => {
+                        let words = format!("eth_getLogs is limited to a {blocks} range");
+                        assert_eq!((code, message), (Some(-32614), words.as_str()), "{shown}");
+                    }
+                }
+                let named = named_range(shape, error);
+                let expected = match shape {
+                    Shape::EchoedRange => Some((from, to)),
+                    s if s.suggests_range() => Some(fits),
+                    _ => None,
+                };
+                assert_eq!(named, expected, "{shown}");
+                assert_eq!(
+                    proxy.log_requests(),
+                    vec![LogsRequest {
+                        range: Some((from, to)),
+                        outcome: Outcome::Refused {
+                            suggested: expected
+                        }
+                    }],
+                    "{shown}"
+                );
+                // The range named is answered.
+                if let Some((a, b)) = named.filter(|_| shape != Shape::EchoedRange) {
+                    let (status, _, body) = post(proxy.url(), range(token, a, b)).await;
+                    assert_eq!(status, 200, "{shown}: {body}");
+                    assert!(body["result"].is_array(), "{shown}: {body}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn one_block_or_a_block_hash_is_never_refused() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, _, last) = history(&node).await;
+        let proxy = LogsProxy::start(node.url(), Limits::new().max_blocks(1).max_logs(1)).await;
+        let (status, _, body) = post(proxy.url(), range(token, last, last)).await;
+        assert_eq!((status, logs_in(&body)), (200, 12), "{body}");
+        let (_, hash, _) = node.block(last).await;
+        let by_hash = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs",
+                             "params": [{"address": token.to_string(), "blockHash": hash.to_string()}]});
+        let (status, _, body) = post(proxy.url(), by_hash).await;
+        assert_eq!((status, logs_in(&body)), (200, 12), "{body}");
+        assert_eq!(proxy.refusals(), 0);
+        assert_eq!(
+            proxy.log_requests(),
+            vec![
+                LogsRequest {
+                    range: Some((last, last)),
+                    outcome: Outcome::Answered(12)
+                },
+                LogsRequest {
+                    range: None,
+                    outcome: Outcome::Answered(12)
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn adds_a_removed_log_when_asked() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let proxy = LogsProxy::start(node.url(), Limits::new().removed_logs(true)).await;
+        let (_, _, plain) = post(node.url(), range(token, first, last)).await;
+        let (status, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!((status, logs_in(&body)), (200, 18), "{body}");
+        let (logs, plain) = (&body["result"], &plain["result"]);
+        for i in 0..17 {
+            assert_eq!(logs[i], plain[i], "log {i}");
+        }
+        let mut expected = plain[0].clone();
+        expected["removed"] = json!(true);
+        expected["topics"][2] = json!(format!("0x{}{}", "0".repeat(24), "7e".repeat(20)));
+        assert_eq!(logs[17], expected);
+        assert_eq!(
+            proxy.log_requests(),
+            vec![LogsRequest {
+                range: Some((first, last)),
+                outcome: Outcome::Answered(17)
+            }]
+        );
+        // Nothing to copy: the answer is left as it is.
+        let (_, _, body) = post(proxy.url(), range(token, 0, first - 1)).await;
+        assert_eq!(logs_in(&body), 0, "{body}");
+    }
+
+    #[tokio::test]
+    async fn reorganises_the_chain_once_on_the_first_logs() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let (tip, hash, _) = node.tip().await;
+        assert_eq!(tip, last);
+        let proxy = LogsProxy::start(node.url(), Limits::new().reorg_on_logs(2)).await;
+        // The last two blocks (the fifth mint and the twelve) are replaced by empty ones
+        // before the first answer.
+        let (_, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!(logs_in(&body), 4, "{body}");
+        let (number, new_hash, _) = node.tip().await;
+        assert_eq!(number, tip);
+        assert_ne!(new_hash, hash);
+        assert_eq!(proxy.reorgs(), 1);
+        // Once only.
+        let (_, _, body) = post(proxy.url(), range(token, first, last)).await;
+        assert_eq!(logs_in(&body), 4, "{body}");
+        assert_eq!(node.tip().await.1, new_hash);
+        assert_eq!(proxy.reorgs(), 1);
+    }
+
+    #[tokio::test]
+    async fn throttles_the_first_requests_or_every_kth() {
+        let Some(node) = Anvil::start().await else {
+            return;
+        };
+        let (token, first, last) = history(&node).await;
+        let chain_id = json!({"jsonrpc": "2.0", "id": 3, "method": "eth_chainId", "params": []});
+        let proxy = LogsProxy::start(node.url(), Limits::new().throttle(Throttle::First(2))).await;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let (status, retry_after, body) = post(proxy.url(), chain_id.clone()).await;
+            seen.push((status, retry_after, body["error"]["code"].as_i64()));
+        }
+        let limited = (429, Some("1".to_owned()), Some(-32005));
+        let passed = (200, None, None);
+        assert_eq!(seen, [limited.clone(), limited, passed.clone(), passed]);
+        assert_eq!((proxy.requests(), proxy.throttled()), (4, 2));
+
+        proxy.set_limits(Limits::new().throttle(Throttle::Every(3)));
+        proxy.reset();
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            statuses.push(post(proxy.url(), range(token, first, last)).await.0);
+        }
+        assert_eq!(statuses, [200, 200, 429, 200, 200, 429]);
+        assert_eq!(proxy.throttled_log_requests(), 2);
+        let throttled = LogsRequest {
+            range: Some((first, last)),
+            outcome: Outcome::Throttled,
+        };
+        assert_eq!(proxy.log_requests()[2], throttled);
+        assert_eq!(proxy.log_requests()[5], throttled);
+        assert_eq!(proxy.method_count("eth_getLogs"), 6);
+
+        proxy.set_limits(
+            Limits::new()
+                .throttle(Throttle::First(1))
+                .throttle_shape(ThrottleShape::RateMessage),
+        );
+        proxy.reset();
+        let (status, retry_after, body) = post(proxy.url(), chain_id).await;
+        assert_eq!((status, retry_after), (200, None));
+        assert_eq!(body["id"], 3);
+        assert_eq!(body["error"]["code"], -32005);
+        assert_eq!(body["error"]["message"], "project ID request rate exceeded");
+        assert_eq!(body["error"]["data"]["backoff_seconds"], 1.0);
+    }
 }

@@ -14,6 +14,19 @@
 //! [`Anvil::start`] panics under `CI=true` ("anvil is missing: run npm ci in evm-fixtures") and
 //! otherwise prints "skipped: anvil not found at ..." to stderr and returns `None`.
 //!
+//! # Installing anvil
+//!
+//! Without `TOKBAL_ANVIL`, [`Anvil::start`] first makes sure `evm-fixtures/node_modules` is
+//! there: when it is absent and `npm` is on the `PATH` (on Linux x86-64, the only platform
+//! the pinned anvil package is built for), it runs `npm ci --prefix evm-fixtures --no-audit
+//! --no-fund` from the committed lockfile, once ([`prepare_fixtures`]). Test threads of one
+//! process wait for the first; test processes running side by side (several test binaries,
+//! or a runner that starts one process per test) take an exclusive `flock` on
+//! `evm-fixtures/.npm-ci.lock` and look again once they hold it, so only one of them
+//! installs and none sees a half-written `node_modules` ([`install_once`]). The kernel drops
+//! the lock when its holder exits, killed or not. Without `npm`, nothing is installed and the
+//! tests skip as above; an `npm ci` that fails is a test failure, with npm's output.
+//!
 //! # The node
 //!
 //! One anvil process per [`Anvil`], on `127.0.0.1` and a port the OS picks (read from its
@@ -43,6 +56,12 @@
 //!   directory under `~/.foundry/anvil/tmp` that a killed node never removes; the harness
 //!   passes `--prune-history 100000`, which keeps up to 100 000 states in memory and never
 //!   touches the disk. A block above the tip is refused with -32602 "BlockOutOfRangeError".
+//! - **Automine off** (`evm_setAutomine false`, [`Anvil::set_automine`]): transactions wait in
+//!   the pool and `evm_mine` puts them all in one block, in nonce order. `eth_sendTransaction`
+//!   without `gas` estimates against the latest block, not the pool; when that estimate
+//!   reverts (a transfer of tokens a pending mint has not yet credited) it is not refused: it
+//!   gets the whole block gas limit as its gas, so it cannot share a block and is mined alone
+//!   in a later one. [`Anvil::submit`] therefore takes the gas.
 //! - **Reverts.** A reverting `eth_call` answers error code 3, message "execution reverted:
 //!   <reason>", and `data` the revert bytes (`Error(string)`, selector 0x08c379a0).
 //! - **Gas.** An `eth_call` without `gas` runs with the block gas limit (30,000,000); one that
@@ -126,6 +145,52 @@ sol! {
         function nameSize() external view returns (uint256);
     }
 
+    /// evm-fixtures/contracts/ScriptedERC20.sol: one sender scripts every transfer.
+    interface ScriptedERC20 {
+        event Transfer(address indexed from, address indexed to, uint256 value);
+        function mint(address to, uint256 amount) external;
+        function mintMany(address[] to, uint256[] amounts) external;
+        function burn(address from, uint256 amount) external;
+        function move(address from, address to, uint256 amount) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/ScriptedERC721.sol: ScriptedERC721 (no `totalSupply()`) and
+    /// ScriptedERC721Enumerable.
+    interface ScriptedERC721 {
+        function mint(address to, uint256 id) external;
+        function burn(uint256 id) external;
+        function move(address from, address to, uint256 id) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function ownerOf(uint256 id) external view returns (address);
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/ScriptedERC1155.sol: ScriptedERC1155 (no supply) and
+    /// ScriptedERC1155Supply (`totalSupply(id)`).
+    interface ScriptedERC1155 {
+        event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
+        event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values);
+        function mint(address to, uint256 id, uint256 amount) external;
+        function mintBatch(address to, uint256[] ids, uint256[] amounts) external;
+        function burn(address from, uint256 id, uint256 amount) external;
+        function burnBatch(address from, uint256[] ids, uint256[] amounts) external;
+        function move(address from, address to, uint256 id, uint256 amount) external;
+        function moveBatch(address from, address to, uint256[] ids, uint256[] amounts) external;
+        function balanceOf(address account, uint256 id) external view returns (uint256);
+        function totalSupply(uint256 id) external view returns (uint256);
+    }
+
+    /// evm-fixtures/contracts/SilentERC20.sol: balances that change without events.
+    interface SilentERC20 {
+        function mint(address to, uint256 amount) external;
+        function move(address from, address to, uint256 amount) external;
+        function setBalanceSilently(address owner, uint256 amount) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+    }
+
     /// The part of Multicall3 (mds1/multicall3) the tests use.
     interface Multicall3 {
         struct Call3 {
@@ -174,10 +239,153 @@ const OUTPUT_LINES: usize = 200;
 /// Where the tests look for anvil: `TOKBAL_ANVIL` if set and not empty, else the binary that
 /// `npm ci` installs in `evm-fixtures/`.
 pub fn anvil_binary() -> PathBuf {
-    match std::env::var_os("TOKBAL_ANVIL") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => fixtures_dir().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
+    anvil_from_env().unwrap_or_else(|| {
+        fixtures_dir().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+    })
+}
+
+/// `TOKBAL_ANVIL`, when set and not empty.
+fn anvil_from_env() -> Option<PathBuf> {
+    std::env::var_os("TOKBAL_ANVIL")
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+}
+
+/// What [`install_once`] found or did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixtures {
+    /// `node_modules` was there already (installed before, or by another caller meanwhile).
+    Present,
+    /// `node_modules` was absent: this call installed it.
+    Installed,
+    /// `node_modules` is absent and there is no `npm` to install it with.
+    NoNpm,
+}
+
+/// The lock file, in the fixtures folder, that installers take in turn.
+pub const INSTALL_LOCK: &str = ".npm-ci.lock";
+
+/// Makes sure `evm-fixtures/node_modules` is there, once per process (see the module docs):
+/// runs `npm ci` when it is absent and `npm` is on the `PATH`. `Err` carries npm's output
+/// when that fails.
+pub fn prepare_fixtures() -> Result<Fixtures, String> {
+    static PREPARED: std::sync::OnceLock<Result<Fixtures, String>> = std::sync::OnceLock::new();
+    PREPARED
+        .get_or_init(|| {
+            // The pinned anvil package is built for Linux x86-64 only: elsewhere npm ci would
+            // refuse it, so the tests skip as they would without npm.
+            if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+                return Ok(Fixtures::NoNpm);
+            }
+            #[cfg(unix)]
+            {
+                let npm = find_on_path("npm", std::env::var_os("PATH").as_deref());
+                install_once(&fixtures_dir(), npm.as_deref(), npm_ci)
+            }
+            #[cfg(not(unix))]
+            Ok(Fixtures::NoNpm)
+        })
+        .clone()
+}
+
+/// Runs `install(npm, fixtures)` when `fixtures/node_modules` is absent and `npm` is given,
+/// at most once however many threads and processes call this for the same folder at the same
+/// time: each takes an exclusive `flock` on `fixtures/`[`INSTALL_LOCK`] (waiting for the
+/// holder) and only then looks for `node_modules`, so the first installs and the others find
+/// it whole. Without `npm` nothing is locked or run. `Err` when `install` fails or leaves no
+/// `node_modules`.
+#[cfg(unix)]
+pub fn install_once(
+    fixtures: &Path,
+    npm: Option<&Path>,
+    install: impl FnOnce(&Path, &Path) -> Result<(), String>,
+) -> Result<Fixtures, String> {
+    let node_modules = fixtures.join("node_modules");
+    let Some(npm) = npm else {
+        return Ok(if node_modules.is_dir() {
+            Fixtures::Present
+        } else {
+            Fixtures::NoNpm
+        });
+    };
+    // Taken even when node_modules is there: it may be another process's install under way.
+    let _lock = InstallLock::take(&fixtures.join(INSTALL_LOCK))?;
+    if node_modules.is_dir() {
+        return Ok(Fixtures::Present);
     }
+    install(npm, fixtures)?;
+    if !node_modules.is_dir() {
+        return Err(format!(
+            "npm ci in {} left no node_modules",
+            fixtures.display()
+        ));
+    }
+    Ok(Fixtures::Installed)
+}
+
+/// An exclusive `flock` on a file, held until dropped (or until the process exits).
+#[cfg(unix)]
+struct InstallLock(std::fs::File);
+
+#[cfg(unix)]
+impl InstallLock {
+    /// Opens (creating it if need be) and locks `path`, waiting for the holder if any.
+    fn take(path: &Path) -> Result<InstallLock, String> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(InstallLock(file)),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(format!("cannot lock {}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+/// The first executable file named `program` in the directories of `path` (a `PATH` value).
+#[cfg(unix)]
+pub fn find_on_path(program: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path?)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// `npm ci --prefix FIXTURES --no-audit --no-fund`: the packages of the committed lockfile.
+fn npm_ci(npm: &Path, fixtures: &Path) -> Result<(), String> {
+    eprintln!(
+        "{}/node_modules is absent: running npm ci --prefix {} --no-audit --no-fund",
+        fixtures.display(),
+        fixtures.display()
+    );
+    let output = Command::new(npm)
+        .arg("ci")
+        .arg("--prefix")
+        .arg(fixtures)
+        .args(["--no-audit", "--no-fund"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", npm.display()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "npm ci --prefix {} failed ({}); install anvil by hand (npm ci in evm-fixtures) or \
+         name one with TOKBAL_ANVIL:\n{}\n{}",
+        fixtures.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
 }
 
 /// `evm-fixtures/` of this checkout.
@@ -234,9 +442,18 @@ pub struct Anvil {
 }
 
 impl Anvil {
-    /// Starts anvil from [`anvil_binary`]; `None` (after a note on stderr) when there is none
-    /// and this is not CI. Panics when anvil is missing under `CI=true`, or fails to start.
+    /// Starts anvil from [`anvil_binary`], after [`prepare_fixtures`] when `TOKBAL_ANVIL` is
+    /// not set; `None` (after a note on stderr) when there is none and this is not CI. Panics
+    /// when `npm ci` fails, when anvil is missing under `CI=true`, or when it fails to start.
     pub async fn start() -> Option<Anvil> {
+        if anvil_from_env().is_none() {
+            let prepared = tokio::task::spawn_blocking(prepare_fixtures)
+                .await
+                .expect("preparing evm-fixtures panicked");
+            if let Err(error) = prepared {
+                panic!("{error}");
+            }
+        }
         Self::start_with(&anvil_binary(), in_ci()).await
     }
 
@@ -442,6 +659,46 @@ impl Anvil {
             )
             .await;
         self.receipt(parse(&tx, "transaction hash")).await
+    }
+
+    /// Turns automine on (every transaction mined at once, the default) or off (transactions
+    /// wait in the pool until [`Anvil::mine`]).
+    pub async fn set_automine(&self, on: bool) {
+        self.rpc_ok("evm_setAutomine", json!([on])).await;
+    }
+
+    /// Sends `calldata` to `to` from [`DEV_ACCOUNT`] with a gas limit of `gas`, without
+    /// waiting for it to be mined (with automine off it waits in the pool); returns its hash,
+    /// for [`Anvil::landed`]. The gas is given because anvil estimates it against the latest
+    /// block, not the pool: a transaction that only succeeds after another pending one would
+    /// fail the estimate, and anvil then gives it the whole block gas limit (30,000,000), which
+    /// pushes it alone into a later block (see the module docs).
+    pub async fn submit(&self, to: Address, calldata: impl AsRef<[u8]>, gas: u64) -> B256 {
+        let data = hex::encode_prefixed(calldata.as_ref());
+        let tx = self
+            .rpc_ok(
+                "eth_sendTransaction",
+                json!([{
+                    "from": DEV_ACCOUNT.to_string(),
+                    "to": to.to_string(),
+                    "data": data,
+                    "gas": quantity(gas),
+                }]),
+            )
+            .await;
+        parse(&tx, "transaction hash")
+    }
+
+    /// Mines one block with whatever the pool holds: its number and hash.
+    pub async fn mine(&self) -> (u64, B256) {
+        self.rpc_ok("evm_mine", json!([])).await;
+        let (number, hash, _) = self.tip().await;
+        (number, hash)
+    }
+
+    /// The receipt of a mined transaction; panics when it failed or is not mined within 5 s.
+    pub async fn landed(&self, tx: B256) -> Landed {
+        self.receipt(tx).await
     }
 
     /// TestERC20.mint(to, amount).
