@@ -98,8 +98,30 @@ impl Tally {
 }
 
 impl EvmBackend {
-    /// The candidates and supply figures of `asset` at `pin` (see the module docs).
+    /// The candidates and supply figures of `asset` at `pin` (see the module docs). A node
+    /// that does not know the pinned block is asked which block is at its height: one that
+    /// left the chain is named so (`reorged`), not a replica behind.
     pub(crate) async fn discover_holders(
+        &self,
+        asset: &Asset,
+        pin: &BlockSnapshot,
+        from_block: Option<u64>,
+        concurrency: usize,
+        progress: &Progress,
+    ) -> Result<Discovery, Error> {
+        match self
+            .discover_at(asset, pin, from_block, concurrency, progress)
+            .await
+        {
+            Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
+                self.check_still_canonical(pin).await?;
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    async fn discover_at(
         &self,
         asset: &Asset,
         pin: &BlockSnapshot,

@@ -45,6 +45,9 @@ pub(crate) enum Refusal {
     Shrink {
         suggested: Option<(u64, u64)>,
         by_range: bool,
+        /// The most blocks a request may span, where the refusal says ("exceeds limit of
+        /// 16", "limited to a 10,000 range").
+        max_span: Option<u64>,
     },
 }
 
@@ -91,6 +94,8 @@ pub(crate) fn classify(e: &RpcError) -> Option<Refusal> {
         "range of blocks",
         "retry with the range",
         "exceed maximum block range",
+        "exceeds limit",
+        "limited to a",
     ];
     let timeout = ["timeout", "timed out", "time out"];
     let by_results = results.iter().any(|w| lower.contains(w));
@@ -102,6 +107,34 @@ pub(crate) fn classify(e: &RpcError) -> Option<Refusal> {
     Some(Refusal::Shrink {
         suggested: suggested_range(e),
         by_range: by_range && !by_results,
+        max_span: stated_limit(&lower),
+    })
+}
+
+/// The block-range limit a refusal states: "exceeds limit of 16" (Infura), "limited to a
+/// 10,000 range" (QuickNode).
+fn stated_limit(lower: &str) -> Option<u64> {
+    let after = ["limit of ", "limited to a ", "limited to "]
+        .iter()
+        .find_map(|w| lower.find(w).map(|at| &lower[at + w.len()..]))?;
+    let digits: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '_')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse::<u64>().ok().filter(|&n| n > 0)
+}
+
+/// The refusal an HTTP status of its own stands for: 413 (QuickNode answers a range too large
+/// with one), with what its body says.
+pub(crate) fn http_refusal(e: &Error) -> Option<Refusal> {
+    (e.status() == Some(413)).then(|| {
+        let lower = e.message().to_ascii_lowercase();
+        Refusal::Shrink {
+            suggested: None,
+            by_range: true,
+            max_span: stated_limit(&lower),
+        }
     })
 }
 
@@ -217,8 +250,15 @@ impl Planner {
         let Refusal::Shrink {
             suggested,
             by_range,
+            max_span,
         } = refusal;
         let len = hi - lo + 1;
+        // A stated limit is a suggestion of its own: the first blocks of the range.
+        let suggested =
+            suggested.or_else(|| max_span.filter(|&m| m < len).map(|m| (lo, lo + m - 1)));
+        if let Some(m) = max_span.filter(|&m| m < len) {
+            self.ceiling = self.ceiling.min(m);
+        }
         match suggested.filter(|&(a, b)| a >= lo && b <= hi && b - a + 1 < len) {
             Some((a, b)) => {
                 // Read the suggested range, then the rest of this one.
@@ -308,8 +348,10 @@ impl EvmBackend {
         (lo, hi): (u64, u64),
         progress: &Progress,
     ) -> Result<Result<Vec<Log>, Refusal>, Error> {
-        progress.log_requests.fetch_add(1, Ordering::Relaxed);
-        let answer = self.rpc_ref().get_logs(filter.json(lo, hi)).await;
+        let answer = self
+            .rpc_ref()
+            .get_logs(filter.json(lo, hi), &progress.log_requests)
+            .await;
         let refusal = match answer {
             Ok(Ok(v)) => return parse_logs(&v).map(Ok),
             Ok(Err(e)) => match classify(&e) {
@@ -321,8 +363,12 @@ impl EvmBackend {
             Err(e) if e.kind() == ErrorKind::Timeout => Refusal::Shrink {
                 suggested: None,
                 by_range: false,
+                max_span: None,
             },
-            Err(e) => return Err(e),
+            Err(e) => match http_refusal(&e) {
+                Some(refusal) => refusal,
+                None => return Err(e),
+            },
         };
         if lo == hi {
             return Err(evm_error(
@@ -404,7 +450,8 @@ mod tests {
             classify(&infura),
             Some(Refusal::Shrink {
                 suggested: Some((16, 47)),
-                by_range: false
+                by_range: false,
+                max_span: None
             })
         );
         let alchemy = err(
@@ -419,7 +466,8 @@ mod tests {
             classify(&alchemy),
             Some(Refusal::Shrink {
                 suggested: Some((1, 2000)),
-                by_range: false
+                by_range: false,
+                max_span: None
             })
         );
         let dash = err(
@@ -439,9 +487,28 @@ mod tests {
             classify(&plain),
             Some(Refusal::Shrink {
                 suggested: None,
-                by_range: true
+                by_range: true,
+                max_span: None
             })
         );
+        // Infura's range cap and QuickNode's (its 413 body) state the limit.
+        let infura_range = err(-32602, "range 104 exceeds limit of 16", None);
+        assert!(matches!(
+            classify(&infura_range),
+            Some(Refusal::Shrink {
+                max_span: Some(16),
+                by_range: true,
+                ..
+            })
+        ));
+        let quicknode = err(-32614, "eth_getLogs is limited to a 10,000 range", None);
+        assert!(matches!(
+            classify(&quicknode),
+            Some(Refusal::Shrink {
+                max_span: Some(10_000),
+                ..
+            })
+        ));
         assert!(classify(&err(-32000, "query timeout exceeded", None)).is_some());
         // Rate limits, in -32005 too, are not refusals of the range.
         for rate in [
@@ -480,6 +547,7 @@ mod tests {
                     Refusal::Shrink {
                         suggested,
                         by_range: true,
+                        max_span: None,
                     },
                 );
             } else {

@@ -94,12 +94,18 @@ impl Rpc {
     /// back as it came, for the caller to read a smaller range (a provider's `-32005` may say
     /// either that or that the rate is too high: only the second is retried here, after the
     /// back-off, with the same range).
-    pub(crate) async fn get_logs(&self, filter: Value) -> Result<Result<Value, RpcError>, Error> {
+    /// Every request sent, retries included, is counted in `sent`.
+    pub(crate) async fn get_logs(
+        &self,
+        filter: Value,
+        sent: &std::sync::atomic::AtomicU64,
+    ) -> Result<Result<Value, RpcError>, Error> {
         let body = to_body(
             &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [filter]}),
         );
         self.retry
             .run(&self.limit, || async {
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let answer = self.post_json(&body).await?;
                 match parse_answer(&answer) {
                     Ok(v) => Ok(Ok(v)),
