@@ -435,6 +435,45 @@ async fn filters_by_address_topics_and_blocks_as_geth_does() {
         count(json!({"fromBlock": "0x0", "topics": null, "address": null})).await,
         4
     );
+    // In a batch, each answer under its own id (in a shuffled order).
+    let (status, _, answers) = rpc
+        .post(
+            json!([
+                {"jsonrpc": "2.0", "id": "logs", "method": "eth_getLogs", "params": [{"fromBlock": "0x0", "address": TOKEN}]},
+                {"jsonrpc": "2.0", "id": 7, "method": "eth_chainId"},
+                {"jsonrpc": "2.0", "id": [1], "method": "eth_getLogs", "params": [{}]},
+                {"jsonrpc": "2.0", "method": "eth_getLogs", "params": [{}]},
+                {"jsonrpc": "2.0", "id": null, "method": "eth_getLogs", "params": [{"blockHash": rpc.block_hash(102).await}]}
+            ])
+            .to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answers = answers.as_array().expect("a batch answer").clone();
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    let by_id = |id: Value| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no answer for {id}"))
+            .clone()
+    };
+    assert_eq!(
+        by_id(json!("logs"))["result"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(by_id(json!(7))["result"], "0x1");
+    assert_eq!(
+        by_id(json!(null))["result"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a["error"]["code"] == -32600)
+            .count(),
+        1
+    );
     // Tags.
     assert_eq!(
         count(json!({"fromBlock": "earliest", "toBlock": "finalized"})).await,
