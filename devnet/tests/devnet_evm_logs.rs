@@ -831,6 +831,8 @@ async fn a_reorg_drops_the_logs_of_its_blocks_and_undoes_their_moves() {
     n.set_erc20_balance(TOKEN, CAROL, u(9)).unwrap();
     n.mine(1);
     n.transfer_erc20(TOKEN, BOB, CAROL, u(1)).unwrap(); // 102, not mined
+    let late = "0x00000000000000000000000000000000000000d1";
+    n.transfer_erc20(late, ZERO_ADDRESS, ALICE, u(1)).unwrap(); // deploys it at 102
     let old_101 = rpc.block_hash(101).await;
     let before = rpc.ok_logs(json!({"fromBlock": "0x0"})).await;
     assert_eq!(before.len(), 6);
@@ -859,6 +861,11 @@ async fn a_reorg_drops_the_logs_of_its_blocks_and_undoes_their_moves() {
         u(9),
         "setters stay"
     );
+    assert!(
+        !n.has_code(late, Some(u64::MAX)).unwrap(),
+        "its deployment went too"
+    );
+    assert!(n.has_code(TOKEN, Some(100)).unwrap());
     n.mine(1);
     assert_eq!(
         n.erc20_balance(TOKEN, CAROL, None).unwrap(),
