@@ -480,7 +480,8 @@ pub struct EvmRequestCounts {
     /// HTTP requests whose body is a JSON array (a batch), whatever its size.
     pub batches: u64,
     /// Request objects with a string `method`, single or in batches (faulted and refused
-    /// ones included); the sum of the per-method counts below.
+    /// ones included); the sum of the per-method counts below (`chain_id` to `get_logs`,
+    /// and `unknown_method`).
     pub calls: u64,
     /// `eth_chainId` calls.
     pub chain_id: u64,
