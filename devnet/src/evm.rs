@@ -480,7 +480,8 @@ pub struct EvmRequestCounts {
     /// HTTP requests whose body is a JSON array (a batch), whatever its size.
     pub batches: u64,
     /// Request objects with a string `method`, single or in batches (faulted and refused
-    /// ones included); the sum of the per-method counts below.
+    /// ones included); the sum of the per-method counts below (`chain_id` to `get_logs`,
+    /// and `unknown_method`).
     pub calls: u64,
     /// `eth_chainId` calls.
     pub chain_id: u64,
@@ -808,8 +809,8 @@ impl EvmNode {
     /// Replaces the last `depth` blocks (never genesis) with blocks of the same numbers and
     /// timestamps but new hashes; the replaced hashes become unknown to the node. The new
     /// blocks hold no token moves: the event logs of the replaced blocks are dropped and
-    /// what their moves ([`EvmNode::transfer_erc20`] and the like) did is undone, with the
-    /// moves not yet mined; what the `set_*` methods wrote stays (use the `set_*_at`
+    /// what their moves ([`EvmNode::transfer_erc20`] and the like) did is undone (balances,
+    /// supplies, the contracts they deployed), with the moves not yet mined; what the `set_*` methods wrote stays (use the `set_*_at`
     /// methods to change what the new blocks hold). Returns the first replaced block, or
     /// `None` when nothing was replaced.
     pub fn reorg(&self, depth: u64) -> Option<u64> {

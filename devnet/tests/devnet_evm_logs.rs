@@ -435,6 +435,41 @@ async fn filters_by_address_topics_and_blocks_as_geth_does() {
         count(json!({"fromBlock": "0x0", "topics": null, "address": null})).await,
         4
     );
+    // In a batch, each answer under its own id (in a shuffled order).
+    let (status, _, answers) = rpc
+        .post(
+            json!([
+                {"jsonrpc": "2.0", "id": "logs", "method": "eth_getLogs", "params": [{"fromBlock": "0x0", "address": TOKEN}]},
+                {"jsonrpc": "2.0", "id": 7, "method": "eth_chainId"},
+                {"jsonrpc": "2.0", "id": [1], "method": "eth_getLogs", "params": [{}]},
+                {"jsonrpc": "2.0", "method": "eth_getLogs", "params": [{}]},
+                {"jsonrpc": "2.0", "id": null, "method": "eth_getLogs", "params": [{"blockHash": rpc.block_hash(102).await}]}
+            ])
+            .to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answers = answers.as_array().expect("a batch answer").clone();
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    let by_id = |id: Value| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no answer for {id}"))
+            .clone()
+    };
+    assert_eq!(
+        by_id(json!("logs"))["result"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(by_id(json!(7))["result"], "0x1");
+    // Two answers have id null: the invalid request's and the logs by hash.
+    let nulls: Vec<&Value> = answers.iter().filter(|a| a["id"].is_null()).collect();
+    assert_eq!(nulls.len(), 2);
+    assert!(nulls.iter().any(|a| a["error"]["code"] == -32600));
+    assert!(nulls
+        .iter()
+        .any(|a| a["result"].as_array().map(Vec::len) == Some(1)));
     // Tags.
     assert_eq!(
         count(json!({"fromBlock": "earliest", "toBlock": "finalized"})).await,
@@ -796,6 +831,8 @@ async fn a_reorg_drops_the_logs_of_its_blocks_and_undoes_their_moves() {
     n.set_erc20_balance(TOKEN, CAROL, u(9)).unwrap();
     n.mine(1);
     n.transfer_erc20(TOKEN, BOB, CAROL, u(1)).unwrap(); // 102, not mined
+    let late = "0x00000000000000000000000000000000000000d1";
+    n.transfer_erc20(late, ZERO_ADDRESS, ALICE, u(1)).unwrap(); // deploys it at 102
     let old_101 = rpc.block_hash(101).await;
     let before = rpc.ok_logs(json!({"fromBlock": "0x0"})).await;
     assert_eq!(before.len(), 6);
@@ -824,6 +861,11 @@ async fn a_reorg_drops_the_logs_of_its_blocks_and_undoes_their_moves() {
         u(9),
         "setters stay"
     );
+    assert!(
+        !n.has_code(late, Some(u64::MAX)).unwrap(),
+        "its deployment went too"
+    );
+    assert!(n.has_code(TOKEN, Some(100)).unwrap());
     n.mine(1);
     assert_eq!(
         n.erc20_balance(TOKEN, CAROL, None).unwrap(),

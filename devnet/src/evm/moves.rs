@@ -120,7 +120,7 @@ impl State {
             amount,
             &what,
         )?;
-        self.deploy(contract, Code::Erc20, block, false)?;
+        self.deploy_for_move(contract, Code::Erc20, block)?;
         if let Some(v) = m.from {
             self.move_erc20(contract, from, block, v);
         }
@@ -169,7 +169,7 @@ impl State {
             }
             _ => {}
         }
-        self.deploy(contract, Code::Erc721, block, false)?;
+        self.deploy_for_move(contract, Code::Erc721, block)?;
         if from != to {
             self.move_erc721(contract, id, block, (!to.is_zero()).then_some(to));
         }
@@ -228,7 +228,7 @@ impl State {
                 }
             }
         }
-        self.deploy(contract, Code::Erc1155, block, false)?;
+        self.deploy_for_move(contract, Code::Erc1155, block)?;
         for (owner, id) in order {
             if let Some(v) = balances.get(&(owner, id)) {
                 self.move_erc1155(contract, owner, id, block, *v);
@@ -463,8 +463,8 @@ impl EvmNode {
 
     /// Gives the ERC-20 `contract` a history of `logs` `Transfer` logs among `holders`
     /// holders over the last `blocks` blocks (the contract is deployed at the first of them,
-    /// which holds the first log), computed from a seed and kept compact (about 24 bytes a
-    /// log and 8 a holder: a million logs among a million holders take about 32 MB and a
+    /// which holds the first log), computed from a seed and kept compact (about 32 bytes a
+    /// log and 4 a holder: a million logs among a million holders take about 32 MB and a
     /// fraction of a second to make). Holder `i` is
     /// [`seed_holder_address`](super::seed_holder_address)`(i)`; at the last block every
     /// one of them holds a balance, and the supply is their sum. The logs, balances and

@@ -65,6 +65,11 @@ fn restore_at<T>(hist: &mut History<T>, block: u64, prev: Option<T>) {
 /// puts it back.
 #[derive(Clone, Debug)]
 enum Undo {
+    /// A contract a move deployed, or deployed earlier than it was.
+    Deploy {
+        contract: Address,
+        prev: Option<(Code, u64)>,
+    },
     Erc20 {
         contract: Address,
         owner: Address,
@@ -449,6 +454,22 @@ impl State {
 
 /// Token moves' writes, journaled; supplies; a reorg's undo.
 impl State {
+    /// Deploys the token `contract` of kind `code` at `block` unless it has code by then,
+    /// for a move.
+    pub(super) fn deploy_for_move(
+        &mut self,
+        contract: Address,
+        code: Code,
+        block: u64,
+    ) -> Result<(), String> {
+        let prev = self.contracts.get(&contract).copied();
+        self.deploy(contract, code, block, false)?;
+        if self.contracts.get(&contract).copied() != prev {
+            self.journal.push((block, Undo::Deploy { contract, prev }));
+        }
+        Ok(())
+    }
+
     /// Records `owner`'s balance of the ERC-20 `contract` from `block` on, for a move.
     pub(super) fn move_erc20(
         &mut self,
@@ -603,6 +624,14 @@ impl State {
                 break;
             };
             match undo {
+                Undo::Deploy { contract, prev } => match prev {
+                    Some(p) => {
+                        self.contracts.insert(contract, p);
+                    }
+                    None => {
+                        self.contracts.remove(&contract);
+                    }
+                },
                 Undo::Erc20 {
                     contract,
                     owner,
