@@ -59,6 +59,16 @@ const EVM_MULTICALL_REPS: usize = 11;
 /// --seed-evm-tokens`), 100 holders each, and the reps each arm's median is taken over.
 const EVM_METADATA_TOKENS: u64 = 100;
 const EVM_METADATA_REPS: usize = 5;
+/// `evm-holders`: a token's transfer history (logs over blocks among holders), and the caps
+/// its devnet puts on `eth_getLogs` (blocks and logs a request).
+const HOLDERS_LOGS: u64 = 200_000;
+const HOLDERS_BLOCKS: u64 = 1_000_000;
+const HOLDERS_HOLDERS: u64 = 50_000;
+const HOLDERS_MAX_RANGE: u64 = 100_000;
+const HOLDERS_MAX_RESULTS: u64 = 10_000;
+/// `evm-holders-1m`: candidates (and logs), at latency 0.
+const HOLDERS_1M: u64 = 1_000_000;
+const HOLDERS_CHILD_ENV: &str = "TOKBAL_BENCH_HOLDERS_CHILD";
 /// Seeded ERC-20 balances are `EVM_ERC20_AMOUNT_BASE + i` (`tokbal devnet --seed-evm`).
 const EVM_ERC20_AMOUNT_BASE: u64 = 1_000_000_000_000_000_000;
 /// `evm-time-pin`: the main devnet's EVM chain, 12 s blocks (Ethereum's slot).
@@ -890,6 +900,146 @@ impl Bench {
         r
     }
 
+    /// `evm-holders`: every holder of a token with 200,000 `Transfer` logs over 1,000,000
+    /// blocks among 50,000 holders, from a devnet that caps `eth_getLogs` at 100,000 blocks
+    /// and 10,000 logs a request, at 20 ms. The log scan starts at the contract's deploy
+    /// block (`--from-block`, as the floor assumes); the creation search is measured apart.
+    fn evm_holders(&mut self) -> Record {
+        let seed = format!("{HOLDERS_LOGS},{HOLDERS_BLOCKS},{HOLDERS_HOLDERS}");
+        let (range, results) = (
+            HOLDERS_MAX_RANGE.to_string(),
+            HOLDERS_MAX_RESULTS.to_string(),
+        );
+        let blocks = (HOLDERS_BLOCKS + 1).to_string();
+        let mut dev = DevnetProcess::start(
+            &[
+                "--empty",
+                "--evm-blocks",
+                &blocks,
+                "--seed-evm-transfers",
+                &seed,
+                "--logs-max-range",
+                &range,
+                "--logs-max-results",
+                &results,
+            ],
+            self.devnet_cpu,
+        )
+        .expect("the holders devnet starts");
+        dev.set_latency(LATENCY_MS);
+        let url = dev.evm_url.clone().expect("evm url");
+        let asset: tokbal::Asset = format!(
+            "ethereum:erc20:{}",
+            tokbal_devnet::SEED_EVM_TRANSFERS_CONTRACT
+        )
+        .parse()
+        .expect("asset");
+        // The chain has HOLDERS_BLOCKS + 1 blocks and the history takes the last
+        // HOLDERS_BLOCKS: the contract is deployed at block 1.
+        let first_block = 1;
+        let client = evm_client(&url);
+        let options = tokbal::HoldersOptions::default().from_block(first_block);
+        let (out, wall, cpu) = measured(&self.rt, client.holders(&asset, At::Latest, options));
+        let out = out.expect("holders read");
+        let s = &out.summary;
+        // The default: the creation block found by bisection first.
+        let started = Instant::now();
+        let plain = self
+            .rt
+            .block_on(evm_client(&url).holders(&asset, At::Latest, Default::default()))
+            .expect("holders read");
+        let wall_default = started.elapsed();
+        drop(dev);
+
+        let k = client
+            .evm(Network::EthereumMainnet)
+            .expect("evm backend")
+            .calls_per_request() as u64;
+        let log_floor =
+            HOLDERS_LOGS.div_ceil(HOLDERS_MAX_RESULTS) + HOLDERS_BLOCKS.div_ceil(HOLDERS_MAX_RANGE);
+        let balance_floor = s.candidates.div_ceil(k);
+        let requests = s.log_requests + s.balance_requests;
+        let fl = floor(requests, CONCURRENCY, LATENCY_MS);
+        let ratio = wall.as_secs_f64() / fl.as_secs_f64();
+        let sorted = out.holders.windows(2).all(|w| w[0].balance >= w[1].balance);
+        let pass = s.log_requests as f64 <= 1.5 * log_floor as f64 + 20.0
+            && s.balance_requests <= balance_floor + 1
+            && ratio <= 1.3
+            && s.verified
+            && s.holders == HOLDERS_HOLDERS
+            && sorted
+            && plain.summary.holders == s.holders;
+        let mut r = Record::new("evm-holders", HOLDERS_HOLDERS, CONCURRENCY, LATENCY_MS);
+        r.set("logs", json!(s.logs))
+            .set("candidates", json!(s.candidates))
+            .set("holders", json!(s.holders))
+            .set("verified", json!(s.verified))
+            .set("log_requests", json!(s.log_requests))
+            .set("log_floor", json!(log_floor))
+            .set("balance_requests", json!(s.balance_requests))
+            .set("balance_floor", json!(balance_floor))
+            .secs("wall_s", wall)
+            .secs("floor_s", fl)
+            .set("ratio_to_floor", json!(round(ratio, 3)))
+            .secs("cpu_s", cpu)
+            .secs("wall_with_creation_search_s", wall_default)
+            .set("peak_rss_mib", json!(round(proc_status_kib("VmHWM").unwrap_or(0) as f64 / 1024.0, 1)))
+            .set(
+                "target",
+                json!("log_requests <= 1.5 x log_floor + 20, balance_requests <= balance_floor + 1, ratio_to_floor <= 1.3, verified"),
+            )
+            .set("pass", json!(pass));
+        r
+    }
+
+    /// `evm-holders-1m`: a token with 1,000,000 holders at latency 0, read in a child
+    /// process whose peak resident memory is the figure.
+    fn evm_holders_1m(&mut self) -> Record {
+        let seed = format!("{HOLDERS_1M},{HOLDERS_1M},{HOLDERS_1M}");
+        let blocks = (HOLDERS_1M + 1).to_string();
+        let dev = DevnetProcess::start(
+            &[
+                "--empty",
+                "--evm-blocks",
+                &blocks,
+                "--seed-evm-transfers",
+                &seed,
+            ],
+            self.devnet_cpu,
+        )
+        .expect("the holders devnet starts");
+        let url = dev.evm_url.clone().expect("evm url");
+        let exe = std::env::current_exe().expect("current exe");
+        let out = Command::new(exe)
+            .env(HOLDERS_CHILD_ENV, &url)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("holders child runs");
+        drop(dev);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let child: Value = text
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("holders child printed no JSON: {text}"));
+        let peak = child["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
+        let candidates = child["candidates"].as_u64().unwrap_or(0);
+        let mut r = Record::new("evm-holders-1m", HOLDERS_1M, CONCURRENCY, 0);
+        r.set("candidates", json!(candidates))
+            .set("holders", child["holders"].clone())
+            .set("verified", child["verified"].clone())
+            .set("wall_s", child["wall_s"].clone())
+            .set("peak_rss_mib", json!(peak))
+            .set("baseline_rss_mib", child["baseline_rss_mib"].clone())
+            .set("target", json!("peak_rss_mib <= 256"))
+            .set(
+                "pass",
+                json!(peak <= 256.0 && candidates == HOLDERS_1M && out.status.success()),
+            );
+        r
+    }
+
     fn evm_time_pin(&mut self) -> Record {
         let url = self.evm_url();
         let regular = evm_pins(&self.rt, &mut self.dev, &url);
@@ -1268,6 +1418,44 @@ fn memory_child(aptos_url: String) {
     );
 }
 
+/// `evm-holders-1m`'s child: every holder of the seeded token, as a library user collects
+/// them (`Client::holders`), and the process's peak resident memory.
+fn holders_child(evm_url: String) {
+    let rt = runtime();
+    let baseline = proc_status_kib("VmHWM").unwrap_or(0);
+    let asset: tokbal::Asset = format!(
+        "ethereum:erc20:{}",
+        tokbal_devnet::SEED_EVM_TRANSFERS_CONTRACT
+    )
+    .parse()
+    .expect("asset");
+    let client = evm_client(&evm_url);
+    let (out, wall, _) = measured(&rt, client.holders(&asset, At::Latest, Default::default()));
+    let peak = proc_status_kib("VmHWM").unwrap_or(0);
+    let (candidates, holders, verified) = match &out {
+        Ok(o) => (
+            o.summary.candidates,
+            o.holders.len() as u64,
+            o.summary.verified,
+        ),
+        Err(e) => {
+            eprintln!("holders: {e}");
+            (0, 0, false)
+        }
+    };
+    println!(
+        "{}",
+        json!({
+            "peak_rss_mib": round(peak as f64 / 1024.0, 1),
+            "baseline_rss_mib": round(baseline as f64 / 1024.0, 1),
+            "wall_s": round(wall.as_secs_f64(), 3),
+            "candidates": candidates,
+            "holders": holders,
+            "verified": verified,
+        })
+    );
+}
+
 /// A client for the devnet's EVM half only: `ethereum` at `evm_url`, as a user configures it
 /// (the default calls per request).
 fn evm_client(evm_url: &str) -> Client {
@@ -1600,12 +1788,16 @@ fn main() {
         memory_child(url);
         return;
     }
+    if let Ok(url) = std::env::var(HOLDERS_CHILD_ENV) {
+        holders_child(url);
+        return;
+    }
     // `cargo bench` passes --bench; any other argument names scenarios to run.
     let chosen: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let scenarios: [(&str, Scenario); 10] = [
+    let scenarios: [(&str, Scenario); 12] = [
         ("aptos-fanout", Bench::aptos_fanout),
         ("vs-sequential", Bench::vs_sequential),
         ("overhead", Bench::overhead),
@@ -1614,6 +1806,8 @@ fn main() {
         ("memory", Bench::memory),
         ("evm-multicall", Bench::evm_multicall),
         ("evm-metadata", Bench::evm_metadata),
+        ("evm-holders", Bench::evm_holders),
+        ("evm-holders-1m", Bench::evm_holders_1m),
         ("evm-time-pin", Bench::evm_time_pin),
         ("bitcoin-pinned", Bench::bitcoin_pinned),
     ];
@@ -1740,6 +1934,20 @@ fn summary(records: &[Record]) {
                 g("requests_with_metadata"),
                 g("allowed_requests_with_metadata"),
                 g("ratio_to_floor")
+            ),
+            "evm-holders" => format!(
+                "log requests {} (floor {}), balance requests {} (floor {}), ratio {}, verified {}",
+                g("log_requests"),
+                g("log_floor"),
+                g("balance_requests"),
+                g("balance_floor"),
+                g("ratio_to_floor"),
+                g("verified")
+            ),
+            "evm-holders-1m" => format!(
+                "{} candidates, peak {} MiB",
+                g("candidates"),
+                g("peak_rss_mib")
             ),
             "evm-time-pin" => format!(
                 "blocks max {} mean {} (sub-second max {} mean {})",

@@ -24,6 +24,9 @@ use crate::holders::Progress;
 
 /// The most blocks one request asks for before any refusal has taught a smaller range.
 pub(crate) const FIRST_SPAN: u64 = 1 << 20;
+/// The most `eth_getLogs` requests out at once (within the client's concurrency): each
+/// answer may be megabytes, and they are held until read.
+pub(crate) const MAX_LOG_REQUESTS: usize = 8;
 /// An answer with fewer logs than this lets the next ranges grow (doubling, up to the
 /// largest range not refused for its size).
 const GROW_BELOW: usize = 2_000;
@@ -296,7 +299,8 @@ impl Planner {
 
 impl EvmBackend {
     /// Every log matching `filter` in blocks `from..=to`, handed to `sink` range by range as
-    /// they come (in no particular order), `concurrency` requests at once. Logs marked
+    /// they come (in no particular order), `concurrency` requests at once (at most
+    /// [`MAX_LOG_REQUESTS`]). Logs marked
     /// `removed` are left out. Fails only when a range cannot be read at all (one block
     /// refused, a rate limit that outlasts the retries, a node error).
     pub(crate) async fn scan_logs(
@@ -315,7 +319,7 @@ impl EvmBackend {
         let take = || planner.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut running = FuturesUnordered::new();
         loop {
-            while running.len() < concurrency.max(1) {
+            while running.len() < concurrency.clamp(1, MAX_LOG_REQUESTS) {
                 let Some(range) = take() else { break };
                 running.push(async move { (range, self.logs_in(filter, range, progress).await) });
             }
@@ -353,18 +357,23 @@ impl EvmBackend {
             .get_logs(filter.json(lo, hi), &progress.log_requests)
             .await;
         let refusal = match answer {
-            Ok(Ok(v)) => return parse_logs(&v).map(Ok),
+            Ok(Ok(logs)) => return Ok(Ok(logs)),
             Ok(Err(e)) => match classify(&e) {
                 Some(r) => r,
                 None => return Err(map_rpc_error("eth_getLogs", &e)),
             },
-            // A query the client gave up waiting for is one too large, as a provider's
-            // timeout is.
-            Err(e) if e.kind() == ErrorKind::Timeout => Refusal::Shrink {
-                suggested: None,
-                by_range: false,
-                max_span: None,
-            },
+            // A query the client gave up waiting for, or whose answer is larger than it reads,
+            // is one too large, as a provider's timeout is.
+            Err(e)
+                if e.kind() == ErrorKind::Timeout
+                    || e.code() == Some(super::rpc::ANSWER_TOO_LARGE) =>
+            {
+                Refusal::Shrink {
+                    suggested: None,
+                    by_range: false,
+                    max_span: None,
+                }
+            }
             Err(e) => match http_refusal(&e) {
                 Some(refusal) => refusal,
                 None => return Err(e),
@@ -383,48 +392,62 @@ impl EvmBackend {
     }
 }
 
-/// The logs of an `eth_getLogs` answer, without those marked `removed`.
-fn parse_logs(v: &Value) -> Result<Vec<Log>, Error> {
-    let bad = |what: &str| {
-        evm_error(
-            ErrorKind::Decode,
-            format!("eth_getLogs answered a log with {what}"),
-        )
-    };
-    let list = v
-        .as_array()
-        .ok_or_else(|| bad("no list (the answer is not an array)"))?;
-    let mut logs = Vec::with_capacity(list.len());
-    for item in list {
-        if item.get("removed").and_then(Value::as_bool) == Some(true) {
+/// An `eth_getLogs` answer as it comes: only the fields read, borrowed from the body where
+/// they can be (a 10,000-log answer is megabytes: no JSON tree is built of it).
+#[derive(serde::Deserialize)]
+struct Answer<'a> {
+    #[serde(borrow, default)]
+    result: Option<Vec<RawLog<'a>>>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawLog<'a> {
+    #[serde(borrow)]
+    topics: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    data: std::borrow::Cow<'a, str>,
+    #[serde(rename = "blockNumber", borrow)]
+    block_number: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    removed: bool,
+}
+
+/// The logs an `eth_getLogs` answer's body carries (without those marked `removed`), or its
+/// JSON-RPC error; `Err` with what is wrong when it is neither.
+pub(crate) fn parse_answer_body(body: &[u8]) -> Result<Result<Vec<Log>, RpcError>, String> {
+    let answer: Answer<'_> = serde_json::from_slice(body)
+        .map_err(|e| format!("something that is not JSON-RPC ({e})"))?;
+    if let Some(e) = answer.error {
+        return Ok(Err(super::rpc::rpc_error_of(&e)));
+    }
+    let raw = answer.result.ok_or("neither a result nor an error")?;
+    let mut logs = Vec::with_capacity(raw.len());
+    for log in raw {
+        if log.removed {
             continue;
         }
-        let topics = item
-            .get("topics")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no topics"))?
+        let topics = log
+            .topics
             .iter()
-            .map(|t| t.as_str().and_then(|s| s.parse::<B256>().ok()))
+            .map(|t| t.parse::<B256>().ok())
             .collect::<Option<Vec<B256>>>()
-            .ok_or_else(|| bad("a topic that is not 32 bytes of hex"))?;
-        let data = item
-            .get("data")
-            .and_then(Value::as_str)
-            .and_then(|s| alloy_primitives::hex::decode(s).ok())
-            .ok_or_else(|| bad("data that is not hex"))?;
-        let block = item
-            .get("blockNumber")
-            .and_then(Value::as_str)
-            .and_then(|s| s.strip_prefix("0x"))
+            .ok_or("a log with a topic that is not 32 bytes of hex")?;
+        let data = alloy_primitives::hex::decode(log.data.as_ref())
+            .map_err(|_| "a log whose data is not hex")?;
+        let block = log
+            .block_number
+            .strip_prefix("0x")
             .and_then(|h| u64::from_str_radix(h, 16).ok())
-            .ok_or_else(|| bad("no block number"))?;
+            .ok_or("a log without a block number")?;
         logs.push(Log {
             topics,
             data,
             block,
         });
     }
-    Ok(logs)
+    Ok(Ok(logs))
 }
 
 #[cfg(test)]
@@ -574,16 +597,22 @@ mod tests {
     #[test]
     fn removed_logs_are_left_out_and_bad_ones_refused() {
         let topic = format!("0x{}", "11".repeat(32));
-        let v = json!([
-            {"topics": [topic], "data": "0x01", "blockNumber": "0x5"},
+        let body = |result: Value| json!({"jsonrpc": "2.0", "id": 1, "result": result}).to_string();
+        let v = body(json!([
+            {"topics": [topic], "data": "0x01", "blockNumber": "0x5", "logIndex": "0x0"},
             {"topics": [topic], "data": "0x", "blockNumber": "0x6", "removed": true},
-        ]);
-        let logs = parse_logs(&v).unwrap();
+        ]));
+        let logs = parse_answer_body(v.as_bytes()).unwrap().unwrap();
         assert_eq!(logs.len(), 1);
         assert_eq!((logs[0].block, logs[0].data.as_slice()), (5, &[1u8][..]));
-        assert!(
-            parse_logs(&json!([{"topics": ["0x12"], "data": "0x", "blockNumber": "0x1"}])).is_err()
-        );
-        assert!(parse_logs(&json!({"not": "a list"})).is_err());
+        let short = body(json!([{"topics": ["0x12"], "data": "0x", "blockNumber": "0x1"}]));
+        assert!(parse_answer_body(short.as_bytes()).is_err());
+        assert!(parse_answer_body(body(json!({"not": "a list"})).as_bytes()).is_err());
+        assert!(parse_answer_body(b"<html>").is_err());
+        let refused = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "query returned more than 10000 results"}});
+        let e = parse_answer_body(refused.to_string().as_bytes())
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.code, -32005);
     }
 }

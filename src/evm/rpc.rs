@@ -20,6 +20,14 @@ use crate::transport::{read_limited, Transport};
 /// fits many times over.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// The largest `eth_getLogs` answer read: 10,000 logs (a common provider cap) take about
+/// 6 MB. A longer answer is taken as a range to read in smaller parts, so that memory stays
+/// bounded whatever the provider sends.
+pub const MAX_LOGS_BODY: usize = 8 * 1024 * 1024;
+
+/// The code of an error for an answer over the size tokbal reads.
+pub(crate) const ANSWER_TOO_LARGE: &str = "answer_too_large";
+
 /// One JSON-RPC endpoint.
 #[derive(Clone, Debug)]
 pub(crate) struct Rpc {
@@ -99,18 +107,29 @@ impl Rpc {
         &self,
         filter: Value,
         sent: &std::sync::atomic::AtomicU64,
-    ) -> Result<Result<Value, RpcError>, Error> {
+    ) -> Result<Result<Vec<super::logs::Log>, RpcError>, Error> {
         let body = to_body(
             &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [filter]}),
         );
         self.retry
             .run(&self.limit, || async {
                 sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let answer = self.post_json(&body).await?;
-                match parse_answer(&answer) {
-                    Ok(v) => Ok(Ok(v)),
-                    Err(e) if super::logs::is_range_refusal(&e) => Ok(Err(e)),
-                    Err(e) => handed_back("eth_getLogs", Err(e)),
+                let bytes = crate::transport::detached(exchange_limited(
+                    self.http.clone(),
+                    self.url.clone(),
+                    body.clone(),
+                    MAX_LOGS_BODY,
+                ))
+                .await;
+                self.count();
+                match super::logs::parse_answer_body(&bytes?) {
+                    Err(why) => Err(evm_error(
+                        ErrorKind::Decode,
+                        format!("{}: eth_getLogs answered {why}", self.url),
+                    )),
+                    Ok(Ok(logs)) => Ok(Ok(logs)),
+                    Ok(Err(e)) if super::logs::is_range_refusal(&e) => Ok(Err(e)),
+                    Ok(Err(e)) => handed_back("eth_getLogs", Err(e)),
                 }
             })
             .await
@@ -218,6 +237,17 @@ async fn exchange(
     url: RpcUrl,
     body: impl Into<reqwest::Body>,
 ) -> Result<Bytes, Error> {
+    exchange_limited(http, url, body, MAX_BODY).await
+}
+
+/// [`exchange`] with an answer of at most `max_body` bytes; a longer one is an error with
+/// the code [`ANSWER_TOO_LARGE`].
+async fn exchange_limited(
+    http: reqwest::Client,
+    url: RpcUrl,
+    body: impl Into<reqwest::Body>,
+    max_body: usize,
+) -> Result<Bytes, Error> {
     let response = http
         .post(url.expose())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -228,22 +258,24 @@ async fn exchange(
     let status = response.status().as_u16();
     let retry_after = crate::retry::retry_after(response.headers());
     let declared = response.content_length();
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    if declared.is_some_and(|n| n > max_body as u64) {
         return Err(evm_error(
             ErrorKind::Decode,
-            format!("{url}: the answer is over the {MAX_BODY}-byte limit"),
+            format!("{url}: the answer is over the {max_body}-byte limit"),
         )
-        .with_status(status));
+        .with_status(status)
+        .with_code(ANSWER_TOO_LARGE));
     }
-    let bytes = read_limited(response, MAX_BODY + 1)
+    let bytes = read_limited(response, max_body + 1)
         .await
         .map_err(|e| transport_error(&url, e))?;
-    if bytes.len() > MAX_BODY {
+    if bytes.len() > max_body {
         return Err(evm_error(
             ErrorKind::Decode,
-            format!("{url}: the answer is over the {MAX_BODY}-byte limit"),
+            format!("{url}: the answer is over the {max_body}-byte limit"),
         )
-        .with_status(status));
+        .with_status(status)
+        .with_code(ANSWER_TOO_LARGE));
     }
     if !(200..300).contains(&status) {
         return Err(http_error(&url, status, &bytes, retry_after));
@@ -400,7 +432,7 @@ fn parse_answer(answer: &Value) -> Result<Value, RpcError> {
     }
 }
 
-fn rpc_error_of(e: &Value) -> RpcError {
+pub(super) fn rpc_error_of(e: &Value) -> RpcError {
     RpcError {
         code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
         message: e
