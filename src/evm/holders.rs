@@ -175,10 +175,13 @@ impl EvmBackend {
         })
         .await?;
         // The logs are read: if the pinned block left the chain meanwhile, they may be
-        // another chain's.
-        self.check_still_canonical(pin).await?;
-        let (total_supply, supply_requests) =
-            self.total_supply(contract, asset.token(), pin).await?;
+        // another chain's. The supply is read at the same time (at the block by hash).
+        let (still, supply) = futures::join!(
+            self.check_still_canonical(pin),
+            self.total_supply(contract, asset.token(), pin)
+        );
+        still?;
+        let (total_supply, supply_requests) = supply?;
         let minted_minus_burned = match asset.token() {
             Token::Erc721Count { .. } | Token::Erc1155 { .. } if !tally.overflow => {
                 tally.minted.checked_sub(tally.burned).map(Amount::from)

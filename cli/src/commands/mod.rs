@@ -29,7 +29,19 @@ pub const EXIT_SOME_ERRORS: u8 = 3;
 /// `--from-block` or `--min` a command cannot take, is a usage error; anything else a
 /// failure of the command.
 pub fn exit_code_of(e: &Error) -> u8 {
-    if matches!(e.field(), Some("snapshot" | "token" | "from_block" | "min")) {
+    if matches!(
+        e.field(),
+        Some(
+            "snapshot"
+                | "token"
+                | "network"
+                | "contract"
+                | "token_id"
+                | "asset_type"
+                | "from_block"
+                | "min"
+        )
+    ) {
         EXIT_USAGE
     } else {
         EXIT_FAILURE
