@@ -66,6 +66,7 @@ pub mod error;
 #[cfg(feature = "evm")]
 pub mod evm;
 pub mod holders;
+pub mod holdings;
 pub mod metadata;
 pub mod pin;
 pub mod query;

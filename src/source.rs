@@ -216,6 +216,31 @@ pub(crate) trait Source: Any + Send + Sync {
         })
     }
 
+    /// The tokens `owner` (a query without a token) may hold at `pin`, and where they came
+    /// from. By default only the native coin, and the list is not whole: a source that can
+    /// look further says so.
+    fn discover_holdings<'a>(
+        &'a self,
+        owner: &'a Query,
+        pin: &'a Pin,
+        scan: crate::holdings::Scan,
+    ) -> BoxFuture<'a, Result<crate::holdings::Found, Error>> {
+        let _ = (pin, scan);
+        let backend = self.backend();
+        Box::pin(async move {
+            Ok(crate::holdings::Found {
+                tokens: vec![crate::query::Token::Native],
+                sources: vec!["native"],
+                complete: false,
+                reason: Some(format!(
+                    "{}: the {backend} source checks the native coin only; give the tokens to                      check",
+                    owner.network()
+                )),
+                ..Default::default()
+            })
+        })
+    }
+
     /// HTTP requests this source has sent (for the request counts a summary reports; 0 where
     /// the source does not count).
     fn requests_sent(&self) -> u64 {

@@ -97,6 +97,45 @@ impl AptosSource {
 }
 
 impl Source for AptosSource {
+    /// APT, and every coin whose `0x1::coin::CoinStore<T>` is among the account's resources
+    /// at the pinned version (every page). A full node cannot list the fungible assets an
+    /// account holds in primary stores: the list is not whole, and says so.
+    fn discover_holdings<'a>(
+        &'a self,
+        owner: &'a Query,
+        pin: &'a Pin,
+        _scan: crate::holdings::Scan,
+    ) -> BoxFuture<'a, Result<crate::holdings::Found, Error>> {
+        Box::pin(async move {
+            let node = self.node(owner.network())?;
+            let (Pin::Version { version, .. }, crate::query::Owner::Aptos(account)) =
+                (pin, owner.owner())
+            else {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{owner}: not an Aptos account read at a ledger version"),
+                )
+                .with_backend(Backend::Aptos));
+            };
+            let mut tokens = vec![crate::query::Token::Aptos(crate::query::AssetType::apt())];
+            for ty in node.resource_types(account, *version).await? {
+                if let Some(coin) = coin_store_type(&ty) {
+                    tokens.push(crate::query::Token::Aptos(coin));
+                }
+            }
+            Ok(crate::holdings::Found {
+                tokens,
+                sources: vec!["native", "resources"],
+                complete: false,
+                reason: Some(
+                    "an Aptos full node cannot list the fungible assets an account holds in                      primary stores: only those given (--tokens) were checked"
+                        .to_string(),
+                ),
+                ..Default::default()
+            })
+        })
+    }
+
     fn backend(&self) -> Backend {
         Backend::Aptos
     }
@@ -309,5 +348,30 @@ mod tests {
             assert_eq!(r.unwrap_err().kind(), ErrorKind::Unsupported);
         }
         assert_eq!(net.aptos().requests().total, 0);
+    }
+}
+
+/// `T` of a `0x1::coin::CoinStore<T>` resource type, if it is one (and `T` parses).
+fn coin_store_type(ty: &str) -> Option<crate::query::AssetType> {
+    let inner = ty
+        .strip_prefix("0x1::coin::CoinStore<")
+        .or_else(|| {
+            ty.strip_prefix("0x0000000000000000000000000000000000000000000000000000000000000001::coin::CoinStore<")
+        })?
+        .strip_suffix('>')?;
+    inner.parse().ok()
+}
+
+#[cfg(test)]
+mod holdings_tests {
+    use super::coin_store_type;
+
+    #[test]
+    fn coin_stores_name_their_coin() {
+        let t = coin_store_type("0x1::coin::CoinStore<0x1::aptos_coin::AptosCoin>").unwrap();
+        assert_eq!(t, crate::query::AssetType::apt());
+        assert!(coin_store_type("0x1::coin::CoinStore<0xabc::usdc::USDC>").is_some());
+        assert!(coin_store_type("0x1::account::Account").is_none());
+        assert!(coin_store_type("0x1::coin::CoinStore<not a type>").is_none());
     }
 }

@@ -550,6 +550,23 @@ fn hash_bytes(hex: &str) -> Result<[u8; 32], Error> {
 }
 
 impl Source for EsploraSource {
+    /// A Bitcoin address holds BTC and nothing else: the list is whole.
+    fn discover_holdings<'a>(
+        &'a self,
+        _owner: &'a Query,
+        _pin: &'a Pin,
+        _scan: crate::holdings::Scan,
+    ) -> BoxFuture<'a, Result<crate::holdings::Found, Error>> {
+        Box::pin(async {
+            Ok(crate::holdings::Found {
+                tokens: vec![crate::query::Token::Native],
+                sources: vec!["native"],
+                complete: true,
+                ..Default::default()
+            })
+        })
+    }
+
     fn backend(&self) -> Backend {
         Backend::Esplora
     }

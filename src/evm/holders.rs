@@ -160,7 +160,7 @@ impl EvmBackend {
             _ => vec![Some(vec![ITransfers::Transfer::SIGNATURE_HASH])],
         };
         let filter = LogFilter {
-            address: contract,
+            address: Some(contract),
             topics,
         };
         let mut tally = Tally::default();

@@ -34,6 +34,8 @@ const GROW_BELOW: usize = 2_000;
 /// One log, as far as tokbal reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Log {
+    /// The contract that emitted it (absent from an answer that leaves it out).
+    pub address: Option<Address>,
     pub topics: Vec<B256>,
     pub data: Vec<u8>,
     pub block: u64,
@@ -182,7 +184,8 @@ fn suggested_range(e: &RpcError) -> Option<(u64, u64)> {
 /// Which logs to read: one contract's, with topic filters per position (`None` matches any).
 #[derive(Clone, Debug)]
 pub(crate) struct LogFilter {
-    pub address: Address,
+    /// One contract's logs, or (`None`) every contract's.
+    pub address: Option<Address>,
     pub topics: Vec<Option<Vec<B256>>>,
 }
 
@@ -197,12 +200,15 @@ impl LogFilter {
                 Some(many) => json!(many.iter().map(|t| t.to_string()).collect::<Vec<_>>()),
             })
             .collect();
-        json!({
-            "address": self.address.to_string(),
+        let mut filter = json!({
             "topics": topics,
             "fromBlock": format!("0x{from:x}"),
             "toBlock": format!("0x{to:x}"),
-        })
+        });
+        if let (Some(address), Some(map)) = (self.address, filter.as_object_mut()) {
+            map.insert("address".into(), json!(address.to_string()));
+        }
+        filter
     }
 }
 
@@ -404,6 +410,8 @@ struct Answer<'a> {
 
 #[derive(serde::Deserialize)]
 struct RawLog<'a> {
+    #[serde(borrow, default)]
+    address: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     topics: Vec<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
@@ -441,7 +449,15 @@ pub(crate) fn parse_answer_body(body: &[u8]) -> Result<Result<Vec<Log>, RpcError
             .strip_prefix("0x")
             .and_then(|h| u64::from_str_radix(h, 16).ok())
             .ok_or("a log without a block number")?;
+        let address = match log.address {
+            Some(a) => Some(
+                a.parse::<Address>()
+                    .map_err(|_| "a log whose address is not one")?,
+            ),
+            None => None,
+        };
         logs.push(Log {
+            address,
             topics,
             data,
             block,

@@ -16,6 +16,7 @@ mod backend;
 mod calls;
 mod early;
 mod holders;
+mod holdings;
 mod logs;
 mod rpc;
 mod source;

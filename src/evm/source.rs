@@ -122,6 +122,25 @@ impl Source for EvmSource {
         })
     }
 
+    fn discover_holdings<'a>(
+        &'a self,
+        owner: &'a Query,
+        pin: &'a Pin,
+        scan: crate::holdings::Scan,
+    ) -> BoxFuture<'a, Result<crate::holdings::Found, Error>> {
+        Box::pin(async move {
+            let node = self.node(owner.network())?;
+            let (Pin::Block(block), crate::query::Owner::Evm(account)) = (pin, owner.owner())
+            else {
+                return Err(evm_error(
+                    ErrorKind::Unsupported,
+                    format!("{owner}: not an EVM account read at a block"),
+                ));
+            };
+            node.discover_holdings(account, block, scan).await
+        })
+    }
+
     fn requests_sent(&self) -> u64 {
         self.nodes.values().map(EvmBackend::requests_sent).sum()
     }

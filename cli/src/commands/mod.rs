@@ -6,6 +6,7 @@ mod devnet;
 mod drift;
 mod get;
 mod holders;
+mod holdings;
 mod safe_text;
 mod table;
 
@@ -40,6 +41,9 @@ pub fn exit_code_of(e: &Error) -> u8 {
                 | "asset_type"
                 | "from_block"
                 | "min"
+                | "owner"
+                | "tokens"
+                | "token_list"
         )
     ) {
         EXIT_USAGE
@@ -88,6 +92,14 @@ enum Command {
     /// are still printed; the reason goes to the summary and stderr), 2 for a token whose
     /// holders cannot be listed.
     Holders(holders::HoldersArgs),
+    /// Everything some owners hold at one moment: tokbal holdings NETWORK:OWNER...
+    ///
+    /// Candidates come from each source (EVM: the native coin and every token a transfer
+    /// log sent to the owner; Aptos: APT and every coin store among the account's resources;
+    /// Bitcoin: BTC) and from --tokens and --token-list; each is read at one pin with its
+    /// metadata, and those held are printed, with where they were found and whether the
+    /// list is complete. Exit status as for get.
+    Holdings(holdings::HoldingsArgs),
     /// Print the JSON Schema of a result record (batch jsonl lines) or of get's JSON document.
     Schema(SchemaArgs),
     /// Run the devnet (an Aptos node, an EVM JSON-RPC node, an Esplora server and an AMB
@@ -357,6 +369,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Demo => demo::run().await,
         Command::Holders(args) => holders::run(args).await,
+        Command::Holdings(args) => holdings::run(args).await,
         Command::SpecDrift(args) => drift::run(args).await,
     }
 }

@@ -75,6 +75,12 @@ fn write(
     metadata: bool,
     rows: Vec<Vec<String>>,
 ) -> io::Result<()> {
+    write_snapshot(out, snapshot)?;
+    write_table(out, with_line, metadata, rows)
+}
+
+/// One line per network of `snapshot`: what it was read at.
+fn write_snapshot(out: &mut impl Write, snapshot: &Snapshot) -> io::Result<()> {
     for (network, snap) in snapshot.networks() {
         let at = snap.at.map(tokbal::time::format_rfc3339);
         if let (Some(number), Some(hash)) = (snap.block, &snap.block_hash) {
@@ -106,6 +112,31 @@ fn write(
         };
         writeln!(out, "# {network}: {what}")?;
     }
+    Ok(())
+}
+
+/// `holdings`: the snapshot, then each owner's title line and its holdings' rows.
+pub fn write_owners(
+    out: &mut impl Write,
+    snapshot: &Snapshot,
+    owners: &[(String, Vec<ResultRecord>)],
+) -> io::Result<()> {
+    write_snapshot(out, snapshot)?;
+    for (title, records) in owners {
+        writeln!(out)?;
+        writeln!(out, "{}", safe_text::cell(title, CELL_WIDTH))?;
+        let rows = records.iter().map(|r| cells(r, None, true)).collect();
+        write_table(out, false, true, rows)?;
+    }
+    Ok(())
+}
+
+fn write_table(
+    out: &mut impl Write,
+    with_line: bool,
+    metadata: bool,
+    rows: Vec<Vec<String>>,
+) -> io::Result<()> {
     // Each column, and whether it holds numbers (right-aligned, so that digits line up).
     let mut spec = vec![("QUERY", false), ("BALANCE", true)];
     if metadata {
