@@ -271,7 +271,7 @@ impl Client {
                     holdings.push((owner.clone(), Err(e)));
                 }
                 OwnerHoldings {
-                    owner: owner.to_string(),
+                    owner: format!("{}:{}", owner.network(), owner.owner()),
                     discovery,
                     holdings,
                 }

@@ -65,6 +65,7 @@ pub async fn run() -> Result<ExitCode, Error> {
     let (doc, _) = read_document(&client, &queries, At::Time(at)).await;
     let mut stdout = std::io::stdout().lock();
     table::write_document(&mut stdout, &doc).map_err(write_failed)?;
+    holdings(&client, At::Time(at)).await?;
     println!(
         "\nThe two errors are on purpose: a malformed query, refused before any request, and a \
          read older than the aptos-testnet node keeps.\nBALANCE is in each token's smallest \
@@ -72,4 +73,54 @@ pub async fn run() -> Result<ExitCode, Error> {
          tokens, exact, from the decimals read at the same pin."
     );
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// One owner's holdings on two chains: Alice on Aptos (APT and her coin stores; the USDC
+/// fungible asset as a list would name it) and the demo owner on Ethereum (the native coin
+/// and the demo tokens, as a token list names them).
+async fn holdings(client: &Client, at: At) -> Result<(), Error> {
+    let owners: Vec<tokbal::Query> = [
+        format!("aptos:{DEMO_ALICE}"),
+        format!("ethereum:{DEMO_ETH_OWNER}"),
+    ]
+    .iter()
+    .map(|q| q.parse())
+    .collect::<Result<_, _>>()?;
+    let listed: Vec<tokbal::Asset> = [
+        format!("aptos:{DEMO_USDC_METADATA}"),
+        format!("ethereum:erc20:{DEMO_ERC20_CONTRACT}"),
+        format!("ethereum:erc721:{DEMO_ERC721_CONTRACT}"),
+        format!("ethereum:erc1155:{DEMO_ERC1155_CONTRACT}:{DEMO_ERC1155_ID}"),
+    ]
+    .iter()
+    .map(|t| t.parse())
+    .collect::<Result<_, _>>()?;
+    // The demo history sets balances without transfer events: no logs to read.
+    let options = tokbal::holdings::HoldingsOptions::default()
+        .tokens(listed)
+        .no_logs();
+    let out = client.holdings(&owners, at, options).await;
+    println!("\nHoldings, read at the same instant (tokbal holdings):");
+    let groups: Vec<(String, Vec<tokbal::report::ResultRecord>)> = out
+        .owners
+        .iter()
+        .map(|o| {
+            let d = &o.discovery;
+            let title = format!(
+                "## {}: {} candidates from {}{}",
+                o.owner,
+                d.candidates,
+                d.sources.join(", "),
+                if d.complete { "; complete" } else { "" }
+            );
+            let records = o
+                .holdings
+                .iter()
+                .map(|(q, r)| tokbal::report::ResultRecord::new(q.to_string(), r))
+                .collect();
+            (title, records)
+        })
+        .collect();
+    let mut stdout = std::io::stdout().lock();
+    table::write_owners(&mut stdout, &out.snapshot, &groups).map_err(write_failed)
 }
