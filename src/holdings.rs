@@ -153,8 +153,9 @@ pub(crate) struct Found {
     pub reason: Option<String>,
 }
 
-/// How a source looks for an owner's tokens.
+/// How a source looks for an owner's tokens (log scanning: EVM chains).
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(not(feature = "evm"), allow(dead_code))]
 pub(crate) struct Scan {
     pub from_block: Option<u64>,
     pub no_logs: bool,
