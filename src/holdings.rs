@@ -306,7 +306,8 @@ fn candidates(owner: &Query, found: Found, given: &[Asset]) -> (Vec<Token>, Disc
         let token = asset.token().clone();
         // APT's coin and its paired fungible asset are one holding, read by the coin type
         // (the node's balance of a coin includes its paired store).
-        if network.chain() == Chain::Aptos && is_apt_pair(&token) && seen.contains(&apt()) {
+        let apt_fa = Token::Aptos(crate::query::AssetType::apt_fungible_asset());
+        if network.chain() == Chain::Aptos && token == apt_fa && seen.contains(&apt()) {
             continue;
         }
         listed = true;
@@ -330,18 +331,6 @@ fn candidates(owner: &Query, found: Found, given: &[Asset]) -> (Vec<Token>, Disc
 
 fn apt() -> Token {
     Token::Aptos(crate::query::AssetType::apt())
-}
-
-/// APT's fungible asset (`0xa`), paired with the coin.
-fn is_apt_pair(token: &Token) -> bool {
-    match token {
-        Token::Aptos(crate::query::AssetType::FungibleAsset(a)) => {
-            let mut apt_fa = [0u8; 32];
-            apt_fa[31] = 0xa;
-            *a.as_bytes() == apt_fa
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -26,21 +26,6 @@ use crate::query::{AccountAddress, AssetType, Network};
 /// The resource type of a fungible asset's metadata.
 const FA_METADATA: &str = "0x1::fungible_asset::Metadata";
 
-/// `0xa`, the fungible asset APT is paired with.
-const APT_FA: [u8; 32] = {
-    let mut b = [0u8; 32];
-    b[31] = 0xa;
-    b
-};
-
-/// Whether `asset` is APT: the coin `0x1::aptos_coin::AptosCoin` or the fungible asset `0xa`.
-pub(crate) fn is_apt(asset: &AssetType) -> bool {
-    match asset {
-        AssetType::FungibleAsset(address) => *address.as_bytes() == APT_FA,
-        coin => *coin == AssetType::apt(),
-    }
-}
-
 /// Where the metadata of `asset` is stored: the account, and the resource type.
 fn metadata_resource(asset: &AssetType) -> (AccountAddress, String) {
     match asset {
@@ -86,7 +71,7 @@ impl AptosBackend {
         asset: &AssetType,
         ledger_version: u64,
     ) -> Result<TokenMetadata, Error> {
-        if is_apt(asset) {
+        if asset.is_apt() {
             return Ok(Network::AptosMainnet.native_metadata());
         }
         let (address, resource_type) = metadata_resource(asset);
@@ -111,14 +96,13 @@ mod tests {
 
     #[test]
     fn apt_is_known_both_ways() {
-        assert!(is_apt(&AssetType::apt()));
-        assert!(is_apt(&"0xa".parse().unwrap()));
-        assert!(is_apt(&format!("0x{:0>64}", "a").parse().unwrap()));
-        assert!(!is_apt(&"0xb".parse().unwrap()));
-        assert!(!is_apt(&"0xa::aptos_coin::AptosCoin".parse().unwrap()));
-        assert!(!is_apt(
-            &"0x1::aptos_coin::AptosCoin2".parse::<AssetType>().unwrap()
-        ));
+        let parse = |s: &str| s.parse::<AssetType>().unwrap();
+        assert!(AssetType::apt().is_apt());
+        assert!(parse("0xa").is_apt());
+        assert!(parse(&format!("0x{:0>64}", "a")).is_apt());
+        assert!(!parse("0xb").is_apt());
+        assert!(!parse("0xa::aptos_coin::AptosCoin").is_apt());
+        assert!(!parse("0x1::aptos_coin::AptosCoin2").is_apt());
     }
 
     #[test]

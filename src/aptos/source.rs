@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use futures::StreamExt;
 
-use super::metadata::is_apt;
 use super::AptosBackend;
 use crate::balance::Balance;
 use crate::client::Client;
@@ -221,7 +220,7 @@ impl Source for AptosSource {
     fn metadata_cost(&self, asset: &Asset) -> usize {
         match asset.token() {
             Token::Native => 0,
-            Token::Aptos(asset_type) if is_apt(asset_type) => 0,
+            Token::Aptos(asset_type) if asset_type.is_apt() => 0,
             _ => 1,
         }
     }

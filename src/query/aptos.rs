@@ -120,6 +120,19 @@ impl AssetType {
             type_args: Vec::new(),
         })
     }
+
+    /// The fungible asset `0xa`, which APT is paired with (the node's balance of the coin
+    /// includes it).
+    pub fn apt_fungible_asset() -> AssetType {
+        let mut address = [0u8; 32];
+        address[31] = 0xa;
+        AssetType::FungibleAsset(AccountAddress(address))
+    }
+
+    /// Whether this is APT: the coin or its paired fungible asset `0xa`.
+    pub fn is_apt(&self) -> bool {
+        *self == AssetType::apt() || *self == AssetType::apt_fungible_asset()
+    }
 }
 
 impl FromStr for AssetType {
