@@ -527,9 +527,13 @@ fn assert_complete(d: &Discovery, to: u64, listed: bool, what: &str) {
 #[track_caller]
 fn assert_incomplete(d: &Discovery, what: &str) {
     assert!(!d.complete, "{what}: {d:?}");
+    let reason = d.reason.as_deref().unwrap_or_default();
+    assert!(!reason.trim().is_empty(), "{what}: no reason: {d:?}");
+    // For a person: words, one space apart, on one line.
+    assert_eq!(reason, reason.trim(), "{what}: {reason:?}");
     assert!(
-        d.reason.as_deref().is_some_and(|r| !r.trim().is_empty()),
-        "{what}: no reason: {d:?}"
+        !reason.contains("  ") && !reason.chars().any(char::is_control),
+        "{what}: {reason:?}"
     );
 }
 
