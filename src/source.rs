@@ -233,7 +233,7 @@ pub(crate) trait Source: Any + Send + Sync {
                 sources: vec!["native"],
                 complete: false,
                 reason: Some(format!(
-                    "{}: the {backend} source checks the native coin only; give the tokens to                      check",
+                    "{}: the {backend} source checks the native coin only; give the tokens to check",
                     owner.network()
                 )),
                 ..Default::default()

@@ -127,7 +127,7 @@ impl Source for AptosSource {
                 sources: vec!["native", "resources"],
                 complete: false,
                 reason: Some(
-                    "an Aptos full node cannot list the fungible assets an account holds in                      primary stores: only those given (--tokens) were checked"
+                    "an Aptos full node cannot list the fungible assets an account holds in primary stores: only those given (--tokens) were checked"
                         .to_string(),
                 ),
                 ..Default::default()

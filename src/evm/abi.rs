@@ -28,6 +28,9 @@ sol! {
 
         /// The native balance of `addr`.
         function getEthBalance(address addr) external view returns (uint256 balance);
+
+        /// The block being executed.
+        function getBlockNumber() external view returns (uint256 blockNumber);
     }
 
     /// ERC-20 tokens and ERC-721 collections: how many an owner holds.

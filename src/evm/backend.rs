@@ -394,6 +394,9 @@ impl EvmBackend {
                 calls.push(call);
             }
         }
+        if !meta.is_empty() {
+            calls.push(Call::canary());
+        }
         let multicall =
             (!calls.is_empty()).then(|| Multicall::Ready(multicall_request(&mut calls)));
         Prepared {
@@ -517,8 +520,9 @@ impl EvmBackend {
     /// megabytes, can leave the request itself short of gas, and the node then fails it as
     /// a whole: the balance calls are then read again alone, and the metadata calls each on
     /// its own with [`METADATA_GAS_LIMIT`](super::METADATA_GAS_LIMIT), in one JSON-RPC batch.
-    /// A metadata call that failed inside Multicall3 without a word (as one out of gas does,
-    /// or one after it) is asked again the same way.
+    /// When the request ran out of gas before its end (its last call, Multicall3's
+    /// `getBlockNumber()`, failed), a metadata call that failed inside it without a word (as
+    /// one out of gas does, or one after it) is asked again the same way.
     async fn isolate_metadata(
         &self,
         calls: &mut [Call],
@@ -541,6 +545,13 @@ impl EvmBackend {
             }
             again.extend(self.read_batched(meta_calls, pin, gate).await);
             *answers = again;
+            return;
+        }
+        // The canary, last, answered: the request did not run out of gas before its end, and
+        // a metadata call that failed without a word failed on its own (a contract without
+        // `name()`, say): asking again would cost a request for the same answer.
+        let canary_ok = matches!(answers.last(), Some(Ok(Answer::Meta(Ok(_)))));
+        if canary_ok {
             return;
         }
         let retry: Vec<usize> = (balances..answers.len())
@@ -652,8 +663,8 @@ impl EvmBackend {
         let mut empty = Vec::new();
         for (i, (call, (success, data))) in calls.iter().zip(results).enumerate() {
             answers.push(match (call.want, success) {
-                (Want::Meta(_), true) => Ok(Answer::Meta(Ok(data))),
-                (Want::Meta(_), false) => Ok(Answer::Meta(Err(data.is_empty()))),
+                (Want::Meta(_) | Want::Canary, true) => Ok(Answer::Meta(Ok(data))),
+                (Want::Meta(_) | Want::Canary, false) => Ok(Answer::Meta(Err(data.is_empty()))),
                 (_, true) => match call.decode(&data) {
                     Ok(Some(a)) => Ok(Answer::Amount(a)),
                     Ok(None) => {
@@ -737,10 +748,12 @@ impl EvmBackend {
             answers.push(match r {
                 // A metadata call's failure is a field without a value, whatever the node
                 // said about it (a revert, running out of its gas, an answer too large).
-                Ok(v) if matches!(call.want, Want::Meta(_)) => {
+                Ok(v) if matches!(call.want, Want::Meta(_) | Want::Canary) => {
                     Ok(Answer::Meta(bytes_of(&v).map_err(|_| false)))
                 }
-                Err(Ok(_)) if matches!(call.want, Want::Meta(_)) => Ok(Answer::Meta(Err(false))),
+                Err(Ok(_)) if matches!(call.want, Want::Meta(_) | Want::Canary) => {
+                    Ok(Answer::Meta(Err(false)))
+                }
                 Ok(v) if call.native_of.is_some() => {
                     quantity_u256(&v, "eth_getBalance").map(|v| Answer::Amount(Amount::from(v)))
                 }

@@ -25,6 +25,9 @@ pub(crate) enum Want {
     OwnedBy(Address),
     /// One field of a token's metadata (its return data is kept as it came).
     Meta(MetaField),
+    /// Multicall3's `getBlockNumber()`, last in a request that carries metadata calls:
+    /// if it fails, the request ran out of gas before its end.
+    Canary,
 }
 
 /// Which metadata call.
@@ -251,11 +254,23 @@ impl Call {
             .collect()
     }
 
+    /// The last call of a request with metadata calls: cheap, and answered by any
+    /// Multicall3; when it fails, the calls before it may have failed for lack of gas.
+    pub(crate) fn canary() -> Call {
+        Call {
+            target: MULTICALL3,
+            data: IMulticall3::getBlockNumberCall {}.abi_encode().into(),
+            want: Want::Canary,
+            contract: None,
+            native_of: None,
+        }
+    }
+
     /// The gas a call may use when sent on its own: metadata calls get a bounded amount, so
     /// that a `symbol()` that loops or answers megabytes costs little.
     pub(crate) fn gas_limit(&self) -> u64 {
         match self.want {
-            Want::Meta(_) => METADATA_GAS_LIMIT,
+            Want::Meta(_) | Want::Canary => METADATA_GAS_LIMIT,
             _ => CALL_GAS_LIMIT,
         }
     }
@@ -274,7 +289,7 @@ impl Call {
             Want::OwnedBy(owner) => IERC721::ownerOfCall::abi_decode_returns(data)
                 .map(|holder: Address| Some(Amount::from(u64::from(holder == owner))))
                 .map_err(|e| self.decode_error(data, e)),
-            Want::Meta(_) => Err(evm_error(
+            Want::Meta(_) | Want::Canary => Err(evm_error(
                 ErrorKind::Decode,
                 "internal: a metadata call decoded as a balance",
             )),
@@ -324,6 +339,7 @@ impl Call {
     fn what(&self) -> String {
         match (self.want, self.contract) {
             (Want::Meta(f), _) => format!("{f:?} on {}", self.target),
+            (Want::Canary, _) => "getBlockNumber".to_string(),
             (_, None) => "getEthBalance".to_string(),
             (Want::OwnedBy(_), Some(c)) => format!("ownerOf on {c}"),
             (Want::Amount, Some(c)) => format!("balanceOf on {c}"),

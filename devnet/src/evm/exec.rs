@@ -209,6 +209,10 @@ impl<'a> Exec<'a> {
             let amount = self.state.native(&call.addr, self.block);
             return Outcome::Return(IMulticall3::getEthBalanceCall::abi_encode_returns(&amount));
         }
+        if selects::<IMulticall3::getBlockNumberCall>(data) {
+            let number = alloy_primitives::U256::from(self.block);
+            return Outcome::Return(IMulticall3::getBlockNumberCall::abi_encode_returns(&number));
+        }
         if !selects::<IMulticall3::aggregate3Call>(data) {
             return revert_empty();
         }
