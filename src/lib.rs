@@ -2,9 +2,10 @@
 //!
 //! tokbal reads token balances: Aptos coins and fungible assets from an Aptos full node's
 //! REST API (feature `aptos`), native coins and ERC-20, ERC-721 and ERC-1155 tokens on
-//! Ethereum and every EVM chain from JSON-RPC nodes (feature `evm`), and, for the customers
-//! AWS still serves, Bitcoin and Ethereum through AWS Managed Blockchain Query (feature `amb`).
-//! It adds what the raw APIs do not give:
+//! Ethereum and every EVM chain from JSON-RPC nodes (feature `evm`), Bitcoin from an Esplora
+//! server (feature `bitcoin`), and, for the customers AWS still serves, Bitcoin and Ethereum
+//! through AWS Managed Blockchain Query (feature `amb`). It adds what the raw APIs do not
+//! give:
 //!
 //! - **batching**: any number of mixed [`Query`]s in one call, one result per query, in order;
 //!   identical queries are read once;
@@ -13,7 +14,11 @@
 //! - **one error type**: every failure is an [`Error`] with an [`ErrorKind`], the upstream
 //!   code, and whether a retry can help. One bad query never sinks the others.
 //!
-//! Balances are [`Amount`]s: exact unsigned integers up to 2^256 - 1, never floats.
+//! Balances are [`Amount`]s: exact unsigned integers up to 2^256 - 1, never floats. On the
+//! same engine: each token's symbol, name and decimals read at the same pin
+//! ([`Client::with_metadata`], [`Client::metadata`]); every holder of a token at one block,
+//! proven against its supply ([`Client::holders`]); and everything an owner holds, with how
+//! sure the list is ([`Client::holdings`]).
 //!
 //! ```
 //! # #[cfg(feature = "aptos")]
