@@ -42,6 +42,7 @@ pub fn exit_code_of(e: &Error) -> u8 {
                 | "from_block"
                 | "min"
                 | "owner"
+                | "query"
                 | "tokens"
                 | "token_list"
         )
