@@ -93,3 +93,77 @@ impl<T> Attach<T> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amount::Amount;
+
+    fn balance(n: u64) -> Balance {
+        Balance {
+            amount: Amount::from(n),
+            ledger_version: None,
+            at: None,
+            last_updated: None,
+            block: Some(1),
+            token: None,
+        }
+    }
+
+    fn asset(s: &str) -> Asset {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_balance_waits_for_its_tokens_metadata_and_no_other() {
+        let usdc = asset("ethereum:erc20:0x00000000000000000000000000000000000000aa");
+        let eth = asset("ethereum");
+        let mut attach = Attach::default();
+        // A later unit finishes first: its USDC balance waits, its ETH one and an error do not.
+        let out = attach.take(Answered {
+            balances: vec![
+                (1, Ok(balance(10)), Some(usdc.clone())),
+                (2, Ok(balance(20)), Some(eth.clone())),
+                (
+                    3,
+                    Err(Error::invalid_input("owner", "x", "bad")),
+                    Some(usdc.clone()),
+                ),
+            ],
+            metadata: Vec::new(),
+        });
+        let tags: Vec<usize> = out.iter().map(|(t, _)| *t).collect();
+        assert_eq!(tags, [2, 3]);
+        let eth_token = out[0].1.as_ref().unwrap().token.clone().unwrap();
+        assert_eq!(eth_token.symbol.as_deref(), Some("ETH"));
+        // The unit that read USDC's metadata: its own balance and the waiting one go out.
+        let usdc_meta = TokenMetadata::new(Some("USDC"), Some("USD Coin"), Some(6));
+        let out = attach.take(Answered {
+            balances: vec![(0, Ok(balance(30)), Some(usdc.clone()))],
+            metadata: vec![(usdc.clone(), Ok(usdc_meta.clone()))],
+        });
+        let mut tags: Vec<usize> = out.iter().map(|(t, _)| *t).collect();
+        tags.sort_unstable();
+        assert_eq!(tags, [0, 1]);
+        for (_, r) in &out {
+            assert_eq!(r.as_ref().unwrap().token.as_deref(), Some(&usdc_meta));
+        }
+        assert!(attach.finish().is_empty(), "nothing left waiting");
+    }
+
+    #[test]
+    fn metadata_that_never_comes_leaves_null_fields_not_a_lost_balance() {
+        let usdc = asset("ethereum:erc20:0x00000000000000000000000000000000000000aa");
+        let mut attach = Attach::default();
+        assert!(attach
+            .take(Answered {
+                balances: vec![(7, Ok(balance(1)), Some(usdc))],
+                metadata: Vec::new(),
+            })
+            .is_empty());
+        let rest = attach.finish();
+        assert_eq!(rest.len(), 1);
+        let token = rest[0].1.as_ref().unwrap().token.clone().unwrap();
+        assert!(token.is_empty());
+    }
+}
