@@ -81,7 +81,7 @@ impl Client {
 }
 
 /// Configures a [`Client`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     /// Endpoints given per network (any source).
     endpoints: BTreeMap<Network, String>,
@@ -109,6 +109,22 @@ pub struct ClientBuilder {
     amb_rate_limit: Option<RateLimit>,
     concurrency: usize,
     transport: Transport,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    /// Endpoints show their scheme and host only: keys live in paths and queries.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoints: BTreeMap<String, String> = self
+            .endpoints
+            .iter()
+            .map(|(n, url)| (n.to_string(), crate::endpoint::shown(url)))
+            .collect();
+        f.debug_struct("ClientBuilder")
+            .field("endpoints", &endpoints)
+            .field("concurrency", &self.concurrency)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -427,5 +443,19 @@ impl ClientBuilder {
             concurrency: self.concurrency,
             metadata: false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_shows_no_endpoint_path_or_query() {
+        let builder = super::Client::builder().endpoint(
+            crate::Network::Base,
+            "https://base.example.com/v2/SECRETKEY?key=SECRET2",
+        );
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("https://base.example.com/"), "{shown}");
     }
 }

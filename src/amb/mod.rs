@@ -82,7 +82,7 @@ impl fmt::Debug for AmbCredentials {
 }
 
 /// How to reach AMB Query.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct AmbConfig {
     /// Endpoint override (a proxy, or the devnet); `None` uses the AWS endpoint for the region.
@@ -262,5 +262,20 @@ impl AmbBackend {
                 chunk.iter().map(|(i, _)| (*i, Err(err.clone()))).collect()
             }
         }
+    }
+}
+
+impl std::fmt::Debug for AmbConfig {
+    /// An endpoint override shows its scheme and host only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmbConfig")
+            .field(
+                "endpoint_url",
+                &self.endpoint_url.as_deref().map(crate::endpoint::shown),
+            )
+            .field("region", &self.region)
+            .field("credentials", &self.credentials)
+            .field("transport", &self.transport)
+            .finish()
     }
 }

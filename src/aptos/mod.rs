@@ -96,7 +96,7 @@ impl fmt::Debug for ApiKey {
 }
 
 /// How to reach one Aptos node.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct AptosConfig {
     /// Base URL including `/v1`, e.g. `https://api.mainnet.aptoslabs.com/v1`.
@@ -200,7 +200,7 @@ pub struct BlockInfo {
 /// println!("{} octas at version {}", balance.amount, balance.ledger_version);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AptosBackend {
     client: generated::Client,
     retry: RetryPolicy,
@@ -373,4 +373,25 @@ fn block_info(r: progenitor_client::ResponseValue<types::Block>) -> Result<Block
         last_version: b.last_version.0,
         ledger,
     })
+}
+
+impl std::fmt::Debug for AptosConfig {
+    /// The base URL shows its scheme and host only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AptosConfig")
+            .field("base_url", &crate::endpoint::shown(&self.base_url))
+            .field("api_key", &self.api_key)
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AptosBackend {
+    /// The node's URL shows its scheme and host only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AptosBackend")
+            .field("base_url", &crate::endpoint::shown(self.client.baseurl()))
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
