@@ -40,7 +40,8 @@ impl<T> Attach<T> {
             self.known.insert(asset.clone(), metadata);
             fresh.push(asset);
         }
-        for (tag, result, key) in answered.balances {
+        let keys = answered.keys.into_iter().chain(std::iter::repeat(None));
+        for ((tag, result), key) in answered.balances.into_iter().zip(keys) {
             match (result, key) {
                 (Ok(mut balance), Some(key)) => match self.metadata_of(&key) {
                     Some(metadata) => {
@@ -122,14 +123,11 @@ mod tests {
         // A later unit finishes first: its USDC balance waits, its ETH one and an error do not.
         let out = attach.take(Answered {
             balances: vec![
-                (1, Ok(balance(10)), Some(usdc.clone())),
-                (2, Ok(balance(20)), Some(eth.clone())),
-                (
-                    3,
-                    Err(Error::invalid_input("owner", "x", "bad")),
-                    Some(usdc.clone()),
-                ),
+                (1, Ok(balance(10))),
+                (2, Ok(balance(20))),
+                (3, Err(Error::invalid_input("owner", "x", "bad"))),
             ],
+            keys: vec![Some(usdc.clone()), Some(eth.clone()), Some(usdc.clone())],
             metadata: Vec::new(),
         });
         let tags: Vec<usize> = out.iter().map(|(t, _)| *t).collect();
@@ -139,7 +137,8 @@ mod tests {
         // The unit that read USDC's metadata: its own balance and the waiting one go out.
         let usdc_meta = TokenMetadata::new(Some("USDC"), Some("USD Coin"), Some(6));
         let out = attach.take(Answered {
-            balances: vec![(0, Ok(balance(30)), Some(usdc.clone()))],
+            balances: vec![(0, Ok(balance(30)))],
+            keys: vec![Some(usdc.clone())],
             metadata: vec![(usdc.clone(), Ok(usdc_meta.clone()))],
         });
         let mut tags: Vec<usize> = out.iter().map(|(t, _)| *t).collect();
@@ -157,7 +156,8 @@ mod tests {
         let mut attach = Attach::default();
         assert!(attach
             .take(Answered {
-                balances: vec![(7, Ok(balance(1)), Some(usdc))],
+                balances: vec![(7, Ok(balance(1)))],
+                keys: vec![Some(usdc)],
                 metadata: Vec::new(),
             })
             .is_empty());

@@ -376,9 +376,7 @@ impl Client {
             .flat_map(stream::iter);
             Box::pin(taken.chain(rest))
         } else {
-            Box::pin(answered.flat_map(|answered| {
-                stream::iter(answered.balances.into_iter().map(|(tag, r, _)| (tag, r)))
-            }))
+            Box::pin(answered.flat_map(|answered| stream::iter(answered.balances)))
         };
         BalanceStream { inner, pins }
     }

@@ -10,10 +10,13 @@ use crate::metadata::{Asset, TokenMetadata};
 use crate::query::{Network, Query};
 use crate::source::{Answers, Pin, Source};
 
-/// What one unit answered: each query's result with its tag (and, when the batch reads
-/// metadata, the token whose metadata it takes), and the metadata the unit read.
+/// What one unit answered: each query's result with its tag; when the batch reads
+/// metadata, each query's token whose metadata it takes (`keys`, beside `balances`; empty
+/// otherwise, so that a plain batch carries nothing more per result) and the metadata the
+/// unit read.
 pub(crate) struct Answered<T> {
-    pub balances: Vec<(T, Result<Balance, Error>, Option<Asset>)>,
+    pub balances: Vec<(T, Result<Balance, Error>)>,
+    pub keys: Vec<Option<Asset>>,
     pub metadata: Vec<(Asset, Result<TokenMetadata, Error>)>,
 }
 
@@ -21,7 +24,8 @@ impl Client {
     pub(crate) async fn run_unit<T>(&self, pins: &Pins, gate: &Gate, unit: Unit<T>) -> Answered<T> {
         match unit {
             Unit::Failed { tag, error } => Answered {
-                balances: vec![(tag, Err(error), None)],
+                balances: vec![(tag, Err(error))],
+                keys: Vec::new(),
                 metadata: Vec::new(),
             },
             Unit::Group {
@@ -54,16 +58,17 @@ impl Client {
                 metadata.resize_with(assets.len(), || {
                     Err(internal("a source gave fewer metadata than tokens"))
                 });
-                let keys = queries
-                    .iter()
-                    .map(|q| self.metadata.then(|| Asset::of_query(q).metadata_key()));
+                let keys = if self.metadata {
+                    queries
+                        .iter()
+                        .map(|q| Some(Asset::of_query(q).metadata_key()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Answered {
-                    balances: tags
-                        .into_iter()
-                        .zip(results)
-                        .zip(keys)
-                        .map(|((tag, result), key)| (tag, result, key))
-                        .collect(),
+                    balances: tags.into_iter().zip(results).collect(),
+                    keys,
                     metadata: assets.into_iter().zip(metadata).collect(),
                 }
             }
