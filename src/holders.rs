@@ -125,16 +125,17 @@ pub struct Progress {
     pub log_requests: AtomicU64,
 }
 
-/// What a source found for a token's holders: candidates and the supply figures.
+/// What a source found for a token's holders (the candidates themselves went to the
+/// reader as they were found): how many, and the supply figures.
 #[derive(Debug, Default)]
 pub(crate) struct Discovery {
-    pub candidates: Vec<Owner>,
+    pub candidates: u64,
     pub from_block: u64,
     pub to_block: u64,
     pub minted_minus_burned: Option<Amount>,
     pub total_supply: Option<Amount>,
-    /// Requests made to read the supply.
-    pub supply_requests: u64,
+    /// Requests made besides the logs and the balances (the creation search, the supply).
+    pub other_requests: u64,
 }
 
 /// Why `asset`'s holders cannot be listed, if they cannot (the native coin, an ERC-721 item,
@@ -298,14 +299,29 @@ impl Client {
         listable(asset)?;
         let network = asset.network();
         let (_, source) = self.sources.for_network(network)?;
-        // A block that leaves the chain while its logs are read is pinned again, once.
+        // A block that leaves the chain while its logs are read is pinned again, once; what
+        // was read at it is dropped.
         let mut attempt = 0;
-        let (pin, discovery) = loop {
+        let (snapshot, discovery, read, requests_before) = loop {
             let pin = source.pin(network, &at).await?;
-            match source
-                .discover_holders(asset, &pin, options.from_block, self.concurrency, progress)
-                .await
-            {
+            let requests_before = source.requests_sent();
+            let mut snapshot = Snapshot::default();
+            pin.record(&mut snapshot, network, &at);
+            // The candidates go to the reader as the logs name them: balances are read
+            // while the scan goes on, a whole number of requests at a time.
+            let (tx, rx) = futures::channel::mpsc::unbounded::<Vec<Owner>>();
+            let discover = async move {
+                let found = move |fresh: Vec<Owner>| {
+                    let _ = tx.unbounded_send(fresh);
+                };
+                let from = options.from_block;
+                source
+                    .discover_holders(asset, &pin, from, self.concurrency, progress, &found)
+                    .await
+            };
+            let reader = self.read_candidates(asset, &snapshot, options, progress, rx);
+            let (discovery, read) = futures::join!(discover, reader);
+            match discovery {
                 Err(e)
                     if e.code() == Some(crate::batch::REORGED)
                         && attempt == 0
@@ -313,57 +329,34 @@ impl Client {
                 {
                     attempt += 1;
                 }
-                other => break (pin, other?),
+                other => break (snapshot, other?, read?, requests_before),
             }
         };
-        let mut snapshot = Snapshot::default();
-        pin.record(&mut snapshot, network, &at);
         state.lock().unwrap_or_else(|e| e.into_inner()).snapshot = snapshot.clone();
-
-        // Every candidate's balance, at exactly the pinned block, through the batch engine.
-        let requests_before = source.requests_sent();
-        let queries = discovery
-            .candidates
-            .iter()
-            .map(|owner| Query::from_parts(network, owner.clone(), asset.token().clone()));
-        let mut balances = self.balances_stream(queries, At::Snapshot(snapshot.clone()));
-        let min = options
-            .min
-            .unwrap_or(Amount::from(1u64))
-            .max(Amount::from(1u64));
-        let (mut count, mut sum, mut overflow) = (0u64, Amount::ZERO, false);
-        let mut token: Option<TokenMetadata> = None;
-        while let Some((index, result)) = balances.next().await {
-            progress.balances.fetch_add(1, Ordering::Relaxed);
-            let balance = result?;
-            if balance.amount == Amount::ZERO {
-                continue;
+        let Read {
+            held,
+            count,
+            sum,
+            overflow,
+            mut token,
+        } = read;
+        let decimals = token.as_ref().and_then(|t| t.decimals);
+        for chunk in held {
+            for (owner, balance) in chunk {
+                let holder = Holder {
+                    owner,
+                    balance,
+                    formatted: decimals.map(|d| balance.format_units(d)),
+                };
+                if out.unbounded_send(Ok(holder)).is_err() {
+                    // The caller stopped listening.
+                    return Ok(());
+                }
             }
-            count += 1;
-            match sum.as_u256().checked_add(balance.amount.as_u256()) {
-                Some(s) => sum = Amount::from(s),
-                None => overflow = true,
-            }
-            if token.is_none() {
-                token = balance.token.as_deref().cloned();
-            }
-            if balance.amount < min {
-                continue;
-            }
-            let Some(Owner::Evm(owner)) = discovery.candidates.get(index) else {
-                continue;
-            };
-            let holder = Holder {
-                owner: *owner,
-                balance: balance.amount,
-                formatted: balance.formatted(),
-            };
-            if out.unbounded_send(Ok(holder)).is_err() {
-                // The caller stopped listening.
-                return Ok(());
-            }
+            // Lets the caller take this chunk before the next is sent: a million holders are
+            // never held twice over.
+            tokio::task::yield_now().await;
         }
-        drop(balances);
         if self.metadata && token.is_none() {
             // No holder to carry it: read it on its own.
             token = self
@@ -384,14 +377,104 @@ impl Client {
             from_block: discovery.from_block,
             to_block: discovery.to_block,
             logs: progress.logs.load(Ordering::Relaxed),
-            candidates: discovery.candidates.len() as u64,
+            candidates: discovery.candidates,
             log_requests: progress.log_requests.load(Ordering::Relaxed),
-            balance_requests: source.requests_sent().saturating_sub(requests_before)
-                + discovery.supply_requests,
+            balance_requests: source
+                .requests_sent()
+                .saturating_sub(requests_before)
+                .saturating_sub(progress.log_requests.load(Ordering::Relaxed))
+                .saturating_sub(discovery.other_requests),
             token,
         };
         state.lock().unwrap_or_else(|e| e.into_inner()).summary = Some(summary);
         Ok(())
+    }
+
+    /// Reads the balance of every candidate `found` hands on, at `snapshot`, as they come: in
+    /// chunks of whole requests (the source's calls per request times the concurrency) while
+    /// more may come, the rest at the end, so that the requests are as many as one batch of
+    /// every candidate would take.
+    async fn read_candidates(
+        &self,
+        asset: &Asset,
+        snapshot: &Snapshot,
+        options: &HoldersOptions,
+        progress: &Progress,
+        mut found: futures::channel::mpsc::UnboundedReceiver<Vec<Owner>>,
+    ) -> Result<Read, Error> {
+        let network = asset.network();
+        let (_, source) = self.sources.for_network(network)?;
+        let round = source.max_group().max(1) * self.concurrency.max(1);
+        let min = options
+            .min
+            .unwrap_or(Amount::from(1u64))
+            .max(Amount::from(1u64));
+        let mut read = Read::default();
+        let mut pending: Vec<Owner> = Vec::new();
+        loop {
+            let next = found.next().await;
+            let done = next.is_none();
+            pending.extend(next.unwrap_or_default());
+            let take = if done {
+                pending.len()
+            } else {
+                pending.len() / round * round
+            };
+            if take > 0 {
+                let chunk: Vec<Owner> = pending.drain(..take).collect();
+                read.held.push(Vec::new());
+                let queries = chunk
+                    .iter()
+                    .map(|owner| Query::from_parts(network, owner.clone(), asset.token().clone()));
+                let mut balances = self.balances_stream(queries, At::Snapshot(snapshot.clone()));
+                while let Some((index, result)) = balances.next().await {
+                    progress.balances.fetch_add(1, Ordering::Relaxed);
+                    let balance = result?;
+                    if let Some(Owner::Evm(owner)) = chunk.get(index) {
+                        read.take(*owner, &balance, min);
+                    }
+                }
+            }
+            if done {
+                return Ok(read);
+            }
+        }
+    }
+}
+
+/// The balances read so far: the holders at or above the minimum, and the figures over
+/// every holder.
+#[derive(Default)]
+struct Read {
+    /// By chunk of candidates read: each holder at or above the minimum, and its balance
+    /// (its amount in whole tokens is written when it is handed on).
+    held: Vec<Vec<(EvmAddress, Amount)>>,
+    count: u64,
+    sum: Amount,
+    overflow: bool,
+    token: Option<TokenMetadata>,
+}
+
+impl Read {
+    fn take(&mut self, owner: EvmAddress, balance: &crate::Balance, min: Amount) {
+        if balance.amount == Amount::ZERO {
+            return;
+        }
+        self.count += 1;
+        match self.sum.as_u256().checked_add(balance.amount.as_u256()) {
+            Some(s) => self.sum = Amount::from(s),
+            None => self.overflow = true,
+        }
+        if self.token.is_none() {
+            self.token = balance.token.as_deref().cloned();
+        }
+        if balance.amount >= min {
+            let holder = (owner, balance.amount);
+            match self.held.last_mut() {
+                Some(chunk) => chunk.push(holder),
+                None => self.held.push(vec![holder]),
+            }
+        }
     }
 }
 

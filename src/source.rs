@@ -194,9 +194,10 @@ pub(crate) trait Source: Any + Send + Sync {
         Box::pin(futures::future::join(balances, metadata))
     }
 
-    /// The candidate holders of `asset` at `pin`, and the figures that prove a list of them
-    /// whole, for sources that can find them (EVM chains, from the contract's logs from
-    /// `from_block`, by default its creation block); `unsupported` elsewhere.
+    /// The candidate holders of `asset` at `pin`, handed to `found` as they are found (each
+    /// once), and the figures that prove a list of them whole, for sources that can find
+    /// them (EVM chains, from the contract's logs from `from_block`, by default its creation
+    /// block); `unsupported` elsewhere.
     fn discover_holders<'a>(
         &'a self,
         asset: &'a Asset,
@@ -204,8 +205,9 @@ pub(crate) trait Source: Any + Send + Sync {
         from_block: Option<u64>,
         concurrency: usize,
         progress: &'a crate::holders::Progress,
+        found: &'a (dyn Fn(Vec<crate::query::Owner>) + Send + Sync),
     ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
-        let _ = (pin, from_block, concurrency, progress);
+        let _ = (pin, from_block, concurrency, progress, found);
         let backend = self.backend();
         Box::pin(async move {
             Err(Error::new(

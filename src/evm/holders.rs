@@ -25,6 +25,8 @@ use crate::query::{EvmAddress, Owner, Token};
 #[derive(Default)]
 struct Tally {
     candidates: HashSet<[u8; 20], foldhash::fast::RandomState>,
+    /// Candidates named for the first time since they were last handed on.
+    fresh: Vec<[u8; 20]>,
     minted: U256,
     burned: U256,
     overflow: bool,
@@ -33,8 +35,8 @@ struct Tally {
 impl Tally {
     fn name(&mut self, topic: &B256) {
         let address: [u8; 20] = topic[12..].try_into().unwrap_or([0; 20]);
-        if address != [0; 20] {
-            self.candidates.insert(address);
+        if address != [0; 20] && self.candidates.insert(address) {
+            self.fresh.push(address);
         }
     }
 
@@ -108,9 +110,10 @@ impl EvmBackend {
         from_block: Option<u64>,
         concurrency: usize,
         progress: &Progress,
+        found: &(dyn Fn(Vec<Owner>) + Send + Sync),
     ) -> Result<Discovery, Error> {
         match self
-            .discover_at(asset, pin, from_block, concurrency, progress)
+            .discover_at(asset, pin, from_block, concurrency, progress, found)
             .await
         {
             Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
@@ -128,6 +131,7 @@ impl EvmBackend {
         from_block: Option<u64>,
         concurrency: usize,
         progress: &Progress,
+        found: &(dyn Fn(Vec<Owner>) + Send + Sync),
     ) -> Result<Discovery, Error> {
         let contract = match asset.token() {
             Token::Erc20 { contract }
@@ -141,7 +145,7 @@ impl EvmBackend {
                 ))
             }
         };
-        let from = match from_block {
+        let from: (u64, u64) = match from_block {
             Some(from) if from > pin.number => {
                 return Err(Error::invalid_input(
                     "from_block",
@@ -149,9 +153,10 @@ impl EvmBackend {
                     format!("after the pinned block {}", pin.number),
                 ))
             }
-            Some(from) => from,
+            Some(from) => (from, 0),
             None => self.creation_block(contract, pin).await?,
         };
+        let (from, search_requests) = from;
         let topics = match asset.token() {
             Token::Erc1155 { .. } => vec![Some(vec![
                 ITransfers::TransferSingle::SIGNATURE_HASH,
@@ -172,6 +177,16 @@ impl EvmBackend {
             progress
                 .candidates
                 .store(tally.candidates.len() as u64, Ordering::Relaxed);
+            // Handed on as found, so that their balances are read while the scan goes on.
+            if !tally.fresh.is_empty() {
+                let fresh = std::mem::take(&mut tally.fresh);
+                found(
+                    fresh
+                        .into_iter()
+                        .map(|a| Owner::Evm(EvmAddress::from_bytes(a)))
+                        .collect(),
+                );
+            }
         })
         .await?;
         // The logs are read: if the pinned block left the chain meanwhile, they may be
@@ -188,27 +203,28 @@ impl EvmBackend {
             }
             _ => None,
         };
-        let mut candidates: Vec<Owner> = tally
-            .candidates
-            .into_iter()
-            .map(|a| Owner::Evm(EvmAddress::from_bytes(a)))
-            .collect();
-        candidates.sort_unstable();
         Ok(Discovery {
-            candidates,
+            candidates: tally.candidates.len() as u64,
             from_block: from,
             to_block: pin.number,
             minted_minus_burned,
             total_supply,
-            supply_requests,
+            // The creation search, the canonical check and the supply.
+            other_requests: search_requests + 1 + supply_requests,
         })
     }
 
     /// The first block at which `contract` has code, by bisection on `eth_getCode` between
     /// block 0 and the pinned block: about log2(blocks) + 2 requests. A node that keeps no
     /// old state cannot answer; the error then says to give the block.
-    async fn creation_block(&self, contract: Address, pin: &BlockSnapshot) -> Result<u64, Error> {
+    async fn creation_block(
+        &self,
+        contract: Address,
+        pin: &BlockSnapshot,
+    ) -> Result<(u64, u64), Error> {
+        let asked = &std::sync::atomic::AtomicU64::new(0);
         let code = |block: Option<u64>| async move {
+            asked.fetch_add(1, Ordering::Relaxed);
             let at = match block {
                 Some(n) => json!(format!("0x{n:x}")),
                 None => json!({"blockHash": pin.hash}),
@@ -241,7 +257,7 @@ impl EvmBackend {
             ));
         }
         if code(Some(0)).await? {
-            return Ok(0);
+            return Ok((0, asked.load(Ordering::Relaxed)));
         }
         // Code at `hi`, none at `lo`.
         let (mut lo, mut hi) = (0u64, pin.number);
@@ -253,7 +269,7 @@ impl EvmBackend {
                 lo = mid;
             }
         }
-        Ok(hi)
+        Ok((hi, asked.load(Ordering::Relaxed)))
     }
 
     /// What the contract says exists, where it says, and the requests asked: `totalSupply()`

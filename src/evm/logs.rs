@@ -26,7 +26,7 @@ use crate::holders::Progress;
 pub(crate) const FIRST_SPAN: u64 = 1 << 20;
 /// The most `eth_getLogs` requests out at once (within the client's concurrency): each
 /// answer may be megabytes, and they are held until read.
-pub(crate) const MAX_LOG_REQUESTS: usize = 8;
+pub(crate) const MAX_LOG_REQUESTS: usize = 4;
 /// An answer with fewer logs than this lets the next ranges grow (doubling, up to the
 /// largest range not refused for its size).
 const GROW_BELOW: usize = 2_000;

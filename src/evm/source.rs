@@ -108,6 +108,7 @@ impl Source for EvmSource {
         from_block: Option<u64>,
         concurrency: usize,
         progress: &'a crate::holders::Progress,
+        found: &'a (dyn Fn(Vec<crate::query::Owner>) + Send + Sync),
     ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
         Box::pin(async move {
             let node = self.node(asset.network())?;
@@ -117,7 +118,7 @@ impl Source for EvmSource {
                     format!("an EVM node reads at a block, not at {pin:?}"),
                 ));
             };
-            node.discover_holders(asset, block, from_block, concurrency, progress)
+            node.discover_holders(asset, block, from_block, concurrency, progress, found)
                 .await
         })
     }
