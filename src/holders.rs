@@ -160,7 +160,7 @@ pub fn listable(asset: &Asset) -> Result<(), Error> {
     }
 }
 
-/// Holders as their balances are read, then the summary ([`Client::holders_stream`]).
+/// Holders as they are known, then the summary ([`Client::holders_stream`]).
 pub struct HoldersStream<'a> {
     inner: StdPin<Box<dyn Stream<Item = Result<Holder, Error>> + Send + 'a>>,
     state: Arc<Mutex<StreamState>>,
@@ -254,8 +254,10 @@ impl Client {
         })
     }
 
-    /// [`holders`](Self::holders) as a stream: each holder as its balance is read (in no
-    /// order), [`HoldersStream::summary`] once it has ended. An `Err` item ends it.
+    /// [`holders`](Self::holders) as a stream: the holders in no order, handed on once the
+    /// logs are read and the pinned block is proven still on the chain (their balances are
+    /// read while the logs are scanned), then [`HoldersStream::summary`]. An `Err` item ends
+    /// it.
     pub fn holders_stream<'a>(
         &'a self,
         asset: &Asset,
