@@ -73,7 +73,8 @@ pub async fn run(args: HoldingsArgs) -> Result<ExitCode, Error> {
         options = options.tokens(read_tokens(path)?);
     }
     if let Some(source) = &args.token_list {
-        options = options.token_list(&read_token_list(source).await?);
+        let insecure = args.connect.allow_insecure_http;
+        options = options.token_list(&read_token_list(source, insecure).await?);
     }
     if let Some(block) = args.from_block {
         options = options.from_block(block);
@@ -227,8 +228,23 @@ fn read_tokens(path: &std::path::Path) -> Result<Vec<Asset>, Error> {
     Ok(tokens)
 }
 
-/// A `--token-list`: a file, or an https URL fetched once.
-async fn read_token_list(source: &str) -> Result<TokenList, Error> {
+/// A `--token-list`: a file, or an https URL fetched once (plain http only from loopback,
+/// or with `--allow-insecure-http`: a list read in the clear could be changed on the way).
+async fn read_token_list(source: &str, allow_insecure_http: bool) -> Result<TokenList, Error> {
+    if let Some(rest) = source.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let loopback =
+            host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+        if !loopback && !allow_insecure_http {
+            return Err(Error::invalid_input(
+                "token_list",
+                source,
+                "a plain http:// URL on a host other than loopback; use https://, or \
+                 --allow-insecure-http",
+            ));
+        }
+    }
     let text = if source.starts_with("https://") || source.starts_with("http://") {
         tokbal::tls::ensure_crypto_provider();
         let fetched = async {
@@ -251,4 +267,26 @@ async fn read_token_list(source: &str) -> Result<TokenList, Error> {
         })?
     };
     TokenList::from_json(&text).map_err(|e| Error::invalid_input("token_list", source, e.message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_token_list;
+
+    #[tokio::test]
+    async fn a_token_list_in_the_clear_comes_from_loopback_only() {
+        for url in [
+            "http://tokens.example.com/list.json",
+            "http://user@10.0.0.1/l",
+        ] {
+            let e = read_token_list(url, false).await.unwrap_err();
+            assert_eq!(e.field(), Some("token_list"), "{url}");
+            assert!(e.to_string().contains("https://"), "{e}");
+        }
+        // Loopback is allowed (and here nothing listens: the fetch itself fails).
+        let e = read_token_list("http://127.0.0.1:9/list.json", false)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("cannot fetch"), "{e}");
+    }
 }
