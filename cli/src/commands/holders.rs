@@ -87,6 +87,8 @@ pub async fn run(args: HoldersArgs) -> Result<ExitCode, Error> {
         stdout.write_all(&csv_row(&header)?).map_err(write_failed)?;
     }
     let mut failed = None;
+    // The block every holder was read at: known before the first holder comes, taken once.
+    let mut block: Option<Option<String>> = None;
     while let Some(holder) = stream.next().await {
         let holder = match holder {
             Ok(h) => h,
@@ -98,8 +100,10 @@ pub async fn run(args: HoldersArgs) -> Result<ExitCode, Error> {
         match args.format {
             HoldersFormat::Json => kept.push(holder),
             HoldersFormat::Jsonl => {
-                let snapshot = stream.snapshot();
-                let block = snapshot.block(asset.network()).map(|b| b.to_string());
+                let block = block.get_or_insert_with(|| {
+                    let snapshot = stream.snapshot();
+                    snapshot.block(asset.network()).map(|b| b.to_string())
+                });
                 let mut line = holder_json(&holder);
                 line.insert("block".into(), json!(block));
                 safe_text::write_json(&mut stdout, &line, false).map_err(write_failed)?;

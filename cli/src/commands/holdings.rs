@@ -231,11 +231,18 @@ fn read_tokens(path: &std::path::Path) -> Result<Vec<Asset>, Error> {
 /// A `--token-list`: a file, or an https URL fetched once (plain http only from loopback,
 /// or with `--allow-insecure-http`: a list read in the clear could be changed on the way).
 async fn read_token_list(source: &str, allow_insecure_http: bool) -> Result<TokenList, Error> {
-    if let Some(rest) = source.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let loopback =
-            host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    if source.starts_with("http://") {
+        // Loopback by the host the URL names, not by how its text begins
+        // (`http://localhost.example.com` is not loopback).
+        let host = reqwest::Url::parse(source)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if !loopback && !allow_insecure_http {
             return Err(Error::invalid_input(
                 "token_list",
