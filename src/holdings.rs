@@ -153,6 +153,9 @@ pub(crate) struct Found {
     pub reason: Option<String>,
 }
 
+/// Owners whose candidates are looked for at once.
+const DISCOVERIES_AT_ONCE: usize = 4;
+
 /// How a source looks for an owner's tokens (log scanning: EVM chains).
 #[derive(Clone, Copy, Debug, Default)]
 #[cfg_attr(not(feature = "evm"), allow(dead_code))]
@@ -192,17 +195,19 @@ impl Client {
             no_logs: options.no_logs,
             concurrency: self.concurrency,
         };
-        // Each owner's candidates, found at its network's pin (owners one after another; each
-        // source's discovery runs its own requests in parallel).
-        let mut found = Vec::with_capacity(owners.len());
-        for owner in owners {
-            let network = owner.network();
-            let result = match failed.get(&network) {
-                Some(e) => Err(e.clone()),
-                None => self.discover_holdings(owner, &pinned, scan).await,
-            };
-            found.push(result);
-        }
+        // Each owner's candidates, found at its network's pin: a few owners at a time (each
+        // discovery runs requests of its own in parallel), in the order given.
+        let (failed, pinned) = (&failed, &pinned);
+        let found: Vec<Result<Found, Error>> = futures::stream::iter(owners)
+            .map(|owner| async move {
+                match failed.get(&owner.network()) {
+                    Some(e) => Err(e.clone()),
+                    None => self.discover_holdings(owner, pinned, scan).await,
+                }
+            })
+            .buffered(DISCOVERIES_AT_ONCE)
+            .collect()
+            .await;
         // Every candidate of every owner, read in one batch at the snapshot, with metadata.
         let mut plan: Vec<(usize, Query)> = Vec::new();
         let mut discoveries = Vec::with_capacity(owners.len());
@@ -236,7 +241,7 @@ impl Client {
         let reader = self.with_metadata();
         let queries: Vec<Query> = plan.iter().map(|(_, q)| q.clone()).collect();
         let mut results: Vec<Option<Result<Balance, Error>>> = vec![None; queries.len()];
-        let mut stream = reader.balances_stream(queries, pinned);
+        let mut stream = reader.balances_stream(queries, pinned.clone());
         while let Some((i, result)) = stream.next().await {
             if let Some(slot) = results.get_mut(i) {
                 *slot = Some(result);
