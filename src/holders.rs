@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 use futures::stream::{Stream, StreamExt};
 
 use crate::amount::Amount;
+use crate::batch::Gate;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::metadata::{Asset, TokenMetadata};
@@ -124,6 +125,10 @@ pub struct Progress {
     /// `eth_getLogs` requests sent.
     pub log_requests: AtomicU64,
 }
+
+/// Where a source hands the candidate holders it finds, as it finds them; dropped once
+/// every one is named.
+pub(crate) type Found<'a> = Box<dyn FnMut(Vec<Owner>) + Send + 'a>;
 
 /// What a source found for a token's holders (the candidates themselves went to the
 /// reader as they were found): how many, and the supply figures.
@@ -309,19 +314,28 @@ impl Client {
             let requests_before = source.requests_sent();
             let mut snapshot = Snapshot::default();
             pin.record(&mut snapshot, network, &at);
+            // The discovery and the balances share the client's concurrency: the discovery
+            // (on the way to every candidate) has an eighth to itself while it runs.
+            let concurrency = self.concurrency.max(2);
+            let discovery_share = (concurrency / 8).max(1);
+            let gate = Arc::new(Gate::new(concurrency - discovery_share));
+            let discovery_gate = Gate::new(discovery_share);
             // The candidates go to the reader as the logs name them: balances are read
             // while the scan goes on, a whole number of requests at a time.
             let (tx, rx) = futures::channel::mpsc::unbounded::<Vec<Owner>>();
+            let (gate_ref, discovery_gate) = (&gate, &discovery_gate);
             let discover = async move {
-                let found = move |fresh: Vec<Owner>| {
+                let found: Found<'_> = Box::new(move |fresh: Vec<Owner>| {
                     let _ = tx.unbounded_send(fresh);
-                };
+                });
                 let from = options.from_block;
-                source
-                    .discover_holders(asset, &pin, from, self.concurrency, progress, &found)
-                    .await
+                let discovered = source
+                    .discover_holders(asset, &pin, from, discovery_gate, progress, found)
+                    .await;
+                gate_ref.widen(discovery_share);
+                discovered
             };
-            let reader = self.read_candidates(asset, &snapshot, options, progress, rx);
+            let reader = self.read_candidates(asset, &snapshot, options, progress, &gate, rx);
             let (discovery, read) = futures::join!(discover, reader);
             match discovery {
                 Err(e)
@@ -395,13 +409,15 @@ impl Client {
     /// Reads the balance of every candidate `found` hands on, at `snapshot`, as they come: in
     /// chunks of whole requests (the source's calls per request times the concurrency) while
     /// more may come, the rest at the end, so that the requests are as many as one batch of
-    /// every candidate would take.
+    /// every candidate would take. Chunks are read at once, their requests let through by
+    /// `gate` with the discovery's.
     async fn read_candidates(
         &self,
         asset: &Asset,
         snapshot: &Snapshot,
         options: &HoldersOptions,
         progress: &Progress,
+        gate: &Arc<Gate>,
         mut found: futures::channel::mpsc::UnboundedReceiver<Vec<Owner>>,
     ) -> Result<Read, Error> {
         let network = asset.network();
@@ -411,36 +427,44 @@ impl Client {
             .min
             .unwrap_or(Amount::from(1u64))
             .max(Amount::from(1u64));
-        let mut read = Read::default();
-        let mut pending: Vec<Owner> = Vec::new();
-        loop {
-            let next = found.next().await;
-            let done = next.is_none();
-            pending.extend(next.unwrap_or_default());
-            let take = if done {
-                pending.len()
-            } else {
-                pending.len() / round * round
-            };
-            if take > 0 {
-                let chunk: Vec<Owner> = pending.drain(..take).collect();
-                read.held.push(Vec::new());
-                let queries = chunk
-                    .iter()
-                    .map(|owner| Query::from_parts(network, owner.clone(), asset.token().clone()));
-                let mut balances = self.balances_stream(queries, At::Snapshot(snapshot.clone()));
-                while let Some((index, result)) = balances.next().await {
-                    progress.balances.fetch_add(1, Ordering::Relaxed);
-                    let balance = result?;
-                    if let Some(Owner::Evm(owner)) = chunk.get(index) {
-                        read.take(*owner, &balance, min);
-                    }
+        let read_chunk = |chunk: Vec<Owner>| async move {
+            let queries = chunk
+                .iter()
+                .map(|owner| Query::from_parts(network, owner.clone(), asset.token().clone()));
+            let at = At::Snapshot(snapshot.clone());
+            let mut balances = self.balances_stream_gated(queries, at, gate.clone());
+            let mut read = Read::default();
+            while let Some((index, result)) = balances.next().await {
+                progress.balances.fetch_add(1, Ordering::Relaxed);
+                let balance = result?;
+                if let Some(Owner::Evm(owner)) = chunk.get(index) {
+                    read.take(*owner, &balance, min);
                 }
             }
-            if done {
-                return Ok(read);
+            Ok::<Read, Error>(read)
+        };
+        let mut read = Read::default();
+        let mut reading = futures::stream::FuturesUnordered::new();
+        let mut pending: Vec<Owner> = Vec::new();
+        let mut more = true;
+        while more || !reading.is_empty() {
+            tokio::select! {
+                next = found.next(), if more => {
+                    more = next.is_some();
+                    pending.extend(next.unwrap_or_default());
+                    let take = if more {
+                        pending.len() / round * round
+                    } else {
+                        pending.len()
+                    };
+                    if take > 0 {
+                        reading.push(read_chunk(pending.drain(..take).collect()));
+                    }
+                }
+                Some(chunk) = reading.next(), if !reading.is_empty() => read.add(chunk?),
             }
         }
+        Ok(read)
     }
 }
 
@@ -458,6 +482,20 @@ struct Read {
 }
 
 impl Read {
+    /// Takes in what another chunk read.
+    fn add(&mut self, other: Read) {
+        self.count += other.count;
+        match self.sum.as_u256().checked_add(other.sum.as_u256()) {
+            Some(s) => self.sum = Amount::from(s),
+            None => self.overflow = true,
+        }
+        self.overflow |= other.overflow;
+        if self.token.is_none() {
+            self.token = other.token;
+        }
+        self.held.extend(other.held);
+    }
+
     fn take(&mut self, owner: EvmAddress, balance: &crate::Balance, min: Amount) {
         if balance.amount == Amount::ZERO {
             return;

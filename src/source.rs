@@ -195,19 +195,20 @@ pub(crate) trait Source: Any + Send + Sync {
     }
 
     /// The candidate holders of `asset` at `pin`, handed to `found` as they are found (each
-    /// once), and the figures that prove a list of them whole, for sources that can find
+    /// once; `found` is dropped once every one is named), and the figures that prove a list of them whole, for sources that can find
     /// them (EVM chains, from the contract's logs from `from_block`, by default its creation
-    /// block); `unsupported` elsewhere.
+    /// block); `unsupported` elsewhere. Its requests go through `gate`, with those reading
+    /// the candidates' balances.
     fn discover_holders<'a>(
         &'a self,
         asset: &'a Asset,
         pin: &'a Pin,
         from_block: Option<u64>,
-        concurrency: usize,
+        gate: &'a Gate,
         progress: &'a crate::holders::Progress,
-        found: &'a (dyn Fn(Vec<crate::query::Owner>) + Send + Sync),
+        found: crate::holders::Found<'a>,
     ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
-        let _ = (pin, from_block, concurrency, progress, found);
+        let _ = (pin, from_block, gate, progress, found);
         let backend = self.backend();
         Box::pin(async move {
             Err(Error::new(

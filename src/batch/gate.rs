@@ -31,6 +31,11 @@ impl Gate {
         self.permits.acquire().await.ok()
     }
 
+    /// Lets `more` requests through at once from now on (work that held them apart ended).
+    pub(crate) fn widen(&self, more: usize) {
+        self.permits.add_permits(more);
+    }
+
     /// A permit if one is free now, without waiting.
     #[cfg_attr(not(feature = "evm"), allow(dead_code))]
     pub(crate) fn try_enter(&self) -> Option<Permit<'_>> {

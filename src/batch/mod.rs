@@ -153,7 +153,8 @@ impl Client {
         let (distinct, plan) = Dedup::new(queries);
         let mut slots: Vec<Option<Result<Balance, Error>>> = Vec::new();
         // The queries are all at hand: the next requests are prepared while others are out.
-        let mut stream = self.stream(distinct, at.clone(), gate::LOOKAHEAD);
+        let gate = Arc::new(Gate::new(self.concurrency));
+        let mut stream = self.stream(distinct, at.clone(), gate, gate::LOOKAHEAD);
         while let Some((slot, result)) = stream.next().await {
             if slots.len() <= slot {
                 slots.resize(slot + 1, None);
@@ -340,12 +341,36 @@ impl Client {
     {
         // The input may be slow to give its next query (lines from a pipe): nothing is pulled
         // ahead of the work it starts.
-        self.stream(queries, at, 0)
+        self.stream(queries, at, Arc::new(Gate::new(self.concurrency)), 0)
     }
 
-    /// The batch as a stream, with `concurrency` requests in flight and `lookahead` times as
-    /// many more units pulled from the input to prepare their requests meanwhile.
-    fn stream<'a, T, I>(&'a self, queries: I, at: At, lookahead: usize) -> BalanceStream<'a, T>
+    /// [`balances_stream`](Self::balances_stream) whose requests go through `gate`, shared
+    /// with other work (several streams at once, a log scan) that stays within the client's
+    /// concurrency in all.
+    pub(crate) fn balances_stream_gated<'a, I>(
+        &'a self,
+        queries: I,
+        at: At,
+        gate: Arc<Gate>,
+    ) -> BalanceStream<'a>
+    where
+        I: IntoIterator<Item = Query>,
+        I::IntoIter: Send + 'a,
+    {
+        let tagged = queries.into_iter().enumerate().map(|(i, q)| (i, Ok(q)));
+        self.stream(tagged, at, gate, 0)
+    }
+
+    /// The batch as a stream, its requests let through by `gate` (`concurrency` at once) and
+    /// `lookahead` times as many more units pulled from the input to prepare their requests
+    /// meanwhile.
+    fn stream<'a, T, I>(
+        &'a self,
+        queries: I,
+        at: At,
+        gate: Arc<Gate>,
+        lookahead: usize,
+    ) -> BalanceStream<'a, T>
     where
         T: Send + 'a,
         I: IntoIterator<Item = (T, Result<Query, Error>)>,
@@ -353,7 +378,6 @@ impl Client {
     {
         let pins = Arc::new(Pins::new(at));
         let shared = pins.clone();
-        let gate = Arc::new(Gate::new(self.concurrency));
         let started = self.concurrency.saturating_mul(1 + lookahead);
         let units = Units::new(queries.into_iter(), &self.sources, self.metadata);
         let inner = stream::iter(units).map(move |unit| {

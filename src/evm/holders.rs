@@ -11,12 +11,14 @@ use serde_json::{json, Value};
 
 use super::abi::{IERC1155Supply, ITransfers};
 use super::calls::revert_reason;
-use super::logs::{Log, LogFilter};
+use super::log_answer::Log;
+use super::logs::LogFilter;
 use super::rpc::evm_error;
 use super::EvmBackend;
 use crate::amount::Amount;
+use crate::batch::Gate;
 use crate::error::{Error, ErrorKind};
-use crate::holders::{Discovery, Progress};
+use crate::holders::{Discovery, Found, Progress};
 use crate::metadata::Asset;
 use crate::pin::BlockSnapshot;
 use crate::query::{EvmAddress, Owner, Token};
@@ -58,8 +60,8 @@ impl Tally {
     }
 
     /// Takes in one log of the token (`id`: the ERC-1155 id listed).
-    fn take(&mut self, log: &Log, token: &Token) {
-        let topics = &log.topics;
+    fn take(&mut self, log: Log<'_>, token: &Token) {
+        let topics = log.topics;
         match token {
             // ERC-20 and ERC-721 share the event; an ERC-721 transfer has the id indexed.
             Token::Erc20 { .. } | Token::Erc721Count { .. } if topics.len() >= 3 => {
@@ -108,12 +110,12 @@ impl EvmBackend {
         asset: &Asset,
         pin: &BlockSnapshot,
         from_block: Option<u64>,
-        concurrency: usize,
+        gate: &Gate,
         progress: &Progress,
-        found: &(dyn Fn(Vec<Owner>) + Send + Sync),
+        found: Found<'_>,
     ) -> Result<Discovery, Error> {
         match self
-            .discover_at(asset, pin, from_block, concurrency, progress, found)
+            .discover_at(asset, pin, from_block, gate, progress, found)
             .await
         {
             Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
@@ -129,9 +131,9 @@ impl EvmBackend {
         asset: &Asset,
         pin: &BlockSnapshot,
         from_block: Option<u64>,
-        concurrency: usize,
+        gate: &Gate,
         progress: &Progress,
-        found: &(dyn Fn(Vec<Owner>) + Send + Sync),
+        mut found: Found<'_>,
     ) -> Result<Discovery, Error> {
         let contract = match asset.token() {
             Token::Erc20 { contract }
@@ -170,8 +172,8 @@ impl EvmBackend {
         };
         let mut tally = Tally::default();
         let token = asset.token().clone();
-        self.scan_logs(&filter, from, pin.number, concurrency, progress, |logs| {
-            for log in &logs {
+        self.scan_logs(&filter, from, pin.number, gate, progress, |logs| {
+            for log in logs.iter() {
                 tally.take(log, &token);
             }
             progress
@@ -189,6 +191,8 @@ impl EvmBackend {
             }
         })
         .await?;
+        // Every candidate is named: the last are read while the rest is checked.
+        drop(found);
         // The logs are read: if the pinned block left the chain meanwhile, they may be
         // another chain's. The supply is read at the same time (at the block by hash).
         let (still, supply) = futures::join!(

@@ -9,8 +9,10 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
 
 use super::abi::ITransfers;
-use super::logs::{Log, LogFilter};
+use super::log_answer::{Log, Logs};
+use super::logs::LogFilter;
 use super::EvmBackend;
+use crate::batch::Gate;
 use crate::error::Error;
 use crate::holders::Progress;
 use crate::holdings::{Found, Scan};
@@ -24,17 +26,17 @@ struct Received {
 }
 
 impl Received {
-    fn take_all(&mut self, logs: &[Log]) {
-        for log in logs {
+    fn take_all(&mut self, logs: &Logs) {
+        for log in logs.iter() {
             if let Some(contract) = log.address {
                 self.take(log, contract);
             }
         }
     }
 
-    fn take(&mut self, log: &Log, contract: Address) {
+    fn take(&mut self, log: Log<'_>, contract: Address) {
         let contract = EvmAddress::from_bytes(contract.into_array());
-        let topics = &log.topics;
+        let topics = log.topics;
         let Some(signature) = topics.first() else {
             return;
         };
@@ -108,24 +110,15 @@ impl EvmBackend {
             ],
         };
         let progress = Progress::default();
+        let gate = Gate::new(scan.concurrency);
         let (mut received, mut received_multi) = (Received::default(), Received::default());
         let (a, b) = futures::join!(
-            self.scan_logs(
-                &transfers,
-                from,
-                pin.number,
-                scan.concurrency,
-                &progress,
-                |logs| { received.take_all(&logs) }
-            ),
-            self.scan_logs(
-                &multi,
-                from,
-                pin.number,
-                scan.concurrency,
-                &progress,
-                |logs| { received_multi.take_all(&logs) }
-            )
+            self.scan_logs(&transfers, from, pin.number, &gate, &progress, |logs| {
+                received.take_all(&logs)
+            }),
+            self.scan_logs(&multi, from, pin.number, &gate, &progress, |logs| {
+                received_multi.take_all(&logs)
+            })
         );
         a?;
         b?;

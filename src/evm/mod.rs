@@ -17,6 +17,7 @@ mod calls;
 mod early;
 mod holders;
 mod holdings;
+mod log_answer;
 mod logs;
 mod rpc;
 mod source;

@@ -107,29 +107,31 @@ impl Rpc {
         &self,
         filter: Value,
         sent: &std::sync::atomic::AtomicU64,
-    ) -> Result<Result<Vec<super::logs::Log>, RpcError>, Error> {
+    ) -> Result<Result<super::log_answer::Logs, RpcError>, Error> {
         let body = to_body(
             &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [filter]}),
         );
         self.retry
             .run(&self.limit, || async {
                 sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let bytes = crate::transport::detached(exchange_limited(
-                    self.http.clone(),
-                    self.url.clone(),
-                    body.clone(),
-                    MAX_LOGS_BODY,
-                ))
+                let (http, url, body) = (self.http.clone(), self.url.clone(), body.clone());
+                // Read in the exchange's own task: the body (megabytes) is gone once read,
+                // and answers that come together are read on as many threads.
+                let answer = crate::transport::detached(async move {
+                    let bytes = exchange_limited(http, url.clone(), body, MAX_LOGS_BODY).await?;
+                    super::log_answer::parse_answer_body(&bytes).map_err(|why| {
+                        evm_error(
+                            ErrorKind::Decode,
+                            format!("{url}: eth_getLogs answered {why}"),
+                        )
+                    })
+                })
                 .await;
                 self.count();
-                match super::logs::parse_answer_body(&bytes?) {
-                    Err(why) => Err(evm_error(
-                        ErrorKind::Decode,
-                        format!("{}: eth_getLogs answered {why}", self.url),
-                    )),
-                    Ok(Ok(logs)) => Ok(Ok(logs)),
-                    Ok(Err(e)) if super::logs::is_range_refusal(&e) => Ok(Err(e)),
-                    Ok(Err(e)) => handed_back("eth_getLogs", Err(e)),
+                match answer? {
+                    Ok(logs) => Ok(Ok(logs)),
+                    Err(e) if super::logs::is_range_refusal(&e) => Ok(Err(e)),
+                    Err(e) => handed_back("eth_getLogs", Err(e)),
                 }
             })
             .await

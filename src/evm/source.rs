@@ -106,9 +106,9 @@ impl Source for EvmSource {
         asset: &'a Asset,
         pin: &'a Pin,
         from_block: Option<u64>,
-        concurrency: usize,
+        gate: &'a Gate,
         progress: &'a crate::holders::Progress,
-        found: &'a (dyn Fn(Vec<crate::query::Owner>) + Send + Sync),
+        found: crate::holders::Found<'a>,
     ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
         Box::pin(async move {
             let node = self.node(asset.network())?;
@@ -118,7 +118,7 @@ impl Source for EvmSource {
                     format!("an EVM node reads at a block, not at {pin:?}"),
                 ));
             };
-            node.discover_holders(asset, block, from_block, concurrency, progress, found)
+            node.discover_holders(asset, block, from_block, gate, progress, found)
                 .await
         })
     }

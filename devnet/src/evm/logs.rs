@@ -335,30 +335,34 @@ impl LogBook {
                 }
             };
             let before = self.seeded_before(f.block, f.source);
-            let (address, topics, data, position) = match self.seeded.get(f.source) {
-                Some(s) => {
-                    let (from, to, amount) = s.log(f.index);
-                    let topics = vec![
-                        ITransfers::Transfer::SIGNATURE_HASH,
-                        address_topic(&from),
-                        address_topic(&to),
-                    ];
-                    let data = amount.to_be_bytes::<32>().to_vec();
-                    (s.contract, topics, data, f.index - s.before(f.block))
-                }
-                None => {
-                    let Some(log) = self.recorded.get(f.index as usize) else {
-                        continue;
-                    };
-                    let position = f.index as usize - self.recorded_start(f.block);
-                    (
-                        log.address,
-                        log.topics.clone(),
-                        log.data.clone(),
-                        position as u64,
-                    )
-                }
-            };
+            let seeded: ([B256; 3], [u8; 32]);
+            let (address, topics, data, position): (Address, &[B256], &[u8], u64) =
+                match self.seeded.get(f.source) {
+                    Some(s) => {
+                        let (from, to, amount) = s.log(f.index);
+                        seeded = (
+                            [
+                                ITransfers::Transfer::SIGNATURE_HASH,
+                                address_topic(&from),
+                                address_topic(&to),
+                            ],
+                            amount.to_be_bytes::<32>(),
+                        );
+                        (
+                            s.contract,
+                            &seeded.0,
+                            &seeded.1,
+                            f.index - s.before(f.block),
+                        )
+                    }
+                    None => {
+                        let Some(log) = self.recorded.get(f.index as usize) else {
+                            continue;
+                        };
+                        let position = f.index as usize - self.recorded_start(f.block);
+                        (log.address, &log.topics, &log.data, position as u64)
+                    }
+                };
             let index = before + position;
             let tx = tx_hash(&hash, index);
             out.extend_from_slice(b"{\"address\":");
@@ -371,7 +375,7 @@ impl LogBook {
                 push_hex(out, t.as_slice());
             }
             out.extend_from_slice(b"],\"data\":");
-            push_hex(out, &data);
+            push_hex(out, data);
             out.extend_from_slice(b",\"blockNumber\":");
             push_quantity(out, f.block);
             out.extend_from_slice(b",\"blockHash\":");
@@ -395,10 +399,10 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// `"0x…"`: the bytes as lower-case hex, quoted.
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(b"\"0x");
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 0xf)]);
-    }
+    let at = out.len();
+    out.resize(at + 2 * bytes.len(), 0);
+    // The room is exactly twice the input, so this cannot fail.
+    let _ = alloy_primitives::hex::encode_to_slice(bytes, &mut out[at..]);
     out.push(b'"');
 }
 
@@ -431,6 +435,14 @@ mod tests {
             let mut out = Vec::new();
             push_quantity(&mut out, n);
             assert_eq!(String::from_utf8(out).unwrap(), text);
+        }
+        for (bytes, text) in [
+            (&[][..], "\"0x\""),
+            (&[0xab, 0x01, 0xf0][..], "\"0xab01f0\""),
+        ] {
+            let mut out = b"[".to_vec();
+            push_hex(&mut out, bytes);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("[{text}"));
         }
         let (a, b) = (B256::repeat_byte(1), B256::repeat_byte(2));
         let mut seen = std::collections::HashSet::new();

@@ -1,0 +1,276 @@
+//! The fast way through an `eth_getLogs` answer: one pass over the bytes that reads the
+//! fields tokbal uses (`address`, `topics`, `data`, `blockNumber`, `removed`) straight into
+//! [`Logs`], and steps over every other value without building it.
+//!
+//! A large answer is hundreds of bytes of hashes per log, most of them in fields tokbal does
+//! not read; a general JSON reader looks at each of their bytes for escapes and checks them
+//! as text. This one finds the end of a string with `memchr`. It takes only the shape
+//! providers send: any escape in a string it reads, a duplicated field, an error object or
+//! anything it does not expect makes it give up (`None`), and the answer is then read by
+//! the general reader, which reads what this one cannot and says what is wrong with the rest.
+
+use alloy_primitives::{hex, Address, B256};
+
+use super::log_answer::{Entry, Logs, Topics};
+
+/// How deep an unread value may nest before the reader gives up (the general reader takes
+/// over, with its own limit).
+const MAX_DEPTH: usize = 64;
+
+/// The logs of `body`, or `None` when it is not the plain shape read here.
+pub(super) fn read(body: &[u8]) -> Option<Logs> {
+    let mut r = Reader { b: body, i: 0 };
+    let mut logs = None;
+    r.ws();
+    r.eat(b'{')?;
+    r.ws();
+    if !r.eat_if(b'}') {
+        loop {
+            r.ws();
+            let key = r.plain_string()?;
+            r.ws();
+            r.eat(b':')?;
+            r.ws();
+            match key {
+                b"result" if logs.is_none() => logs = Some(r.logs()?),
+                // An error (or a second result) is left to the general reader.
+                b"result" | b"error" => return None,
+                _ => r.skip_value(0)?,
+            }
+            r.ws();
+            if r.eat_if(b'}') {
+                break;
+            }
+            r.eat(b',')?;
+        }
+    }
+    r.ws();
+    (r.i == r.b.len()).then_some(())?;
+    logs
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.eat_if(c).then_some(())
+    }
+
+    fn eat_if(&mut self, c: u8) -> bool {
+        let here = self.peek() == Some(c);
+        if here {
+            self.i += 1;
+        }
+        here
+    }
+
+    /// A string without escapes, as its raw bytes.
+    fn plain_string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        (rest[end] == b'"').then_some(())?;
+        self.i += end + 1;
+        Some(&rest[..end])
+    }
+
+    /// Steps over a string, escapes and all.
+    fn skip_string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let rest = self.b.get(self.i..)?;
+            let at = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[at] == b'"' {
+                self.i += at + 1;
+                return Some(());
+            }
+            // A backslash and the character it escapes.
+            self.i += at + 2;
+        }
+    }
+
+    /// Steps over any value, checking its shape.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        (depth < MAX_DEPTH).then_some(())?;
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            open @ (b'{' | b'[') => {
+                self.i += 1;
+                let close = if open == b'{' { b'}' } else { b']' };
+                self.ws();
+                if self.eat_if(close) {
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    if open == b'{' {
+                        self.skip_string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                    }
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    if self.eat_if(close) {
+                        return Some(());
+                    }
+                    self.eat(b',')?;
+                }
+            }
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            b'-' | b'0'..=b'9' => {
+                let len = self.b[self.i..]
+                    .iter()
+                    .take_while(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .count();
+                self.i += len;
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    fn word(&mut self, w: &[u8]) -> Option<()> {
+        self.b.get(self.i..)?.starts_with(w).then_some(())?;
+        self.i += w.len();
+        Some(())
+    }
+
+    /// The `result` list.
+    fn logs(&mut self) -> Option<Logs> {
+        self.eat(b'[')?;
+        let mut logs = Logs::default();
+        self.ws();
+        if self.eat_if(b']') {
+            return Some(logs);
+        }
+        loop {
+            self.ws();
+            self.log(&mut logs)?;
+            self.ws();
+            if self.eat_if(b']') {
+                return Some(logs);
+            }
+            self.eat(b',')?;
+        }
+    }
+
+    /// One log object, added to `logs` unless it is marked `removed`.
+    fn log(&mut self, logs: &mut Logs) -> Option<()> {
+        self.eat(b'{')?;
+        let start = logs.data.len();
+        let (mut address, mut topics, mut block, mut removed) = (None, None, None, false);
+        let mut data = None;
+        let mut seen = 0u8;
+        let mut first = |bit: u8| -> Option<()> {
+            (seen & bit == 0).then_some(())?;
+            seen |= bit;
+            Some(())
+        };
+        self.ws();
+        if !self.eat_if(b'}') {
+            loop {
+                self.ws();
+                let key = self.plain_string()?;
+                self.ws();
+                self.eat(b':')?;
+                self.ws();
+                match key {
+                    b"address" => {
+                        first(1)?;
+                        if self.peek() == Some(b'n') {
+                            self.word(b"null")?;
+                        } else {
+                            let text = std::str::from_utf8(self.plain_string()?).ok()?;
+                            address = Some(text.parse::<Address>().ok()?);
+                        }
+                    }
+                    b"topics" => {
+                        first(2)?;
+                        topics = Some(self.topics()?);
+                    }
+                    b"data" => {
+                        first(4)?;
+                        let text = self.plain_string()?;
+                        let digits = text.strip_prefix(b"0x").unwrap_or(text);
+                        (digits.len() % 2 == 0).then_some(())?;
+                        let at = logs.data.len();
+                        logs.data.resize(at + digits.len() / 2, 0);
+                        hex::decode_to_slice(digits, &mut logs.data[at..]).ok()?;
+                        data = Some((at, logs.data.len()));
+                    }
+                    b"blockNumber" => {
+                        first(8)?;
+                        let digits = self.plain_string()?.strip_prefix(b"0x")?;
+                        let text = std::str::from_utf8(digits).ok()?;
+                        block = Some(u64::from_str_radix(text, 16).ok()?);
+                    }
+                    b"removed" => {
+                        first(16)?;
+                        removed = match self.peek()? {
+                            b't' => self.word(b"true").map(|()| true)?,
+                            _ => self.word(b"false").map(|()| false)?,
+                        };
+                    }
+                    _ => self.skip_value(0)?,
+                }
+                self.ws();
+                if self.eat_if(b'}') {
+                    break;
+                }
+                self.eat(b',')?;
+            }
+        }
+        if removed {
+            logs.data.truncate(start);
+            return Some(());
+        }
+        logs.entries.push(Entry {
+            address,
+            topics: topics?,
+            block: block?,
+            data: data?,
+        });
+        Some(())
+    }
+
+    /// A list of at most four 32-byte topics.
+    fn topics(&mut self) -> Option<Topics> {
+        self.eat(b'[')?;
+        let mut topics = Topics::default();
+        self.ws();
+        if self.eat_if(b']') {
+            return Some(topics);
+        }
+        loop {
+            self.ws();
+            let text = self.plain_string()?;
+            let digits = text.strip_prefix(b"0x").unwrap_or(text);
+            let slot = topics.list.get_mut(usize::from(topics.count))?;
+            let mut word = [0u8; 32];
+            hex::decode_to_slice(digits, &mut word).ok()?;
+            *slot = B256::from(word);
+            topics.count += 1;
+            self.ws();
+            if self.eat_if(b']') {
+                return Some(topics);
+            }
+            self.eat(b',')?;
+        }
+    }
+}
