@@ -86,7 +86,7 @@ impl Tally {
                         }
                     }
                 } else if let Ok(batch) =
-                    <ITransfers::TransferBatch as SolEvent>::abi_decode_data(&log.data)
+                    <ITransfers::TransferBatch as SolEvent>::abi_decode_data(log.data)
                 {
                     let (ids, values) = batch;
                     for (id, value) in ids.iter().zip(values.iter()) {

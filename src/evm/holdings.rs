@@ -54,7 +54,7 @@ impl Received {
                 });
             }
         } else if let Ok((ids, _)) =
-            <ITransfers::TransferBatch as SolEvent>::abi_decode_data(&log.data)
+            <ITransfers::TransferBatch as SolEvent>::abi_decode_data(log.data)
         {
             for id in ids {
                 self.tokens.insert(Token::Erc1155 {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::rpc::{rpc_error_of, RpcError};
 
 /// The most topics a log has (`LOG0` to `LOG4`).
-const MAX_TOPICS: usize = 4;
+pub(super) const MAX_TOPICS: usize = 4;
 
 /// One log, as far as tokbal reads it, borrowed from [`Logs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,20 +25,21 @@ pub(crate) struct Log<'a> {
     pub block: u64,
 }
 
+/// One log in [`Logs`].
 #[derive(Clone, Copy, Debug)]
-struct Entry {
-    address: Option<Address>,
-    topics: Topics,
-    block: u64,
+pub(super) struct Entry {
+    pub(super) address: Option<Address>,
+    pub(super) topics: Topics,
+    pub(super) block: u64,
     /// Where its data lies in [`Logs::data`].
-    data: (usize, usize),
+    pub(super) data: (usize, usize),
 }
 
 /// The logs of one answer (without those marked `removed`), in the order they came.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Logs {
-    entries: Vec<Entry>,
-    data: Vec<u8>,
+    pub(super) entries: Vec<Entry>,
+    pub(super) data: Vec<u8>,
 }
 
 impl Logs {
@@ -60,9 +61,9 @@ impl Logs {
 
 /// A log's topics, decoded as they are read.
 #[derive(Clone, Copy, Debug, Default)]
-struct Topics {
-    list: [B256; MAX_TOPICS],
-    count: u8,
+pub(super) struct Topics {
+    pub(super) list: [B256; MAX_TOPICS],
+    pub(super) count: u8,
 }
 
 impl<'de> Deserialize<'de> for Topics {
@@ -115,8 +116,17 @@ struct RawLog<'a> {
 }
 
 /// The logs an `eth_getLogs` answer's body carries (without those marked `removed`), or its
-/// JSON-RPC error; `Err` with what is wrong when it is neither.
+/// JSON-RPC error; `Err` with what is wrong when it is neither. The plain shape providers send
+/// is read by [`log_reader`](super::log_reader); the rest by `serde_json`.
 pub(crate) fn parse_answer_body(body: &[u8]) -> Result<Result<Logs, RpcError>, String> {
+    if let Some(logs) = super::log_reader::read(body) {
+        return Ok(Ok(logs));
+    }
+    read_general(body)
+}
+
+/// [`parse_answer_body`] by `serde_json`.
+pub(super) fn read_general(body: &[u8]) -> Result<Result<Logs, RpcError>, String> {
     let answer: Answer<'_> = serde_json::from_slice(body)
         .map_err(|e| format!("something that is not JSON-RPC ({e})"))?;
     if let Some(e) = answer.error {

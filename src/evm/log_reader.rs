@@ -274,3 +274,146 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::log_answer::{parse_answer_body, Log};
+    use super::*;
+
+    /// A log as owned parts: address, topics, data, block.
+    type Owned = (Option<Address>, Vec<B256>, Vec<u8>, u64);
+    /// A generated log: address, topics, data, block, `removed`.
+    type Made = (Option<[u8; 20]>, Vec<[u8; 32]>, Vec<u8>, u64, Option<bool>);
+
+    fn general(body: &str) -> Option<Vec<Owned>> {
+        let logs = super::super::log_answer::read_general(body.as_bytes())
+            .ok()?
+            .ok()?;
+        Some(owned(&logs))
+    }
+
+    fn owned(logs: &Logs) -> Vec<Owned> {
+        logs.iter()
+            .map(|l: Log<'_>| (l.address, l.topics.to_vec(), l.data.to_vec(), l.block))
+            .collect()
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        format!("0x{}", hex::encode(bytes))
+    }
+
+    /// One log object as a provider might write it: fields in `order`, with `ws` between
+    /// tokens, some fields the reader skips.
+    fn log_text(
+        (address, topics, data, block, removed): &Made,
+        order: &[usize],
+        ws: &str,
+    ) -> String {
+        let topics: Vec<String> = topics
+            .iter()
+            .map(|t| format!("\"{}\"", hex_of(t)))
+            .collect();
+        let mut fields = vec![
+            match address {
+                Some(a) => format!("\"address\"{ws}:{ws}\"{}\"", hex_of(a)),
+                None => format!("\"address\":{ws}null"),
+            },
+            format!("\"topics\":{ws}[{ws}{}{ws}]", topics.join(&format!("{ws},{ws}"))),
+            format!("\"data\":\"{}\"", hex_of(data)),
+            format!("\"blockNumber\":\"0x{block:x}\""),
+            format!("\"blockHash\":\"{}\"", hex_of(&[7u8; 32])),
+            format!("\"logIndex\":{ws}\"0x1\",{ws}\"extra\":{ws}{{\"a\":[1,-2.5e3,true,false,null,{{}},[]],\"b\":\"x\\\"y\\\\\"}}"),
+        ];
+        if let Some(r) = removed {
+            fields.push(format!("\"removed\":{ws}{r}"));
+        }
+        let ordered: Vec<&String> = order.iter().filter_map(|&i| fields.get(i)).collect();
+        let mut all: Vec<&String> = ordered;
+        for f in &fields {
+            if !all.contains(&f) {
+                all.push(f);
+            }
+        }
+        let parts: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+        format!("{{{ws}{}{ws}}}", parts.join(&format!("{ws},{ws}")))
+    }
+
+    proptest! {
+        #[test]
+        fn reads_what_the_general_reader_reads(
+            logs in prop::collection::vec(
+                (
+                    prop::option::of(any::<[u8; 20]>()),
+                    prop::collection::vec(any::<[u8; 32]>(), 0..=4),
+                    prop::collection::vec(any::<u8>(), 0..80),
+                    any::<u64>(),
+                    prop::option::of(any::<bool>()),
+                ),
+                0..12,
+            ),
+            order in Just((0..6).collect::<Vec<usize>>()).prop_shuffle(),
+            ws in prop::sample::select(vec!["", " ", "\n  ", "\t"]),
+        ) {
+            let items: Vec<String> = logs.iter().map(|l| log_text(l, &order, ws)).collect();
+            let body = format!(
+                "{ws}{{{ws}\"jsonrpc\":{ws}\"2.0\",\"id\":{ws}1,{ws}\"result\":{ws}[{ws}{}{ws}]{ws}}}{ws}",
+                items.join(&format!("{ws},{ws}"))
+            );
+            let fast = read(body.as_bytes()).expect("the plain shape is read");
+            prop_assert_eq!(Some(owned(&fast)), general(&body));
+            let kept = logs.iter().filter(|l| l.4 != Some(true)).count();
+            prop_assert_eq!(fast.len(), kept);
+        }
+
+        #[test]
+        fn never_reads_what_the_general_reader_refuses(body in "[\\[\\]{}\",:a-z0-9 \\\\]{0,60}") {
+            if let Some(logs) = read(body.as_bytes()) {
+                prop_assert_eq!(Some(owned(&logs)), general(&body));
+            }
+        }
+    }
+
+    #[test]
+    fn gives_way_to_the_general_reader_where_it_must() {
+        let topic = format!("\"{}\"", hex_of(&[0x11; 32]));
+        let log = |extra: &str| {
+            format!(
+                r#"{{"result":[{{"topics":[{topic}],"data":"0x01","blockNumber":"0x5"{extra}}}]}}"#
+            )
+        };
+        assert_eq!(read(log("").as_bytes()).map(|l| l.len()), Some(1));
+        for (extra_or_body, why) in [
+            (log(r#","data":"0x02""#), "a field twice"),
+            (log(r#","removed":null"#), "removed that is not a boolean"),
+            (
+                r#"{"result":[{"topics":[],"data":"0x\u0030\u0031","blockNumber":"0x1"}]}"#
+                    .to_string(),
+                "an escape in a field read",
+            ),
+            (
+                r#"{"error":{"code":-32005,"message":"x"}}"#.to_string(),
+                "an error",
+            ),
+            (r#"{"result":[]} x"#.to_string(), "text after the answer"),
+            (r#"{"id":1}"#.to_string(), "no result"),
+            (
+                log(&format!(r#","x":{}{}"#, "[".repeat(70), "]".repeat(70))),
+                "nesting too deep",
+            ),
+        ] {
+            assert!(read(extra_or_body.as_bytes()).is_none(), "{why}");
+        }
+        // And the general reader reads the escaped one and names what is wrong elsewhere.
+        let escaped = r#"{"result":[{"topics":[],"data":"0x\u0030\u0031","blockNumber":"0x1"}]}"#;
+        assert_eq!(
+            parse_answer_body(escaped.as_bytes())
+                .unwrap()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(parse_answer_body(log(r#","data":"0x02""#).as_bytes()).is_err());
+    }
+}

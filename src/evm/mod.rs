@@ -18,6 +18,7 @@ mod early;
 mod holders;
 mod holdings;
 mod log_answer;
+mod log_reader;
 mod logs;
 mod rpc;
 mod source;
