@@ -245,7 +245,9 @@ impl Client {
         while let Some(holder) = stream.next().await {
             holders.push(holder?);
         }
-        holders.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.owner.cmp(&b.owner)));
+        // Owners are distinct, so the order is total: an unstable sort gives the same list
+        // and takes no buffer (a stable one would take half the list again).
+        holders.sort_unstable_by(|a, b| b.balance.cmp(&a.balance).then(a.owner.cmp(&b.owner)));
         let summary = stream.summary().ok_or_else(|| {
             Error::new(
                 ErrorKind::Unavailable,
@@ -315,9 +317,10 @@ impl Client {
             let mut snapshot = Snapshot::default();
             pin.record(&mut snapshot, network, &at);
             // The discovery and the balances share the client's concurrency: the discovery
-            // (on the way to every candidate) has an eighth to itself while it runs.
+            // (on the way to every candidate) has a sixteenth of it to itself while it runs,
+            // the balances the rest, and all of it once the discovery is done.
             let concurrency = self.concurrency.max(2);
-            let discovery_share = (concurrency / 8).max(1);
+            let discovery_share = (concurrency / 16).max(1);
             let gate = Arc::new(Gate::new(concurrency - discovery_share));
             let discovery_gate = Gate::new(discovery_share);
             // The candidates go to the reader as the logs name them: balances are read
@@ -407,10 +410,11 @@ impl Client {
     }
 
     /// Reads the balance of every candidate `found` hands on, at `snapshot`, as they come: in
-    /// chunks of whole requests (the source's calls per request times the concurrency) while
-    /// more may come, the rest at the end, so that the requests are as many as one batch of
-    /// every candidate would take. Chunks are read at once, their requests let through by
-    /// `gate` with the discovery's.
+    /// chunks of whole requests (the source's calls per request) while more may come, the
+    /// rest at the end, so that the requests are as many as one batch of every candidate
+    /// would take. At most two rounds of requests (the concurrency's worth) are being read
+    /// or prepared at once, their requests let through by `gate`; candidates found meanwhile
+    /// wait, held once.
     async fn read_candidates(
         &self,
         asset: &Asset,
@@ -422,7 +426,8 @@ impl Client {
     ) -> Result<Read, Error> {
         let network = asset.network();
         let (_, source) = self.sources.for_network(network)?;
-        let round = source.max_group().max(1) * self.concurrency.max(1);
+        let group = source.max_group().max(1);
+        let round = group * self.concurrency.max(1);
         let min = options
             .min
             .unwrap_or(Amount::from(1u64))
@@ -441,30 +446,44 @@ impl Client {
                     read.take(*owner, &balance, min);
                 }
             }
-            Ok::<Read, Error>(read)
+            Ok::<(usize, Read), Error>((chunk.len(), read))
         };
         let mut read = Read::default();
         let mut reading = futures::stream::FuturesUnordered::new();
+        // Candidates waiting, and how many are being read.
         let mut pending: Vec<Owner> = Vec::new();
+        let mut in_reading = 0usize;
         let mut more = true;
-        while more || !reading.is_empty() {
+        loop {
+            // Whole requests while more may come (the rest at the end), so that the requests
+            // are as many as one batch of every candidate would take; at most two rounds
+            // at once, each chunk at most one.
+            let whole = if more {
+                pending.len() / group * group
+            } else {
+                pending.len()
+            };
+            let take = whole.min(round).min((2 * round).saturating_sub(in_reading));
+            if take > 0 {
+                in_reading += take;
+                reading.push(read_chunk(pending.drain(..take).collect()));
+                continue;
+            }
+            if !more && reading.is_empty() {
+                return Ok(read);
+            }
             tokio::select! {
-                next = found.next(), if more => {
+                next = found.next(), if more && in_reading < 2 * round => {
                     more = next.is_some();
                     pending.extend(next.unwrap_or_default());
-                    let take = if more {
-                        pending.len() / round * round
-                    } else {
-                        pending.len()
-                    };
-                    if take > 0 {
-                        reading.push(read_chunk(pending.drain(..take).collect()));
-                    }
                 }
-                Some(chunk) = reading.next(), if !reading.is_empty() => read.add(chunk?),
+                Some(chunk) = reading.next(), if !reading.is_empty() => {
+                    let (size, chunk) = chunk?;
+                    in_reading -= size;
+                    read.add(chunk);
+                }
             }
         }
-        Ok(read)
     }
 }
 

@@ -122,13 +122,27 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
 /// Reads at most `limit` bytes of the body; the rest is dropped with the connection.
 #[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
 pub(crate) async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
 ) -> reqwest::Result<bytes::Bytes> {
+    read_limited_into(response, limit, Vec::new())
+        .await
+        .map(bytes::Bytes::from)
+}
+
+/// [`read_limited`] into `buf` (emptied first): a buffer used before has its memory mapped
+/// already, which spares a large answer a page fault every 4 KiB.
+#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
+pub(crate) async fn read_limited_into(
+    mut response: reqwest::Response,
+    limit: usize,
+    mut buf: Vec<u8>,
+) -> reqwest::Result<Vec<u8>> {
+    buf.clear();
     // The declared length (when the server gives one, and within the limit) sizes the buffer
     // once instead of doubling it chunk by chunk.
     let declared = response.content_length().unwrap_or(0).min(limit as u64);
-    let mut buf = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+    buf.reserve(usize::try_from(declared).unwrap_or(0));
     while let Some(chunk) = response.chunk().await? {
         let room = limit - buf.len();
         if chunk.len() >= room {
@@ -137,7 +151,7 @@ pub(crate) async fn read_limited(
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(bytes::Bytes::from(buf))
+    Ok(buf)
 }
 
 /// A short, printable excerpt of an answer's body, for an error message: at most 200

@@ -903,7 +903,9 @@ impl Bench {
     /// `evm-holders`: every holder of a token with 200,000 `Transfer` logs over 1,000,000
     /// blocks among 50,000 holders, from a devnet that caps `eth_getLogs` at 100,000 blocks
     /// and 10,000 logs a request, at 20 ms. The log scan starts at the contract's deploy
-    /// block (`--from-block`, as the floor assumes); the creation search is measured apart.
+    /// block (`--from-block`, as the floor assumes); the creation search is measured apart,
+    /// and so is the same read at latency 0 (what the bytes alone cost), with the CPU time of
+    /// both processes.
     fn evm_holders(&mut self) -> Record {
         let seed = format!("{HOLDERS_LOGS},{HOLDERS_BLOCKS},{HOLDERS_HOLDERS}");
         let (range, results) = (
@@ -939,7 +941,9 @@ impl Bench {
         let first_block = 1;
         let client = evm_client(&url);
         let options = tokbal::HoldersOptions::default().from_block(first_block);
+        let devnet_before = dev.cpu_time();
         let (out, wall, cpu) = measured(&self.rt, client.holders(&asset, At::Latest, options));
+        let devnet_cpu = dev.cpu_time().saturating_sub(devnet_before);
         let out = out.expect("holders read");
         let s = &out.summary;
         // The default: the creation block found by bisection first.
@@ -949,6 +953,16 @@ impl Bench {
             .block_on(evm_client(&url).holders(&asset, At::Latest, Default::default()))
             .expect("holders read");
         let wall_default = started.elapsed();
+        // The same read with no latency: how long the bytes alone take (the devnet writes
+        // and tokbal reads 126 MB of JSON on the same cores).
+        dev.set_latency(0);
+        let options = tokbal::HoldersOptions::default().from_block(first_block);
+        let started = Instant::now();
+        let at_zero = self
+            .rt
+            .block_on(evm_client(&url).holders(&asset, At::Latest, options))
+            .expect("holders read");
+        let wall_latency0 = started.elapsed();
         drop(dev);
 
         let k = client
@@ -968,7 +982,8 @@ impl Bench {
             && s.verified
             && s.holders == HOLDERS_HOLDERS
             && sorted
-            && plain.summary.holders == s.holders;
+            && plain.summary.holders == s.holders
+            && at_zero.summary.holders == s.holders;
         let mut r = Record::new("evm-holders", HOLDERS_HOLDERS, CONCURRENCY, LATENCY_MS);
         r.set("logs", json!(s.logs))
             .set("candidates", json!(s.candidates))
@@ -982,7 +997,9 @@ impl Bench {
             .secs("floor_s", fl)
             .set("ratio_to_floor", json!(round(ratio, 3)))
             .secs("cpu_s", cpu)
+            .secs("devnet_cpu_s", devnet_cpu)
             .secs("wall_with_creation_search_s", wall_default)
+            .secs("wall_latency0_s", wall_latency0)
             .set("peak_rss_mib", json!(round(proc_status_kib("VmHWM").unwrap_or(0) as f64 / 1024.0, 1)))
             .set(
                 "target",

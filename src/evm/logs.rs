@@ -28,10 +28,34 @@ use crate::holders::Progress;
 pub(crate) const FIRST_SPAN: u64 = 1 << 20;
 /// The most `eth_getLogs` requests out at once (within the client's concurrency): each
 /// answer may be megabytes, and they are held until read.
-pub(crate) const MAX_LOG_REQUESTS: usize = 8;
+pub(crate) const MAX_LOG_REQUESTS: usize = 4;
 /// An answer with fewer logs than this lets the next ranges grow (doubling, up to the
 /// largest range not refused for its size).
 const GROW_BELOW: usize = 2_000;
+
+/// The buffers a scan's answers are read into, each used again by a later answer (at most
+/// one per request in flight is kept, and all are freed when the scan ends).
+#[derive(Debug, Default)]
+pub(crate) struct Buffers(Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    /// A buffer used before, or a new one.
+    pub(crate) fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Gives `buf` back for a later answer.
+    pub(crate) fn put(&self, buf: Vec<u8>) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < MAX_LOG_REQUESTS {
+            kept.push(buf);
+        }
+    }
+}
 
 /// What a refusal of `eth_getLogs` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,13 +353,14 @@ impl EvmBackend {
             .store(to.saturating_sub(from).saturating_add(1), Ordering::Relaxed);
         let planner = Mutex::new(Planner::new(from, to));
         let take = || planner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let buffers = &Buffers::default();
         let mut running = FuturesUnordered::new();
         loop {
             while running.len() < MAX_LOG_REQUESTS {
                 let Some(range) = take() else { break };
                 running.push(async move {
                     let _permit = gate.enter().await;
-                    (range, self.logs_in(filter, range, progress).await)
+                    (range, self.logs_in(filter, range, progress, buffers).await)
                 });
             }
             let Some((range, answer)) = running.next().await else {
@@ -366,10 +391,11 @@ impl EvmBackend {
         filter: &LogFilter,
         (lo, hi): (u64, u64),
         progress: &Progress,
+        buffers: &Buffers,
     ) -> Result<Result<Logs, Refusal>, Error> {
         let answer = self
             .rpc_ref()
-            .get_logs(filter.json(lo, hi), &progress.log_requests)
+            .get_logs(filter.json(lo, hi), &progress.log_requests, buffers)
             .await;
         let refusal = match answer {
             Ok(Ok(logs)) => return Ok(Ok(logs)),

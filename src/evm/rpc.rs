@@ -14,7 +14,7 @@ use super::url::RpcUrl;
 use crate::error::{Error, ErrorKind};
 use crate::query::Backend;
 use crate::retry::{RateLimit, RetryPolicy};
-use crate::transport::{read_limited, Transport};
+use crate::transport::{read_limited_into, Transport};
 
 /// Largest answer read, in bytes: a batch of 100 calls or a Multicall3 answer of 1,000 reads
 /// fits many times over.
@@ -107,6 +107,7 @@ impl Rpc {
         &self,
         filter: Value,
         sent: &std::sync::atomic::AtomicU64,
+        buffers: &super::logs::Buffers,
     ) -> Result<Result<super::log_answer::Logs, RpcError>, Error> {
         let body = to_body(
             &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [filter]}),
@@ -117,17 +118,22 @@ impl Rpc {
                 let (http, url, body) = (self.http.clone(), self.url.clone(), body.clone());
                 // Read in the exchange's own task: the body (megabytes) is gone once read,
                 // and answers that come together are read on as many threads.
+                let buf = buffers.take();
                 let answer = crate::transport::detached(async move {
-                    let bytes = exchange_limited(http, url.clone(), body, MAX_LOGS_BODY).await?;
-                    super::log_answer::parse_answer_body(&bytes).map_err(|why| {
+                    let bytes =
+                        exchange_limited(http, url.clone(), body, MAX_LOGS_BODY, buf).await?;
+                    let answer = super::log_answer::parse_answer_body(&bytes).map_err(|why| {
                         evm_error(
                             ErrorKind::Decode,
                             format!("{url}: eth_getLogs answered {why}"),
                         )
-                    })
+                    });
+                    Ok((answer, bytes))
                 })
                 .await;
                 self.count();
+                let (answer, buf) = answer?;
+                buffers.put(buf);
                 match answer? {
                     Ok(logs) => Ok(Ok(logs)),
                     Err(e) if super::logs::is_range_refusal(&e) => Ok(Err(e)),
@@ -239,17 +245,20 @@ async fn exchange(
     url: RpcUrl,
     body: impl Into<reqwest::Body>,
 ) -> Result<Bytes, Error> {
-    exchange_limited(http, url, body, MAX_BODY).await
+    exchange_limited(http, url, body, MAX_BODY, Vec::new())
+        .await
+        .map(Bytes::from)
 }
 
-/// [`exchange`] with an answer of at most `max_body` bytes; a longer one is an error with
-/// the code [`ANSWER_TOO_LARGE`].
+/// [`exchange`] with an answer of at most `max_body` bytes, read into `buf`; a longer one is
+/// an error with the code [`ANSWER_TOO_LARGE`].
 async fn exchange_limited(
     http: reqwest::Client,
     url: RpcUrl,
     body: impl Into<reqwest::Body>,
     max_body: usize,
-) -> Result<Bytes, Error> {
+    buf: Vec<u8>,
+) -> Result<Vec<u8>, Error> {
     let response = http
         .post(url.expose())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -268,7 +277,7 @@ async fn exchange_limited(
         .with_status(status)
         .with_code(ANSWER_TOO_LARGE));
     }
-    let bytes = read_limited(response, max_body + 1)
+    let bytes = read_limited_into(response, max_body + 1, buf)
         .await
         .map_err(|e| transport_error(&url, e))?;
     if bytes.len() > max_body {
