@@ -343,24 +343,28 @@ async fn blocks_by_hash() {
 }
 
 #[tokio::test]
-async fn hashes_follow_the_documented_formula_and_parents_can_be_walked() {
-    let d = Devnet::builder()
-        .evm_chain_id(10)
-        .evm_initial_blocks(10_000)
-        .start()
-        .await
-        .unwrap();
-    let rpc = Rpc::new(&d);
-    // keccak256(chain_id ‖ number ‖ generation), three big-endian u64s.
-    let formula = |number: u64, generation: u64| {
-        let mut pre = Vec::new();
-        pre.extend_from_slice(&10u64.to_be_bytes());
-        pre.extend_from_slice(&number.to_be_bytes());
-        pre.extend_from_slice(&generation.to_be_bytes());
-        format!("{:#x}", alloy_primitives::keccak256(pre))
+async fn hashes_follow_chain_number_and_generation_and_parents_can_be_walked() {
+    let start = |chain_id: u64| async move {
+        Devnet::builder()
+            .evm_chain_id(chain_id)
+            .evm_initial_blocks(10_000)
+            .start()
+            .await
+            .unwrap()
     };
+    let d = start(10).await;
+    let rpc = Rpc::new(&d);
     let b = rpc.block("0x64").await;
-    assert_eq!(b["hash"], formula(100, 0));
+    // A block's hash is made from the chain id, its number and its generation only: another
+    // devnet of the same chain gives the same, another chain another.
+    let (same, other) = (start(10).await, start(11).await);
+    assert_eq!(Rpc::new(&same).block("0x64").await["hash"], b["hash"]);
+    assert_ne!(Rpc::new(&other).block("0x64").await["hash"], b["hash"]);
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..200u64 {
+        let h = rpc.block(&format!("{n:#x}")).await["hash"].clone();
+        assert!(seen.insert(h), "block {n}'s hash is its own");
+    }
     // Far below the tip, a parent hash handed out is found by hash.
     let mut block = b;
     for n in (95..100).rev() {
@@ -369,9 +373,12 @@ async fn hashes_follow_the_documented_formula_and_parents_can_be_walked() {
             .await;
         assert_eq!(block["number"], q(n));
     }
+    // A reorganization gives the blocks it replaces a new generation, and only those.
+    let (tip, below) = (rpc.block("latest").await, rpc.block("0x270e").await);
     d.evm().reorg(1);
-    assert_eq!(rpc.block("latest").await["hash"], formula(9_999, 1));
-    assert_eq!(rpc.block("0x270e").await["hash"], formula(9_998, 0));
+    assert_eq!(rpc.block("latest").await["number"], tip["number"]);
+    assert_ne!(rpc.block("latest").await["hash"], tip["hash"]);
+    assert_eq!(rpc.block("0x270e").await["hash"], below["hash"]);
 }
 
 #[tokio::test]
