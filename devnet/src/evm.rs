@@ -144,9 +144,9 @@
 //! Blocks are never stored. Block `n` is made at `genesis + n * interval` (milliseconds),
 //! plus a seeded jitter of less than half the interval when asked, its timestamp the whole
 //! seconds of that (so sub-second blocks share seconds, as on L2s); [`EvmNode::mine_at`]
-//! places a block at a given second and later blocks follow from there. Block hashes are
-//! `keccak256(chain_id ‖ number ‖ generation)` with three big-endian u64s, the generation
-//! 0 until [`EvmNode::reorg`] gives the replaced blocks a new one. A hash is known to the
+//! places a block at a given second and later blocks follow from there. A block's hash is
+//! mixed from the chain id, its number and its generation (distinct for every block of a
+//! fork), the generation 0 until [`EvmNode::reorg`] gives the replaced blocks a new one. A hash is known to the
 //! node when it handed it out (as a `hash` or `parentHash`, or through
 //! [`EvmNode::block`]; the last 65,536 are remembered) or when it is the hash of one of the
 //! last 256 blocks, and only if it is still the hash of its block.
