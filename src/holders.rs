@@ -273,7 +273,8 @@ impl Client {
     ) -> HoldersStream<'a> {
         let state = Arc::new(Mutex::new(StreamState::default()));
         let progress = Arc::new(Progress::default());
-        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Holder, Error>>();
+        // Holders travel a chunk at a time (one message, not one per holder).
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<Holder>, Error>>();
         let run = {
             let (state, progress, asset) = (state.clone(), progress.clone(), asset.clone());
             async move {
@@ -286,8 +287,15 @@ impl Client {
             }
         };
         // The work runs as the stream is polled; holders come out as they are found.
+        let holders = rx.flat_map(|chunk| {
+            let (holders, error) = match chunk {
+                Ok(holders) => (holders, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            futures::stream::iter(holders.into_iter().map(Ok).chain(error.map(Err)))
+        });
         let inner =
-            futures::stream::select(rx.map(Some), futures::stream::once(run).map(|()| None))
+            futures::stream::select(holders.map(Some), futures::stream::once(run).map(|()| None))
                 .filter_map(futures::future::ready);
         HoldersStream {
             inner: Box::pin(inner),
@@ -303,7 +311,7 @@ impl Client {
         options: &HoldersOptions,
         progress: &Progress,
         state: &Mutex<StreamState>,
-        out: &futures::channel::mpsc::UnboundedSender<Result<Holder, Error>>,
+        out: &futures::channel::mpsc::UnboundedSender<Result<Vec<Holder>, Error>>,
     ) -> Result<(), Error> {
         listable(asset)?;
         let network = asset.network();
@@ -361,16 +369,17 @@ impl Client {
         } = read;
         let decimals = token.as_ref().and_then(|t| t.decimals);
         for chunk in held {
-            for (owner, balance) in chunk {
-                let holder = Holder {
+            let holders = chunk
+                .into_iter()
+                .map(|(owner, balance)| Holder {
                     owner,
                     balance,
                     formatted: decimals.map(|d| balance.format_units(d)),
-                };
-                if out.unbounded_send(Ok(holder)).is_err() {
-                    // The caller stopped listening.
-                    return Ok(());
-                }
+                })
+                .collect();
+            if out.unbounded_send(Ok(holders)).is_err() {
+                // The caller stopped listening.
+                return Ok(());
             }
             // Lets the caller take this chunk before the next is sent: a million holders are
             // never held twice over.
