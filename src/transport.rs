@@ -120,7 +120,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
 }
 
 /// Reads at most `limit` bytes of the body; the rest is dropped with the connection.
-#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
+#[cfg_attr(not(any(feature = "aptos", feature = "bitcoin")), allow(dead_code))]
 pub(crate) async fn read_limited(
     response: reqwest::Response,
     limit: usize,
@@ -132,7 +132,10 @@ pub(crate) async fn read_limited(
 
 /// [`read_limited`] into `buf` (emptied first): a buffer used before has its memory mapped
 /// already, which spares a large answer a page fault every 4 KiB.
-#[cfg_attr(not(any(feature = "aptos", feature = "evm")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "aptos", feature = "bitcoin", feature = "evm")),
+    allow(dead_code)
+)]
 pub(crate) async fn read_limited_into(
     mut response: reqwest::Response,
     limit: usize,

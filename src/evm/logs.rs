@@ -538,6 +538,49 @@ mod tests {
     }
 
     #[test]
+    fn what_a_refusal_names_is_used_at_once() {
+        // Infura-like: the whole range is refused, naming the first 50,000 blocks.
+        let mut p = Planner::new(0, 999_999);
+        let whole = p.take().unwrap();
+        assert_eq!(whole, (0, 999_999));
+        p.refused(
+            whole,
+            Refusal::Shrink {
+                suggested: Some((0, 49_999)),
+                by_range: false,
+                max_span: None,
+            },
+        );
+        // The named range is read whole; the rest is ready at once, in ranges an eighth
+        // shorter (a range as long elsewhere would be refused about half the time), so that
+        // every request in flight has one.
+        let mut ranges = vec![p.take().unwrap()];
+        assert_eq!(ranges[0], (0, 49_999));
+        while let Some(r) = p.take() {
+            ranges.push(r);
+        }
+        assert_eq!(ranges.len(), 1 + 950_000usize.div_ceil(43_750));
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[1].0, pair[0].1 + 1, "{pair:?}");
+            assert!(pair[1].1 - pair[1].0 < 43_750, "{pair:?}");
+        }
+        assert_eq!(ranges.last().map(|r| r.1), Some(999_999));
+        // A range refused for its length (not its logs) is the cap itself: no eighth off.
+        let mut p = Planner::new(0, 999);
+        let whole = p.take().unwrap();
+        p.refused(
+            whole,
+            Refusal::Shrink {
+                suggested: Some((0, 99)),
+                by_range: true,
+                max_span: None,
+            },
+        );
+        assert_eq!(p.take(), Some((0, 99)));
+        assert_eq!(p.take(), Some((100, 199)));
+    }
+
+    #[test]
     fn the_planner_covers_every_block_once_whatever_is_refused() {
         let mut p = Planner::new(0, 999);
         let mut done = Vec::new();
