@@ -327,14 +327,23 @@ impl Client {
             // The discovery and the balances share the client's concurrency: the discovery
             // (on the way to every candidate) has a sixteenth of it to itself while it runs,
             // the balances the rest, and all of it once the discovery is done.
-            let concurrency = self.concurrency.max(2);
-            let discovery_share = (concurrency / 16).max(1);
-            let gate = Arc::new(Gate::new(concurrency - discovery_share));
-            let discovery_gate = Gate::new(discovery_share);
+            // A concurrency of one is one gate for both.
+            let discovery_share = (self.concurrency / 16).max(1);
+            let apart = self.concurrency > discovery_share;
+            let gate = Arc::new(Gate::new(if apart {
+                self.concurrency - discovery_share
+            } else {
+                self.concurrency.max(1)
+            }));
+            let discovery_gate = if apart {
+                Arc::new(Gate::new(discovery_share))
+            } else {
+                gate.clone()
+            };
             // The candidates go to the reader as the logs name them: balances are read
             // while the scan goes on, a whole number of requests at a time.
             let (tx, rx) = futures::channel::mpsc::unbounded::<Vec<Owner>>();
-            let (gate_ref, discovery_gate) = (&gate, &discovery_gate);
+            let (gate_ref, discovery_gate) = (&gate, &*discovery_gate);
             let discover = async move {
                 let found: Found<'_> = Box::new(move |fresh: Vec<Owner>| {
                     let _ = tx.unbounded_send(fresh);
@@ -343,7 +352,9 @@ impl Client {
                 let discovered = source
                     .discover_holders(asset, &pin, from, discovery_gate, progress, found)
                     .await;
-                gate_ref.widen(discovery_share);
+                if apart {
+                    gate_ref.widen(discovery_share);
+                }
                 discovered
             };
             let reader = self.read_candidates(asset, &snapshot, options, progress, &gate, rx);

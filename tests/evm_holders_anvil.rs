@@ -77,6 +77,11 @@ fn at_block(block: u64) -> At {
 /// A client reading anvil's chain at `url`: K calls per Multicall3 request, no Aptos key
 /// from the environment (and Aptos, where it is built in, sent to a closed loopback port).
 fn client_with(url: &str, retry: RetryPolicy) -> Client {
+    builder(url, retry).build().expect("a client")
+}
+
+/// The builder of [`client_with`], for a test to set more.
+fn builder(url: &str, retry: RetryPolicy) -> tokbal::ClientBuilder {
     let builder = Client::builder()
         .endpoint(NET, url)
         .timeout(Duration::from_secs(60))
@@ -86,7 +91,7 @@ fn client_with(url: &str, retry: RetryPolicy) -> Client {
     let builder = builder
         .aptos_api_key(None)
         .aptos_url("http://127.0.0.1:9/v1");
-    builder.build().expect("a client")
+    builder
 }
 
 /// No retries: every answer is looked at as it came.
@@ -643,6 +648,23 @@ async fn many_events_in_one_block_and_holders_who_leave() {
     assert_eq!(s.logs, t.model.events);
     assert_eq!(s.candidates, ledger.touched.len() as u64);
     assert_eq!(s.holders, ledger.holders(U256::ZERO).len() as u64);
+
+    // One request at a time (the scan and the balances then share it): the same list, and
+    // the same number of balance requests.
+    let single = builder(node.url(), RetryPolicy::none())
+        .concurrency(1)
+        .build()
+        .expect("a client");
+    let one = holders(
+        &single,
+        &erc20(t.token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    assert_eq!(listed(&one), listed(&out));
+    assert_eq!(one.summary.balance_requests, s.balance_requests);
+    assert!(one.summary.verified);
 }
 
 /// The log requests a limited provider needs at most: 1.5 times the floor (one request per

@@ -23,9 +23,9 @@ use crate::metadata::Asset;
 use crate::pin::BlockSnapshot;
 use crate::query::{EvmAddress, Owner, Token};
 
-/// An address as a key of the candidates' set: hashed as three words rather than twenty
-/// bytes, which makes the set two to three times faster to fill (a scan names each holder
-/// many times over). The hasher stays seeded: a token's logs choose the addresses.
+/// An address as a key of the candidates' set, hashed as three words rather than as a slice
+/// of twenty bytes (a scan names each holder many times over, so the set is filled on the
+/// hot path). The hasher stays seeded: a token's logs choose the addresses.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Key([u8; 20]);
 
