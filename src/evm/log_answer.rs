@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::rpc::{rpc_error_of, RpcError};
 
 /// The most topics a log has (`LOG0` to `LOG4`).
-pub(super) const MAX_TOPICS: usize = 4;
+const MAX_TOPICS: usize = 4;
 
 /// One log, as far as tokbal reads it, borrowed from [`Logs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
