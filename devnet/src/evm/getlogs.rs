@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 
 use super::logs::{Found, LogFilter};
 use super::rpc::{
-    parse_address, parse_hash, BlockId, Output, RpcError, View, INVALID_PARAMS, INVALID_REQUEST,
-    LIMIT_EXCEEDED, SERVER_ERROR,
+    parse_address, parse_hash, BlockId, Output, RawText, RpcError, View, INVALID_PARAMS,
+    INVALID_REQUEST, LIMIT_EXCEEDED, SERVER_ERROR,
 };
 use super::LogsErrorStyle;
 
@@ -255,8 +255,8 @@ impl View<'_> {
             found
         };
         self.logs_returned += found.len() as u64;
-        let mut out = Vec::new();
-        book.write_json(&found, &self.ledger.chain, &mut out);
+        let mut out = RawText::new();
+        book.write_json(&found, &self.ledger.chain, out.writer());
         Ok(Output::Raw(out))
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::rpc::{
-    response, Item, Output, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR,
+    response, Item, Output, RawText, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR,
 };
 use super::{BatchLimitStyle, EvmNode, Knobs, ThrottleStyle, MAX_BODY_BYTES};
 use crate::faults::{cut_body, FaultAction, SplitMix64};
@@ -50,14 +50,14 @@ fn parse_body(bytes: &[u8]) -> Parsed {
 struct Answer {
     status: StatusCode,
     content_type: &'static str,
-    body: Vec<u8>,
+    body: bytes::Bytes,
     retry_after: Option<u64>,
 }
 
 /// One answer object: built as a JSON value, or written out already.
 enum Reply {
     Json(Value),
-    Raw(Vec<u8>),
+    Raw(RawText),
 }
 
 impl Reply {
@@ -65,14 +65,11 @@ impl Reply {
     fn new(id: &Value, result: Result<Output, RpcError>) -> Reply {
         match result {
             Ok(Output::Raw(text)) => {
-                let mut out = Vec::with_capacity(text.len() + 64);
-                out.extend_from_slice(b"{\"id\":");
+                let mut head = b"{\"id\":".to_vec();
                 // Writing into a `Vec` cannot fail.
-                let _ = super::json::write(&mut out, id);
-                out.extend_from_slice(b",\"jsonrpc\":\"2.0\",\"result\":");
-                out.extend_from_slice(&text);
-                out.push(b'}');
-                Reply::Raw(out)
+                let _ = super::json::write(&mut head, id);
+                head.extend_from_slice(b",\"jsonrpc\":\"2.0\",\"result\":");
+                Reply::Raw(text.wrap(&head, b"}"))
             }
             Ok(Output::Json(v)) => Reply::Json(response(id, Ok(v))),
             Err(e) => Reply::Json(response(id, Err(e))),
@@ -85,14 +82,14 @@ impl Reply {
             Reply::Json(v) => {
                 let _ = super::json::write(out, v);
             }
-            Reply::Raw(text) => out.extend_from_slice(text),
+            Reply::Raw(text) => out.extend_from_slice(text.text()),
         }
     }
 
     fn len_hint(&self) -> usize {
         match self {
             Reply::Json(_) => 256,
-            Reply::Raw(text) => text.len(),
+            Reply::Raw(text) => text.text().len(),
         }
     }
 }
@@ -103,11 +100,11 @@ impl Answer {
     }
 
     /// A 200 with this JSON text.
-    fn bytes(body: Vec<u8>) -> Answer {
+    fn bytes(body: impl Into<bytes::Bytes>) -> Answer {
         Answer {
             status: StatusCode::OK,
             content_type: "application/json",
-            body,
+            body: body.into(),
             retry_after: None,
         }
     }
@@ -116,7 +113,7 @@ impl Answer {
     fn reply(reply: Reply) -> Answer {
         match reply {
             Reply::Json(v) => Answer::json(&v),
-            Reply::Raw(text) => Answer::bytes(text),
+            Reply::Raw(text) => Answer::bytes(text.into_bytes()),
         }
     }
 
@@ -140,7 +137,7 @@ impl Answer {
         Answer {
             status: StatusCode::OK,
             content_type: "application/json",
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
             retry_after: None,
         }
     }
@@ -154,7 +151,7 @@ impl Answer {
         Answer {
             status,
             content_type: "text/plain; charset=utf-8",
-            body: message.as_bytes().to_vec(),
+            body: bytes::Bytes::copy_from_slice(message.as_bytes()),
             retry_after: None,
         }
     }
@@ -178,7 +175,7 @@ impl Answer {
 
     fn into_response(self, drop_mid_body: bool) -> Response {
         let body = if drop_mid_body {
-            cut_body(self.body)
+            cut_body(self.body.to_vec())
         } else {
             Body::from(self.body)
         };
