@@ -84,6 +84,7 @@ pub mod aptos;
 pub mod esplora;
 pub mod evm;
 pub mod faults;
+mod schedule;
 mod seen;
 
 use std::io;

@@ -103,19 +103,7 @@ impl Layout {
 
     /// The highest block in `0..=max_h` made at or before `t`.
     pub(super) fn height_at_time(&self, t: u64, max_h: u64) -> Option<u64> {
-        if self.timestamp(0) > t {
-            return None;
-        }
-        let (mut lo, mut hi) = (0u64, max_h);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.timestamp(mid) <= t {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        Some(lo)
+        crate::schedule::last_at_or_before(t, max_h, |h| self.timestamp(h))
     }
 }
 

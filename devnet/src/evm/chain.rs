@@ -216,19 +216,7 @@ impl Chain {
 
     /// The last block in `0..=max` made at or before `t` (seconds), if any.
     pub(super) fn last_at_or_before(&self, t: u64, max: u64) -> Option<u64> {
-        if self.timestamp(0) > t {
-            return None;
-        }
-        let (mut lo, mut hi) = (0u64, max);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.timestamp(mid) <= t {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        Some(lo)
+        crate::schedule::last_at_or_before(t, max, |n| self.timestamp(n))
     }
 
     /// The first block (mined or still to come on the schedule) made at or after `t`.
