@@ -173,6 +173,7 @@ mod json;
 mod logs;
 mod metadata;
 mod moves;
+mod raw_text;
 mod rpc;
 mod seeded;
 mod state;
@@ -671,6 +672,8 @@ struct Inner {
     logs_throttle: AtomicU64,
     counters: Counters,
     seen: Seen<EvmSeenCall>,
+    /// Buffers of long answers sent, for later ones.
+    spare: Arc<raw_text::Spare>,
 }
 
 /// Handle to a synthetic EVM chain: its blocks, state, fault switches, protocol knobs and
@@ -727,6 +730,7 @@ impl EvmNode {
                 logs_throttle: AtomicU64::new(0),
                 counters: Counters::default(),
                 seen: Seen::new(SEEN_RPC_CALLS_LIMIT),
+                spare: Arc::default(),
             }),
         }
     }

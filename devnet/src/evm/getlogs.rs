@@ -5,9 +5,10 @@ use alloy_primitives::{Address, B256};
 use serde_json::{json, Map, Value};
 
 use super::logs::{Found, LogFilter};
+use super::raw_text::RawText;
 use super::rpc::{
-    parse_address, parse_hash, BlockId, Output, RawText, RpcError, View, INVALID_PARAMS,
-    INVALID_REQUEST, LIMIT_EXCEEDED, SERVER_ERROR,
+    parse_address, parse_hash, BlockId, Output, RpcError, View, INVALID_PARAMS, INVALID_REQUEST,
+    LIMIT_EXCEEDED, SERVER_ERROR,
 };
 use super::LogsErrorStyle;
 
@@ -255,7 +256,7 @@ impl View<'_> {
             found
         };
         self.logs_returned += found.len() as u64;
-        let mut out = RawText::new();
+        let mut out = RawText::new(self.spare);
         book.write_json(&found, &self.ledger.chain, out.writer());
         Ok(Output::Raw(out))
     }

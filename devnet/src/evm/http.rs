@@ -14,8 +14,9 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::raw_text::RawText;
 use super::rpc::{
-    response, Item, Output, RawText, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR,
+    response, Item, Output, RpcError, View, INVALID_REQUEST, LIMIT_EXCEEDED, PARSE_ERROR,
 };
 use super::{BatchLimitStyle, EvmNode, Knobs, ThrottleStyle, MAX_BODY_BYTES};
 use crate::faults::{cut_body, FaultAction, SplitMix64};
@@ -360,6 +361,7 @@ impl EvmNode {
             inner_calls: 0,
             logs_returned: 0,
             logs_refused: 0,
+            spare: &self.inner.spare,
         };
         let mut answers = Vec::with_capacity(items.len());
         for item in items {

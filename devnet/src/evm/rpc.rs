@@ -391,62 +391,7 @@ impl BlockId {
 #[derive(Debug)]
 pub(super) enum Output {
     Json(Value),
-    Raw(RawText),
-}
-
-/// JSON text written ahead of the answer it goes in, with room left in front of it for the
-/// answer's envelope: a long text (10,000 logs are 6 MB) is wrapped where it lies, not
-/// copied into a new buffer.
-#[derive(Debug)]
-pub(super) struct RawText {
-    buf: Vec<u8>,
-    start: usize,
-}
-
-impl RawText {
-    /// The room left in front: an envelope with any id of up to 20 digits fits.
-    const ROOM: usize = 64;
-
-    /// An empty text (its writer reserves what it needs).
-    pub(super) fn new() -> RawText {
-        RawText {
-            buf: vec![b' '; Self::ROOM],
-            start: Self::ROOM,
-        }
-    }
-
-    /// Where the text is written: append to it.
-    pub(super) fn writer(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
-    }
-
-    /// The text.
-    pub(super) fn text(&self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-
-    /// The text with `head` in front of it (in the room left, where it fits) and `tail`
-    /// after it.
-    pub(super) fn wrap(mut self, head: &[u8], tail: &[u8]) -> RawText {
-        if head.len() <= self.start {
-            let at = self.start - head.len();
-            self.buf[at..self.start].copy_from_slice(head);
-            self.start = at;
-        } else {
-            let mut buf = Vec::with_capacity(head.len() + self.text().len() + tail.len());
-            buf.extend_from_slice(head);
-            buf.extend_from_slice(self.text());
-            self.buf = buf;
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(tail);
-        self
-    }
-
-    /// The text, as the bytes of a body (no copy).
-    pub(super) fn into_bytes(self) -> bytes::Bytes {
-        bytes::Bytes::from(self.buf).slice(self.start..)
-    }
+    Raw(super::raw_text::RawText),
 }
 
 /// One request's view of the ledger: the tip as it appears (lag included).
@@ -463,6 +408,8 @@ pub(super) struct View<'a> {
     pub(super) logs_returned: u64,
     /// `eth_getLogs` calls refused for their range or the size of their answer.
     pub(super) logs_refused: u64,
+    /// Where long answers are written: buffers of answers sent before.
+    pub(super) spare: &'a std::sync::Arc<super::raw_text::Spare>,
 }
 
 impl View<'_> {
@@ -809,22 +756,5 @@ mod tests {
         ] {
             assert!(matches!(Item::parse(bad), Item::Invalid { .. }));
         }
-    }
-
-    #[test]
-    fn raw_text_is_wrapped_where_it_lies() {
-        let mut t = RawText::new();
-        t.writer().extend_from_slice(b"[1,2]");
-        assert_eq!(t.text(), b"[1,2]");
-        let wrapped = t.wrap(b"{\"id\":7,\"result\":", b"}");
-        assert_eq!(wrapped.text(), b"{\"id\":7,\"result\":[1,2]}");
-        assert_eq!(&wrapped.into_bytes()[..], b"{\"id\":7,\"result\":[1,2]}");
-        // A head longer than the room is copied in front instead.
-        let long = vec![b'x'; RawText::ROOM + 1];
-        let mut t = RawText::new();
-        t.writer().push(b'0');
-        let wrapped = t.wrap(&long, b"!");
-        assert_eq!(wrapped.text().len(), RawText::ROOM + 3);
-        assert!(wrapped.text().starts_with(&long) && wrapped.text().ends_with(b"0!"));
     }
 }
