@@ -114,10 +114,10 @@ impl EvmBackend {
         let (mut received, mut received_multi) = (Received::default(), Received::default());
         let (a, b) = futures::join!(
             self.scan_logs(&transfers, from, pin.number, &gate, &progress, |logs| {
-                received.take_all(&logs)
+                received.take_all(logs)
             }),
             self.scan_logs(&multi, from, pin.number, &gate, &progress, |logs| {
-                received_multi.take_all(&logs)
+                received_multi.take_all(logs)
             })
         );
         a?;

@@ -43,6 +43,12 @@ pub(crate) struct Logs {
 }
 
 impl Logs {
+    /// Empties the table, keeping its room for the next answer.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.data.clear();
+    }
+
     /// How many.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
@@ -117,10 +123,15 @@ struct RawLog<'a> {
 
 /// The logs an `eth_getLogs` answer's body carries (without those marked `removed`), or its
 /// JSON-RPC error; `Err` with what is wrong when it is neither. The plain shape providers send
-/// is read by [`log_reader`](super::log_reader); the rest by `serde_json`.
-pub(crate) fn parse_answer_body(body: &[u8]) -> Result<Result<Logs, RpcError>, String> {
-    if let Some(logs) = super::log_reader::read(body) {
-        return Ok(Ok(logs));
+/// is read by [`log_reader`](super::log_reader) into `table` (cleared first: one used
+/// before keeps its room); the rest by `serde_json`.
+pub(crate) fn parse_answer_body(
+    body: &[u8],
+    mut table: Logs,
+) -> Result<Result<Logs, RpcError>, String> {
+    table.clear();
+    if super::log_reader::read_into(body, &mut table).is_some() {
+        return Ok(Ok(table));
     }
     read_general(body)
 }
@@ -187,7 +198,9 @@ mod tests {
             {"address": "0x00000000000000000000000000000000000000aa", "topics": [topic, topic],
              "data": "0x0203", "blockNumber": "0x7", "removed": false},
         ]));
-        let logs = parse_answer_body(v.as_bytes()).unwrap().unwrap();
+        let logs = parse_answer_body(v.as_bytes(), Logs::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(logs.len(), 2);
         let all: Vec<Log<'_>> = logs.iter().collect();
         assert_eq!(
@@ -198,6 +211,15 @@ mod tests {
         assert_eq!((all[1].block, all[1].data), (7, &[2u8, 3][..]));
         assert_eq!(all[1].topics.len(), 2);
         assert_eq!(all[1].address, Some(Address::with_last_byte(0xaa)));
+        // A table used before holds only the next answer's logs.
+        let next = body(json!([{"topics": [], "data": "0x09", "blockNumber": "0x8"}]));
+        let again = parse_answer_body(next.as_bytes(), logs).unwrap().unwrap();
+        let all: Vec<Log<'_>> = again.iter().collect();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].block, all[0].data, all[0].topics.len()),
+            (8, &[9u8][..], 0)
+        );
         for wrong in [
             json!([{"topics": ["0x12"], "data": "0x", "blockNumber": "0x1"}]),
             json!([{"topics": [topic, topic, topic, topic, topic], "data": "0x", "blockNumber": "0x1"}]),
@@ -208,13 +230,13 @@ mod tests {
             json!({"not": "a list"}),
         ] {
             assert!(
-                parse_answer_body(body(wrong.clone()).as_bytes()).is_err(),
+                parse_answer_body(body(wrong.clone()).as_bytes(), Logs::default()).is_err(),
                 "{wrong}"
             );
         }
-        assert!(parse_answer_body(b"<html>").is_err());
+        assert!(parse_answer_body(b"<html>", Logs::default()).is_err());
         let refused = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "query returned more than 10000 results"}});
-        let e = parse_answer_body(refused.to_string().as_bytes())
+        let e = parse_answer_body(refused.to_string().as_bytes(), Logs::default())
             .unwrap()
             .unwrap_err();
         assert_eq!(e.code, -32005);
@@ -227,7 +249,9 @@ mod tests {
         let v = format!(
             r#"{{"result": [{{"topics": ["{topic}"], "data": "0x\u0030\u0031", "blockNumber": "0x\u0031"}}]}}"#
         );
-        let logs = parse_answer_body(v.as_bytes()).unwrap().unwrap();
+        let logs = parse_answer_body(v.as_bytes(), Logs::default())
+            .unwrap()
+            .unwrap();
         let log = logs.iter().next().unwrap();
         assert_eq!((log.block, log.data), (1, &[1u8][..]));
     }

@@ -20,15 +20,17 @@ use super::log_answer::{Entry, Logs, Topics};
 /// over, with its own limit).
 const MAX_DEPTH: usize = 64;
 
-/// The logs of `body`, or `None` when it is not the plain shape read here.
-pub(super) fn read(body: &[u8]) -> Option<Logs> {
+/// Reads the logs of `body` into `logs` (an empty table, or one used before and cleared),
+/// or gives up (`None`, leaving `logs` partly filled) when it is not the plain shape read
+/// here.
+pub(super) fn read_into(body: &[u8], logs: &mut Logs) -> Option<()> {
     // Printable ASCII only, checked at once over the whole body: then no string stepped over
     // can hold what the general reader would refuse (text that is not UTF-8, a raw control
     // character). A compact answer of logs is all printable ASCII; one laid out on lines, or
     // with other text in it, is left to the general reader.
     plain_ascii(body).then_some(())?;
     let mut r = Reader { b: body, i: 0 };
-    let mut logs = None;
+    let mut result = false;
     r.ws();
     r.eat(b'{')?;
     r.ws();
@@ -40,7 +42,10 @@ pub(super) fn read(body: &[u8]) -> Option<Logs> {
             r.eat(b':')?;
             r.ws();
             match key {
-                b"result" if logs.is_none() => logs = Some(r.logs()?),
+                b"result" if !result => {
+                    r.logs(logs)?;
+                    result = true;
+                }
                 // An error (or a second result) is left to the general reader.
                 b"result" | b"error" => return None,
                 _ => r.skip_value(0)?,
@@ -53,8 +58,7 @@ pub(super) fn read(body: &[u8]) -> Option<Logs> {
         }
     }
     r.ws();
-    (r.i == r.b.len()).then_some(())?;
-    logs
+    (r.i == r.b.len() && result).then_some(())
 }
 
 /// Whether every byte is printable ASCII (0x20 to 0x7f), in one pass the compiler can run
@@ -203,19 +207,18 @@ impl<'a> Reader<'a> {
     }
 
     /// The `result` list.
-    fn logs(&mut self) -> Option<Logs> {
+    fn logs(&mut self, logs: &mut Logs) -> Option<()> {
         self.eat(b'[')?;
-        let mut logs = Logs::default();
         self.ws();
         if self.eat_if(b']') {
-            return Some(logs);
+            return Some(());
         }
         loop {
             self.ws();
-            self.log(&mut logs)?;
+            self.log(logs)?;
             self.ws();
             if self.eat_if(b']') {
-                return Some(logs);
+                return Some(());
             }
             self.eat(b',')?;
         }
@@ -335,6 +338,12 @@ mod tests {
     use super::super::log_answer::{parse_answer_body, Log};
     use super::*;
 
+    /// The logs of `body`, read into a new table.
+    fn read(body: &[u8]) -> Option<Logs> {
+        let mut logs = Logs::default();
+        read_into(body, &mut logs).map(|()| logs)
+    }
+
     /// A log as owned parts: address, topics, data, block.
     type Owned = (Option<Address>, Vec<B256>, Vec<u8>, u64);
     /// A generated log: address, topics, data, block, `removed`.
@@ -418,7 +427,7 @@ mod tests {
             if ws.bytes().any(|c| c < 0x20) {
                 // Laid out on lines: left to the general reader, which reads it.
                 prop_assert!(read(body.as_bytes()).is_none());
-                let logs = parse_answer_body(body.as_bytes()).unwrap().unwrap();
+                let logs = parse_answer_body(body.as_bytes(), Logs::default()).unwrap().unwrap();
                 prop_assert_eq!(logs.len(), kept);
             } else {
                 let fast = read(body.as_bytes()).expect("the plain shape is read");
@@ -515,12 +524,12 @@ mod tests {
         // And the general reader reads the escaped one and names what is wrong elsewhere.
         let escaped = r#"{"result":[{"topics":[],"data":"0x\u0030\u0031","blockNumber":"0x1"}]}"#;
         assert_eq!(
-            parse_answer_body(escaped.as_bytes())
+            parse_answer_body(escaped.as_bytes(), Logs::default())
                 .unwrap()
                 .unwrap()
                 .len(),
             1
         );
-        assert!(parse_answer_body(log(r#","data":"0x02""#).as_bytes()).is_err());
+        assert!(parse_answer_body(log(r#","data":"0x02""#).as_bytes(), Logs::default()).is_err());
     }
 }

@@ -33,27 +33,50 @@ pub(crate) const MAX_LOG_REQUESTS: usize = 4;
 /// largest range not refused for its size).
 const GROW_BELOW: usize = 2_000;
 
-/// The buffers a scan's answers are read into, each used again by a later answer (at most
-/// one per request in flight is kept, and all are freed when the scan ends).
+/// The buffers a scan's answers arrive in and the tables they are read into, each used
+/// again by a later answer (at most one of each per request in flight is kept, and all are
+/// freed when the scan ends): a fresh 6 MB buffer costs a page fault every 4 KiB.
 #[derive(Debug, Default)]
-pub(crate) struct Buffers(Mutex<Vec<Vec<u8>>>);
+pub(crate) struct Buffers {
+    bodies: Mutex<Vec<Vec<u8>>>,
+    tables: Mutex<Vec<Logs>>,
+}
+
+/// One kept for later, or a new one.
+fn take_kept<T: Default>(kept: &Mutex<Vec<T>>) -> T {
+    kept.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Keeps `one` for later, unless as many as requests in flight are kept already.
+fn keep<T>(kept: &Mutex<Vec<T>>, one: T) {
+    let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() < MAX_LOG_REQUESTS {
+        kept.push(one);
+    }
+}
 
 impl Buffers {
-    /// A buffer used before, or a new one.
+    /// A body buffer used before, or a new one.
     pub(crate) fn take(&self) -> Vec<u8> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_default()
+        take_kept(&self.bodies)
     }
 
     /// Gives `buf` back for a later answer.
     pub(crate) fn put(&self, buf: Vec<u8>) {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() < MAX_LOG_REQUESTS {
-            kept.push(buf);
-        }
+        keep(&self.bodies, buf);
+    }
+
+    /// A table used before (to be cleared), or a new one.
+    pub(crate) fn table(&self) -> Logs {
+        take_kept(&self.tables)
+    }
+
+    /// Gives `table` back once its logs are taken in.
+    fn put_table(&self, table: Logs) {
+        keep(&self.tables, table);
     }
 }
 
@@ -346,7 +369,7 @@ impl EvmBackend {
         to: u64,
         gate: &Gate,
         progress: &Progress,
-        mut sink: impl FnMut(Logs),
+        mut sink: impl FnMut(&Logs),
     ) -> Result<(), Error> {
         progress
             .blocks_total
@@ -377,7 +400,8 @@ impl EvmBackend {
                     progress
                         .logs
                         .fetch_add(logs.len() as u64, Ordering::Relaxed);
-                    sink(logs);
+                    sink(&logs);
+                    buffers.put_table(logs);
                 }
                 Err(refusal) => plan.refused(range, refusal),
             }

@@ -118,11 +118,12 @@ impl Rpc {
                 let (http, url, body) = (self.http.clone(), self.url.clone(), body.clone());
                 // Read in the exchange's own task: the body (megabytes) is gone once read,
                 // and answers that come together are read on as many threads.
-                let buf = buffers.take();
+                let (buf, table) = (buffers.take(), buffers.table());
                 let answer = crate::transport::detached(async move {
                     let bytes =
                         exchange_limited(http, url.clone(), body, MAX_LOGS_BODY, buf).await?;
-                    let answer = super::log_answer::parse_answer_body(&bytes).map_err(|why| {
+                    let answer = super::log_answer::parse_answer_body(&bytes, table);
+                    let answer = answer.map_err(|why| {
                         evm_error(
                             ErrorKind::Decode,
                             format!("{url}: eth_getLogs answered {why}"),
