@@ -25,6 +25,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::{At, Snapshot};
+use crate::source::Pin;
 use crate::query::{Chain, EvmAddress, Owner, Query, Token};
 
 /// How to read holders.
@@ -129,6 +130,24 @@ pub struct Progress {
 /// Where a source hands the candidate holders it finds, as it finds them; dropped once
 /// every one is named.
 pub(crate) type Found<'a> = Box<dyn FnMut(Vec<Owner>) + Send + 'a>;
+
+/// What a source is given to find a token's candidate holders (only EVM chains read it).
+#[cfg_attr(not(feature = "evm"), allow(dead_code))]
+pub(crate) struct HoldersScan<'a> {
+    pub asset: &'a Asset,
+    /// How the pin was asked for: a source starting before the pin is known reads to the
+    /// same block.
+    pub at: &'a At,
+    /// The pin, on its way.
+    pub pin: futures::future::BoxFuture<'a, Result<Pin, Error>>,
+    /// The first block to read logs from; by default the contract's creation block.
+    pub from_block: Option<u64>,
+    /// Whether one request may go out beside the pin's: the concurrency allows two.
+    pub early: bool,
+    pub gate: &'a Gate,
+    pub progress: &'a Progress,
+    pub found: Found<'a>,
+}
 
 /// What a source found for a token's holders (the candidates themselves went to the
 /// reader as they were found): how many, and the supply figures.
@@ -320,10 +339,6 @@ impl Client {
         // was read at it is dropped.
         let mut attempt = 0;
         let (snapshot, discovery, read, requests_before) = loop {
-            let pin = source.pin(network, &at).await?;
-            let requests_before = source.requests_sent();
-            let mut snapshot = Snapshot::default();
-            pin.record(&mut snapshot, network, &at);
             // The discovery and the balances share the client's concurrency: the discovery
             // (on the way to every candidate) has a sixteenth of it to itself while it runs,
             // the balances the rest, and all of it once the discovery is done.
@@ -340,24 +355,50 @@ impl Client {
             } else {
                 gate.clone()
             };
+            // The pin, shared by the discovery (which may start before it is known) and the
+            // reader, with the requests sent by then (logs aside): the balances' are those
+            // sent after, less the discovery's own.
+            let pinning = async {
+                let pin = source.pin(network, &at).await?;
+                Ok::<_, Error>((pin, source.requests_besides_logs()))
+            };
+            let pinning = futures::FutureExt::shared(Box::pin(pinning)
+                as futures::future::BoxFuture<'_, Result<(Pin, u64), Error>>);
             // The candidates go to the reader as the logs name them: balances are read
             // while the scan goes on, a whole number of requests at a time.
             let (tx, rx) = futures::channel::mpsc::unbounded::<Vec<Owner>>();
             let (gate_ref, discovery_gate) = (&gate, &*discovery_gate);
+            let at_ref = &at;
+            let pin_for_source = pinning.clone();
             let discover = async move {
                 let found: Found<'_> = Box::new(move |fresh: Vec<Owner>| {
                     let _ = tx.unbounded_send(fresh);
                 });
-                let from = options.from_block;
-                let discovered = source
-                    .discover_holders(asset, &pin, from, discovery_gate, progress, found)
-                    .await;
+                let scan = HoldersScan {
+                    asset,
+                    at: at_ref,
+                    pin: Box::pin(async move { pin_for_source.await.map(|(pin, _)| pin) }),
+                    from_block: options.from_block,
+                    early: apart,
+                    gate: discovery_gate,
+                    progress,
+                    found,
+                };
+                let discovered = source.discover_holders(scan).await;
                 if apart {
                     gate_ref.widen(discovery_share);
                 }
                 discovered
             };
-            let reader = self.read_candidates(asset, &snapshot, options, progress, &gate, rx);
+            let reader = async {
+                let (pin, requests_before) = pinning.clone().await?;
+                let mut snapshot = Snapshot::default();
+                pin.record(&mut snapshot, network, &at);
+                let read = self
+                    .read_candidates(asset, &snapshot, options, progress, &gate, rx)
+                    .await?;
+                Ok::<_, Error>((snapshot, read, requests_before))
+            };
             let (discovery, read) = futures::join!(discover, reader);
             match discovery {
                 Err(e)
@@ -367,7 +408,11 @@ impl Client {
                 {
                     attempt += 1;
                 }
-                other => break (snapshot, other?, read?, requests_before),
+                other => {
+                    let discovery = other?;
+                    let (snapshot, read, requests_before) = read?;
+                    break (snapshot, discovery, read, requests_before);
+                }
             }
         };
         state.lock().unwrap_or_else(|e| e.into_inner()).snapshot = snapshot.clone();
@@ -419,9 +464,8 @@ impl Client {
             candidates: discovery.candidates,
             log_requests: progress.log_requests.load(Ordering::Relaxed),
             balance_requests: source
-                .requests_sent()
+                .requests_besides_logs()
                 .saturating_sub(requests_before)
-                .saturating_sub(progress.log_requests.load(Ordering::Relaxed))
                 .saturating_sub(discovery.other_requests),
             token,
         };

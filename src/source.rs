@@ -194,26 +194,24 @@ pub(crate) trait Source: Any + Send + Sync {
         Box::pin(futures::future::join(balances, metadata))
     }
 
-    /// The candidate holders of `asset` at `pin`, handed to `found` as they are found (each
-    /// once; `found` is dropped once every one is named), and the figures that prove a list of them whole, for sources that can find
-    /// them (EVM chains, from the contract's logs from `from_block`, by default its creation
-    /// block); `unsupported` elsewhere. Its requests go through `gate`, with those reading
-    /// the candidates' balances.
+    /// The candidate holders of `scan.asset` at the pin, handed to `scan.found` as they are
+    /// found (each once; `found` is dropped once every one is named), and the figures that
+    /// prove a list of them whole, for sources that can find them (EVM chains, from the
+    /// contract's logs from `from_block`, by default its creation block); `unsupported`
+    /// elsewhere. The pin may still be on its way: a source can start what does not need it.
+    /// Its requests go through `scan.gate`, with those reading the candidates' balances.
     fn discover_holders<'a>(
         &'a self,
-        asset: &'a Asset,
-        pin: &'a Pin,
-        from_block: Option<u64>,
-        gate: &'a Gate,
-        progress: &'a crate::holders::Progress,
-        found: crate::holders::Found<'a>,
+        scan: crate::holders::HoldersScan<'a>,
     ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
-        let _ = (pin, from_block, gate, progress, found);
         let backend = self.backend();
         Box::pin(async move {
             Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("{asset}: the {backend} source cannot list a token's holders"),
+                format!(
+                    "{}: the {backend} source cannot list a token's holders",
+                    scan.asset
+                ),
             )
             .with_backend(backend))
         })
@@ -248,6 +246,12 @@ pub(crate) trait Source: Any + Send + Sync {
     /// the source does not count).
     fn requests_sent(&self) -> u64 {
         0
+    }
+
+    /// [`requests_sent`](Self::requests_sent) less those for logs, which a holders read counts
+    /// as they go (one counter, so that it can be read while logs are asked for).
+    fn requests_besides_logs(&self) -> u64 {
+        self.requests_sent()
     }
 
     /// Whether `block` is still on `network`'s chain, asked once a batch is read, for

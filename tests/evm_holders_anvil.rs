@@ -743,6 +743,30 @@ async fn through_proxy(
             out.summary.to_block
         );
     }
+    // With the first block given, the logs are asked for beside the pin (to the tip):
+    // the same holders, the same balance requests, every log request counted.
+    let given = LogsProxy::start(node.url(), limits).await;
+    let options = HoldersOptions::default().from_block(t.created);
+    let early = holders(
+        &patient_client(given.url()),
+        &erc20(t.token),
+        At::Latest,
+        options,
+    )
+    .await;
+    assert_eq!(listed(&early), listed(unlimited), "{what}, from the block");
+    assert!(early.summary.verified, "{what}: {:?}", early.summary.reason);
+    assert_eq!(early.summary.logs, t.model.events, "{what}");
+    if limits.throttle == Throttle::Never {
+        // (A throttled request is counted again when it is retried.)
+        assert_eq!(
+            early.summary.balance_requests, unlimited.summary.balance_requests,
+            "{what}: the pin's and the probe's requests are not balance requests"
+        );
+        assert_log_requests_seen(&early, &given, &what);
+    }
+    let blocks = early.summary.to_block - early.summary.from_block + 1;
+    assert_log_requests_bounded(early.summary.log_requests, t.model.events, blocks, &what);
     (proxy, out)
 }
 
@@ -768,6 +792,62 @@ async fn every_refusal_shape_gives_the_same_holders() {
             Limits::new().max_blocks(MAX_BLOCKS).max_logs(MAX_LOGS),
         ] {
             through_proxy(&node, &t, limits.shape(shape), &unlimited).await;
+        }
+    }
+}
+
+/// With the first block given, the logs are asked for beside the pin: a refusal that comes
+/// before the pin (slow here) stands for the first range's, which is then never asked for.
+#[tokio::test]
+async fn a_refusal_asked_beside_a_slow_pin_spares_the_first_request() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    node.deploy_multicall3().await;
+    let t = busy_history(&node).await;
+    let unlimited = holders(
+        &client(node.url()),
+        &erc20(t.token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    let (tip, _, _) = node.tip().await;
+    for shape in Shape::REQUIRED {
+        let limits = Limits::new()
+            .max_logs(MAX_LOGS)
+            .shape(shape)
+            .slow("eth_getBlockByNumber", 300);
+        let what = format!("{limits:?}");
+        let proxy = LogsProxy::start(node.url(), limits).await;
+        let options = HoldersOptions::default().from_block(t.created);
+        let out = holders(
+            &patient_client(proxy.url()),
+            &erc20(t.token),
+            At::Latest,
+            options,
+        )
+        .await;
+        assert_eq!(listed(&out), listed(&unlimited), "{what}");
+        assert!(out.summary.verified, "{what}");
+        assert_log_requests_seen(&out, &proxy, &what);
+        let seen = proxy.log_requests();
+        let whole = Some((t.created, tip));
+        assert_eq!(seen[0].range, whole, "{what}: the first is asked to the tip");
+        let Outcome::Refused { suggested } = seen[0].outcome else {
+            panic!("{what}: the whole history is over the cap: {seen:?}");
+        };
+        assert_eq!(
+            seen.iter().filter(|r| r.range == whole).count(),
+            1,
+            "{what}: the first range was asked for after the refusal that stood for it: \
+             {seen:?}"
+        );
+        if let Some(named) = suggested {
+            assert!(
+                seen.iter().any(|r| r.range == Some(named)),
+                "{what}: the range named was not read: {seen:?}"
+            );
         }
     }
 }

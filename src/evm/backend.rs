@@ -168,6 +168,11 @@ impl EvmBackend {
         self.rpc.requests_sent()
     }
 
+    /// [`requests_sent`](Self::requests_sent) less the `eth_getLogs` requests.
+    pub(crate) fn requests_besides_logs(&self) -> u64 {
+        self.rpc.requests_besides_logs()
+    }
+
     /// The JSON-RPC client.
     pub(super) fn rpc_ref(&self) -> &Rpc {
         &self.rpc
@@ -301,6 +306,25 @@ impl EvmBackend {
                 Ok(b)
             }
             At::Time(t) => self.block_at_time(t).await,
+        }
+    }
+
+    /// The block [`pin`](Self::pin) settles on for `at`, named as the node resolves it itself
+    /// (a tag or a number), for a request sent before the pin is known; and whether it is
+    /// that very block (`false` for a time, whose block is at or before the tip named).
+    pub(crate) fn pin_ahead(&self, at: &At) -> (BlockRef, bool) {
+        match at {
+            At::Snapshot(given) => match given.get(self.network).and_then(|entry| entry.block) {
+                Some(n) => (BlockRef::Number(n), true),
+                None => (BlockRef::Latest, true),
+            },
+            At::Blocks(chosen) => match chosen.get(&self.network) {
+                Some(&n) => (BlockRef::Number(n), true),
+                None => (BlockRef::Latest, true),
+            },
+            At::Latest | At::AptosVersion(_) => (BlockRef::Latest, true),
+            At::Finalized => (BlockRef::Finalized, true),
+            At::Time(_) => (BlockRef::Latest, false),
         }
     }
 
@@ -882,7 +906,7 @@ pub enum BlockRef {
     Number(u64),
 }
 
-fn block_tag(which: BlockRef) -> Value {
+pub(super) fn block_tag(which: BlockRef) -> Value {
     match which {
         BlockRef::Latest => json!("latest"),
         BlockRef::Finalized => json!("finalized"),

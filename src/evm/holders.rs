@@ -7,20 +7,22 @@ use std::sync::atomic::Ordering;
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolEvent};
+use futures::future::{BoxFuture, Either};
 use serde_json::{json, Value};
 
 use super::abi::{IERC1155Supply, ITransfers};
 use super::calls::revert_reason;
 use super::log_answer::Log;
-use super::logs::LogFilter;
+use super::logs::{Early, LogFilter, Refusal};
 use super::rpc::evm_error;
 use super::EvmBackend;
 use crate::amount::Amount;
 use crate::batch::Gate;
 use crate::error::{Error, ErrorKind};
-use crate::holders::{Discovery, Found, Progress};
+use crate::holders::{Discovery, Found, HoldersScan, Progress};
 use crate::metadata::Asset;
 use crate::pin::BlockSnapshot;
+use crate::source::Pin;
 use crate::query::{EvmAddress, Owner, Token};
 
 /// An address as a key of the candidates' set, hashed as three words rather than as a slice
@@ -42,6 +44,17 @@ impl std::hash::Hash for Key {
         state.write_u64(word(8));
         state.write_u32(u32::from_le_bytes(last));
     }
+}
+
+/// One holders read at a known pin: what the discovery works from.
+struct Read<'a> {
+    asset: &'a Asset,
+    contract: Address,
+    filter: &'a LogFilter,
+    pin: &'a BlockSnapshot,
+    from_block: Option<u64>,
+    gate: &'a Gate,
+    progress: &'a Progress,
 }
 
 /// What the logs of one token say: who they named, and what they minted and burned.
@@ -123,39 +136,22 @@ impl Tally {
 }
 
 impl EvmBackend {
-    /// The candidates and supply figures of `asset` at `pin` (see the module docs). A node
-    /// that does not know the pinned block is asked which block is at its height: one that
-    /// left the chain is named so (`reorged`), not a replica behind.
-    pub(crate) async fn discover_holders(
-        &self,
-        asset: &Asset,
-        pin: &BlockSnapshot,
-        from_block: Option<u64>,
-        gate: &Gate,
-        progress: &Progress,
-        found: Found<'_>,
-    ) -> Result<Discovery, Error> {
-        match self
-            .discover_at(asset, pin, from_block, gate, progress, found)
-            .await
-        {
-            Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
-                self.check_still_canonical(pin).await?;
-                Err(e)
-            }
-            other => other,
-        }
-    }
-
-    async fn discover_at(
-        &self,
-        asset: &Asset,
-        pin: &BlockSnapshot,
-        from_block: Option<u64>,
-        gate: &Gate,
-        progress: &Progress,
-        mut found: Found<'_>,
-    ) -> Result<Discovery, Error> {
+    /// The candidates and supply figures of `scan.asset` at the pin (see the module docs).
+    /// With the first block given, the logs are asked for beside the pin, to learn how the
+    /// provider caps them a round trip early. A node that does not know the pinned block is
+    /// asked which block is at its height: one that left the chain is named so (`reorged`),
+    /// not a replica behind.
+    pub(crate) async fn discover_holders(&self, scan: HoldersScan<'_>) -> Result<Discovery, Error> {
+        let HoldersScan {
+            asset,
+            at,
+            pin,
+            from_block,
+            early,
+            gate,
+            progress,
+            found,
+        } = scan;
         let contract = match asset.token() {
             Token::Erc20 { contract }
             | Token::Erc721Count { contract }
@@ -168,6 +164,74 @@ impl EvmBackend {
                 ))
             }
         };
+        let topics = match asset.token() {
+            Token::Erc1155 { .. } => vec![Some(vec![
+                ITransfers::TransferSingle::SIGNATURE_HASH,
+                ITransfers::TransferBatch::SIGNATURE_HASH,
+            ])],
+            _ => vec![Some(vec![ITransfers::Transfer::SIGNATURE_HASH])],
+        };
+        let filter = LogFilter {
+            address: Some(contract),
+            topics,
+        };
+        let block = Box::pin(async move {
+            match pin.await? {
+                Pin::Block(block) => Ok(block),
+                other => Err(evm_error(
+                    ErrorKind::Unsupported,
+                    format!("an EVM node reads at a block, not at {other:?}"),
+                )),
+            }
+        });
+        let (pin, early) = match from_block.filter(|_| early) {
+            None => (block.await?, None),
+            Some(from) => {
+                let (to, whole) = self.pin_ahead(at);
+                let refusal: BoxFuture<'_, Option<Refusal>> =
+                    Box::pin(self.probe_logs(&filter, from, to, gate, progress));
+                match futures::future::select(block, refusal).await {
+                    Either::Left((pin, refusal)) => (pin?, Some(Early { refusal, whole })),
+                    Either::Right((refusal, block)) => {
+                        let refusal = Box::pin(futures::future::ready(refusal));
+                        (block.await?, Some(Early { refusal, whole }))
+                    }
+                }
+            }
+        };
+        let read = Read {
+            asset,
+            contract,
+            filter: &filter,
+            pin: &pin,
+            from_block,
+            gate,
+            progress,
+        };
+        match self.discover_at(read, early, found).await {
+            Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
+                self.check_still_canonical(&pin).await?;
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    async fn discover_at(
+        &self,
+        read: Read<'_>,
+        early: Option<Early<'_>>,
+        mut found: Found<'_>,
+    ) -> Result<Discovery, Error> {
+        let Read {
+            asset,
+            contract,
+            filter,
+            pin,
+            from_block,
+            gate,
+            progress,
+        } = read;
         let from: (u64, u64) = match from_block {
             Some(from) if from > pin.number => {
                 return Err(Error::invalid_input(
@@ -180,20 +244,9 @@ impl EvmBackend {
             None => self.creation_block(contract, pin).await?,
         };
         let (from, search_requests) = from;
-        let topics = match asset.token() {
-            Token::Erc1155 { .. } => vec![Some(vec![
-                ITransfers::TransferSingle::SIGNATURE_HASH,
-                ITransfers::TransferBatch::SIGNATURE_HASH,
-            ])],
-            _ => vec![Some(vec![ITransfers::Transfer::SIGNATURE_HASH])],
-        };
-        let filter = LogFilter {
-            address: Some(contract),
-            topics,
-        };
         let mut tally = Tally::default();
         let token = asset.token().clone();
-        self.scan_logs(&filter, from, pin.number, gate, progress, |logs| {
+        self.scan_logs(filter, from, pin.number, gate, progress, early, |logs| {
             for log in logs.iter() {
                 tally.take(log, &token);
             }

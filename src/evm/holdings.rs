@@ -113,10 +113,10 @@ impl EvmBackend {
         let gate = Gate::new(scan.concurrency);
         let (mut received, mut received_multi) = (Received::default(), Received::default());
         let (a, b) = futures::join!(
-            self.scan_logs(&transfers, from, pin.number, &gate, &progress, |logs| {
+            self.scan_logs(&transfers, from, pin.number, &gate, &progress, None, |logs| {
                 received.take_all(logs)
             }),
-            self.scan_logs(&multi, from, pin.number, &gate, &progress, |logs| {
+            self.scan_logs(&multi, from, pin.number, &gate, &progress, None, |logs| {
                 received_multi.take_all(logs)
             })
         );

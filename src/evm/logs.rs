@@ -10,15 +10,17 @@
 //! limit is another matter: the request is retried after a back-off, with the same range.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use alloy_primitives::{Address, B256};
+use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 
 use super::log_answer::Logs;
 use super::rpc::{evm_error, map_rpc_error, RpcError};
+use super::backend::{block_tag, BlockRef};
 use super::EvmBackend;
 use crate::batch::Gate;
 use crate::error::{Error, ErrorKind};
@@ -230,6 +232,11 @@ pub(crate) struct LogFilter {
 
 impl LogFilter {
     fn json(&self, from: u64, to: u64) -> Value {
+        self.json_to(from, json!(format!("0x{to:x}")))
+    }
+
+    /// The filter from block `from` to `to`, a block number or a tag the node resolves.
+    fn json_to(&self, from: u64, to: Value) -> Value {
         let topics: Vec<Value> = self
             .topics
             .iter()
@@ -242,7 +249,7 @@ impl LogFilter {
         let mut filter = json!({
             "topics": topics,
             "fromBlock": format!("0x{from:x}"),
-            "toBlock": format!("0x{to:x}"),
+            "toBlock": to,
         });
         if let (Some(address), Some(map)) = (self.address, filter.as_object_mut()) {
             map.insert("address".into(), json!(address.to_string()));
@@ -347,6 +354,41 @@ impl Planner {
         self.span = self.span.max(1);
     }
 
+    /// What a refusal asked for beside the pin says of `first`, the first range (still to be
+    /// answered): `whole` when it was asked of the same blocks, else of more (to the tip),
+    /// of which only a range it names within `first`, or a limit it states, tells anything
+    /// about `first`. Returns whether `first` is read as the refusal says (its own answer is
+    /// then not used).
+    fn learned_early(&mut self, first: (u64, u64), refusal: Refusal, whole: bool) -> bool {
+        let Refusal::Shrink {
+            suggested,
+            by_range,
+            max_span,
+        } = refusal;
+        let len = first.1 - first.0 + 1;
+        let named = suggested.filter(|&(a, b)| a >= first.0 && b < first.1);
+        let limit = max_span.filter(|&m| m < len);
+        if suggested.is_some() && named.is_none() {
+            // The range it names takes in all of `first`: `first` is answered as it is.
+            return false;
+        }
+        if whole {
+            self.refused(first, refusal);
+            return true;
+        }
+        if named.is_none() && limit.is_none() {
+            return false;
+        }
+        // Not refused for its own length: no ceiling is learned from `first`.
+        let refusal = Refusal::Shrink {
+            suggested: named,
+            by_range: by_range && named.is_none(),
+            max_span: limit,
+        };
+        self.refused(first, refusal);
+        true
+    }
+
     /// `(lo, hi)` answered `count` logs: small answers let later ranges grow.
     fn answered(&mut self, (lo, hi): (u64, u64), count: usize) {
         let len = hi - lo + 1;
@@ -356,12 +398,22 @@ impl Planner {
     }
 }
 
+/// A refusal asked for beside the pin, on its way (see [`EvmBackend::probe_logs`]).
+pub(crate) struct Early<'a> {
+    pub refusal: BoxFuture<'a, Option<Refusal>>,
+    /// Asked of the scan's own blocks (the pin's block named as the pin names it), not of
+    /// more.
+    pub whole: bool,
+}
+
 impl EvmBackend {
     /// Every log matching `filter` in blocks `from..=to`, handed to `sink` range by range as
     /// they come (in no particular order), at most [`MAX_LOG_REQUESTS`] requests at once, each
-    /// let through by `gate`. Logs marked
-    /// `removed` are left out. Fails only when a range cannot be read at all (one block
-    /// refused, a rate limit that outlasts the retries, a node error).
+    /// let through by `gate`. Logs marked `removed` are left out. A refusal asked for `early`
+    /// that comes before the first range's answer is used in its place. Fails only when a
+    /// range cannot be read at all (one block refused, a rate limit that outlasts the
+    /// retries, a node error).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn scan_logs(
         &self,
         filter: &LogFilter,
@@ -369,6 +421,7 @@ impl EvmBackend {
         to: u64,
         gate: &Gate,
         progress: &Progress,
+        early: Option<Early<'_>>,
         mut sink: impl FnMut(&Logs),
     ) -> Result<(), Error> {
         progress
@@ -377,18 +430,60 @@ impl EvmBackend {
         let planner = Mutex::new(Planner::new(from, to));
         let take = || planner.lock().unwrap_or_else(|e| e.into_inner()).take();
         let buffers = &Buffers::default();
+        // The first range, while the early refusal may still take its place; set once it
+        // has (its request is then not sent, or its answer not used).
+        let mut first = None;
+        let first_dropped = &AtomicBool::new(false);
         let mut running = FuturesUnordered::new();
+        let (mut early, whole) = match early {
+            Some(e) => (Some(e.refusal), e.whole),
+            None => (None, false),
+        };
         loop {
-            while running.len() < MAX_LOG_REQUESTS {
+            let dropped = usize::from(first_dropped.load(Ordering::Relaxed) && first.is_some());
+            while running.len() < MAX_LOG_REQUESTS + dropped {
                 let Some(range) = take() else { break };
+                let is_first = first.is_none() && early.is_some();
+                if is_first {
+                    first = Some(range);
+                }
                 running.push(async move {
                     let _permit = gate.enter().await;
-                    (range, self.logs_in(filter, range, progress, buffers).await)
+                    if is_first && first_dropped.load(Ordering::Relaxed) {
+                        return (range, is_first, None);
+                    }
+                    let answer = self.logs_in(filter, range, progress, buffers).await;
+                    (range, is_first, Some(answer))
                 });
             }
-            let Some((range, answer)) = running.next().await else {
+            let next = tokio::select! {
+                // The early refusal first: come with the pin, it spares the first request.
+                biased;
+                // Polled to its end even when too late, so that its request stays within
+                // the gate while it is out.
+                refusal = async { early.as_mut()?.await }, if early.is_some() => {
+                    early = None;
+                    if let (Some(refusal), Some(range)) = (refusal, first) {
+                        let mut plan = planner.lock().unwrap_or_else(|e| e.into_inner());
+                        if plan.learned_early(range, refusal, whole) {
+                            first_dropped.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    continue;
+                }
+                next = running.next() => next,
+            };
+            let Some((range, is_first, answer)) = next else {
                 break;
             };
+            if is_first {
+                first = None;
+                if first_dropped.load(Ordering::Relaxed) {
+                    // Read again as the early refusal said.
+                    continue;
+                }
+            }
+            let Some(answer) = answer else { continue };
             let mut plan = planner.lock().unwrap_or_else(|e| e.into_inner());
             match answer? {
                 Ok(logs) => {
@@ -409,6 +504,32 @@ impl EvmBackend {
         Ok(())
     }
 
+    /// What the provider says of the logs of `filter` from block `from` to `to` (resolved by
+    /// the node, as the pin is), asked beside the pin: a refusal names the range or the
+    /// limit the scan starts from, a round trip early. An answer is not used (its blocks are
+    /// read again, at the pinned block), nor is a failure (the scan meets it again, if it
+    /// lasts).
+    pub(crate) async fn probe_logs(
+        &self,
+        filter: &LogFilter,
+        from: u64,
+        to: BlockRef,
+        gate: &Gate,
+        progress: &Progress,
+    ) -> Option<Refusal> {
+        let _permit = gate.enter().await;
+        let buffers = Buffers::default();
+        let answer = self
+            .rpc_ref()
+            .get_logs(
+                filter.json_to(from, block_tag(to)),
+                &progress.log_requests,
+                &buffers,
+            )
+            .await;
+        refusal_of(answer).ok()?.err()
+    }
+
     /// One range's logs, or the refusal to shrink it.
     async fn logs_in(
         &self,
@@ -421,28 +542,9 @@ impl EvmBackend {
             .rpc_ref()
             .get_logs(filter.json(lo, hi), &progress.log_requests, buffers)
             .await;
-        let refusal = match answer {
-            Ok(Ok(logs)) => return Ok(Ok(logs)),
-            Ok(Err(e)) => match classify(&e) {
-                Some(r) => r,
-                None => return Err(map_rpc_error("eth_getLogs", &e)),
-            },
-            // A query the client gave up waiting for, or whose answer is larger than it reads,
-            // is one too large, as a provider's timeout is.
-            Err(e)
-                if e.kind() == ErrorKind::Timeout
-                    || e.code() == Some(super::rpc::ANSWER_TOO_LARGE) =>
-            {
-                Refusal::Shrink {
-                    suggested: None,
-                    by_range: false,
-                    max_span: None,
-                }
-            }
-            Err(e) => match http_refusal(&e) {
-                Some(refusal) => refusal,
-                None => return Err(e),
-            },
+        let refusal = match refusal_of(answer)? {
+            Ok(logs) => return Ok(Ok(logs)),
+            Err(refusal) => refusal,
         };
         if lo == hi {
             return Err(evm_error(
@@ -455,6 +557,32 @@ impl EvmBackend {
         }
         Ok(Err(refusal))
     }
+}
+
+/// An `eth_getLogs` answer, a refusal to shrink the range, or the error it is.
+fn refusal_of(
+    answer: Result<Result<Logs, RpcError>, Error>,
+) -> Result<Result<Logs, Refusal>, Error> {
+    Ok(Err(match answer {
+        Ok(Ok(logs)) => return Ok(Ok(logs)),
+        Ok(Err(e)) => match classify(&e) {
+            Some(r) => r,
+            None => return Err(map_rpc_error("eth_getLogs", &e)),
+        },
+        // A query the client gave up waiting for, or whose answer is larger than it reads,
+        // is one too large, as a provider's timeout is.
+        Err(e) if e.kind() == ErrorKind::Timeout || e.code() == Some(super::rpc::ANSWER_TOO_LARGE) => {
+            Refusal::Shrink {
+                suggested: None,
+                by_range: false,
+                max_span: None,
+            }
+        }
+        Err(e) => match http_refusal(&e) {
+            Some(refusal) => refusal,
+            None => return Err(e),
+        },
+    }))
 }
 
 #[cfg(test)]
@@ -602,6 +730,51 @@ mod tests {
         );
         assert_eq!(p.take(), Some((0, 99)));
         assert_eq!(p.take(), Some((100, 199)));
+    }
+
+    #[test]
+    fn a_refusal_asked_beside_the_pin_stands_for_the_first_range_as_far_as_it_tells() {
+        let shrink = |suggested, by_range, max_span| Refusal::Shrink {
+            suggested,
+            by_range,
+            max_span,
+        };
+        let drain = |p: &mut Planner| std::iter::from_fn(|| p.take()).collect::<Vec<_>>();
+        // Asked of the same blocks: read as if the first range had been refused so.
+        let mut p = Planner::new(100, 1_099);
+        let first = p.take().unwrap();
+        assert!(p.learned_early(first, shrink(Some((100, 199)), false, None), true));
+        let ranges = drain(&mut p);
+        assert_eq!(ranges[0], (100, 199));
+        assert_eq!(ranges[1], (200, 200 + 88 - 1), "an eighth shorter than named");
+        assert_eq!(ranges.last().map(|r| r.1), Some(1_099));
+        // A bare refusal of the same blocks halves them.
+        let mut p = Planner::new(0, 999);
+        let first = p.take().unwrap();
+        assert!(p.learned_early(first, shrink(None, true, None), true));
+        assert_eq!(drain(&mut p), [(0, 499), (500, 999)]);
+        // Asked to the tip, past the pin: a bare refusal says nothing of the first range...
+        let mut p = Planner::new(0, 999);
+        let first = p.take().unwrap();
+        assert!(!p.learned_early(first, shrink(None, true, None), false));
+        assert_eq!(drain(&mut p), [], "the first range is read as it is");
+        // ...a range it names within the first one, or a limit it states, does.
+        let mut p = Planner::new(0, 999);
+        let first = p.take().unwrap();
+        assert!(p.learned_early(first, shrink(Some((0, 299)), true, None), false));
+        assert_eq!(drain(&mut p)[..2], [(0, 299), (300, 300 + 263 - 1)]);
+        let mut p = Planner::new(0, 999);
+        let first = p.take().unwrap();
+        assert!(p.learned_early(first, shrink(None, true, Some(400)), false));
+        assert_eq!(drain(&mut p), [(0, 399), (400, 799), (800, 999)]);
+        // A range named that takes in the whole first one: the first one stands, asked of
+        // the same blocks or not.
+        for whole in [true, false] {
+            let mut p = Planner::new(0, 999);
+            let first = p.take().unwrap();
+            assert!(!p.learned_early(first, shrink(Some((0, 1_500)), false, None), whole));
+            assert_eq!(drain(&mut p), []);
+        }
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub(crate) struct Rpc {
     pub(super) url: RpcUrl,
     retry: RetryPolicy,
     pub(super) limit: RateLimit,
-    /// HTTP requests sent, retries included.
+    /// HTTP requests sent, retries included, besides those for logs.
     pub(super) sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// `eth_getLogs` requests sent, retries included.
+    logs_sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A JSON-RPC answer's error object, kept whole until it is mapped.
@@ -66,6 +68,7 @@ impl Rpc {
             retry: transport.retry.clone(),
             limit,
             sent: Default::default(),
+            logs_sent: Default::default(),
         })
     }
 
@@ -76,6 +79,12 @@ impl Rpc {
 
     /// HTTP requests sent so far.
     pub(crate) fn requests_sent(&self) -> u64 {
+        self.requests_besides_logs() + self.logs_sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// HTTP requests sent so far, less those for logs: one counter, which a holders read
+    /// takes as it pins while logs may be asked for.
+    pub(crate) fn requests_besides_logs(&self) -> u64 {
         self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -132,7 +141,8 @@ impl Rpc {
                     Ok((answer, bytes))
                 })
                 .await;
-                self.count();
+                self.logs_sent
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (answer, buf) = answer?;
                 buffers.put(buf);
                 match answer? {

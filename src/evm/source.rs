@@ -103,23 +103,11 @@ impl Source for EvmSource {
 
     fn discover_holders<'a>(
         &'a self,
-        asset: &'a Asset,
-        pin: &'a Pin,
-        from_block: Option<u64>,
-        gate: &'a Gate,
-        progress: &'a crate::holders::Progress,
-        found: crate::holders::Found<'a>,
+        scan: crate::holders::HoldersScan<'a>,
     ) -> BoxFuture<'a, Result<crate::holders::Discovery, Error>> {
         Box::pin(async move {
-            let node = self.node(asset.network())?;
-            let Pin::Block(block) = pin else {
-                return Err(evm_error(
-                    ErrorKind::Unsupported,
-                    format!("an EVM node reads at a block, not at {pin:?}"),
-                ));
-            };
-            node.discover_holders(asset, block, from_block, gate, progress, found)
-                .await
+            let node = self.node(scan.asset.network())?;
+            node.discover_holders(scan).await
         })
     }
 
@@ -144,6 +132,13 @@ impl Source for EvmSource {
 
     fn requests_sent(&self) -> u64 {
         self.nodes.values().map(EvmBackend::requests_sent).sum()
+    }
+
+    fn requests_besides_logs(&self) -> u64 {
+        self.nodes
+            .values()
+            .map(EvmBackend::requests_besides_logs)
+            .sum()
     }
 
     fn read_metadata<'a>(

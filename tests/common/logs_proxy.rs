@@ -141,6 +141,8 @@ pub struct Limits {
     /// `anvil_reorg [depth, []]` replaces the last `depth` blocks with empty ones (the tip
     /// keeps its number, not its hash; the transactions in them are gone).
     pub reorg_on_logs: Option<u64>,
+    /// A method answered only after this many milliseconds (a slow pin, say).
+    pub slow: Option<(&'static str, u64)>,
 }
 
 /// The receiver named by the logs [`Limits::removed_logs`] adds.
@@ -165,6 +167,7 @@ impl Limits {
             throttle_shape: ThrottleShape::Http429,
             removed_logs: false,
             reorg_on_logs: None,
+            slow: None,
         }
     }
 
@@ -190,6 +193,11 @@ impl Limits {
 
     pub fn throttle_shape(mut self, shape: ThrottleShape) -> Self {
         self.throttle_shape = shape;
+        self
+    }
+
+    pub fn slow(mut self, method: &'static str, ms: u64) -> Self {
+        self.slow = Some((method, ms));
         self
     }
 
@@ -409,6 +417,11 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         return rate_limited(limits.throttle_shape, request.as_ref());
     }
 
+    if let Some((slow, ms)) = limits.slow {
+        if method.as_deref() == Some(slow) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
     match (method.as_deref(), &request) {
         (Some("eth_getLogs"), Some(call)) => {
             if let Some(depth) = limits.reorg_on_logs {
