@@ -25,8 +25,8 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::metadata::{Asset, TokenMetadata};
 use crate::pin::{At, Snapshot};
-use crate::source::Pin;
 use crate::query::{Chain, EvmAddress, Owner, Query, Token};
+use crate::source::Pin;
 
 /// How to read holders.
 #[derive(Clone, Debug, Default)]
@@ -362,8 +362,9 @@ impl Client {
                 let pin = source.pin(network, &at).await?;
                 Ok::<_, Error>((pin, source.requests_besides_logs()))
             };
-            let pinning = futures::FutureExt::shared(Box::pin(pinning)
-                as futures::future::BoxFuture<'_, Result<(Pin, u64), Error>>);
+            let pinning = futures::FutureExt::shared(
+                Box::pin(pinning) as futures::future::BoxFuture<'_, Result<(Pin, u64), Error>>
+            );
             // The candidates go to the reader as the logs name them: balances are read
             // while the scan goes on, a whole number of requests at a time.
             let (tx, rx) = futures::channel::mpsc::unbounded::<Vec<Owner>>();

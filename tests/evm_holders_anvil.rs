@@ -833,7 +833,10 @@ async fn a_refusal_asked_beside_a_slow_pin_spares_the_first_request() {
         assert_log_requests_seen(&out, &proxy, &what);
         let seen = proxy.log_requests();
         let whole = Some((t.created, tip));
-        assert_eq!(seen[0].range, whole, "{what}: the first is asked to the tip");
+        assert_eq!(
+            seen[0].range, whole,
+            "{what}: the first is asked to the tip"
+        );
         let Outcome::Refused { suggested } = seen[0].outcome else {
             panic!("{what}: the whole history is over the cap: {seen:?}");
         };

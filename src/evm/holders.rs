@@ -9,11 +9,12 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use futures::future::{BoxFuture, Either};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 use super::abi::{IERC1155Supply, ITransfers};
 use super::calls::revert_reason;
 use super::log_answer::Log;
-use super::logs::{Early, LogFilter, Refusal};
+use super::logs::{Early, LogFilter, Refusal, Start};
 use super::rpc::evm_error;
 use super::EvmBackend;
 use crate::amount::Amount;
@@ -22,8 +23,8 @@ use crate::error::{Error, ErrorKind};
 use crate::holders::{Discovery, Found, HoldersScan, Progress};
 use crate::metadata::Asset;
 use crate::pin::BlockSnapshot;
-use crate::source::Pin;
 use crate::query::{EvmAddress, Owner, Token};
+use crate::source::Pin;
 
 /// An address as a key of the candidates' set, hashed as three words rather than as a slice
 /// of twenty bytes (a scan names each holder many times over, so the set is filled on the
@@ -232,21 +233,31 @@ impl EvmBackend {
             gate,
             progress,
         } = read;
-        let from: (u64, u64) = match from_block {
-            Some(from) if from > pin.number => {
-                return Err(Error::invalid_input(
-                    "from_block",
-                    &from.to_string(),
-                    format!("after the pinned block {}", pin.number),
-                ))
+        if let Some(from) = from_block.filter(|&from| from > pin.number) {
+            return Err(Error::invalid_input(
+                "from_block",
+                &from.to_string(),
+                format!("after the pinned block {}", pin.number),
+            ));
+        }
+        // Without a first block, the contract's creation is searched for, and the logs of
+        // the blocks it is known to span are read while the search goes on.
+        let (reached, start) = match from_block {
+            Some(from) => (None, Start::At(from)),
+            None => {
+                let (reached, search) = watch::channel((pin.number.saturating_add(1), false));
+                (Some(reached), Start::Searched(search))
             }
-            Some(from) => (from, 0),
-            None => self.creation_block(contract, pin).await?,
         };
-        let (from, search_requests) = from;
+        let search = async {
+            match reached {
+                Some(reached) => self.creation_block(contract, pin, &reached).await,
+                None => Ok((from_block.unwrap_or_default(), 0)),
+            }
+        };
         let mut tally = Tally::default();
         let token = asset.token().clone();
-        self.scan_logs(filter, from, pin.number, gate, progress, early, |logs| {
+        let scan = self.scan_logs(filter, start, pin.number, gate, progress, early, |logs| {
             for log in logs.iter() {
                 tally.take(log, &token);
             }
@@ -263,8 +274,8 @@ impl EvmBackend {
                         .collect(),
                 );
             }
-        })
-        .await?;
+        });
+        let ((from, search_requests), ()) = futures::try_join!(search, scan)?;
         // Every candidate is named: the last are read while the rest is checked.
         drop(found);
         // The logs are read: if the pinned block left the chain meanwhile, they may be
@@ -293,12 +304,15 @@ impl EvmBackend {
     }
 
     /// The first block at which `contract` has code, by bisection on `eth_getCode` between
-    /// block 0 and the pinned block: about log2(blocks) + 2 requests. A node that keeps no
-    /// old state cannot answer; the error then says to give the block.
+    /// block 0 and the pinned block: about log2(blocks) + 2 requests. Each block found with
+    /// code is sent to `reached` as it is (every block from it to the pin is the contract's),
+    /// and the last with the search settled. A node that keeps no old state cannot answer;
+    /// the error then says to give the block.
     async fn creation_block(
         &self,
         contract: Address,
         pin: &BlockSnapshot,
+        reached: &watch::Sender<(u64, bool)>,
     ) -> Result<(u64, u64), Error> {
         let asked = &std::sync::atomic::AtomicU64::new(0);
         let code = |block: Option<u64>| async move {
@@ -335,6 +349,7 @@ impl EvmBackend {
             ));
         }
         if code(Some(0)).await? {
+            reached.send_replace((0, true));
             return Ok((0, asked.load(Ordering::Relaxed)));
         }
         // Code at `hi`, none at `lo`.
@@ -343,10 +358,12 @@ impl EvmBackend {
             let mid = lo + (hi - lo) / 2;
             if code(Some(mid)).await? {
                 hi = mid;
+                reached.send_replace((hi, false));
             } else {
                 lo = mid;
             }
         }
+        reached.send_replace((hi, true));
         Ok((hi, asked.load(Ordering::Relaxed)))
     }
 

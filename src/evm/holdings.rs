@@ -10,7 +10,7 @@ use alloy_sol_types::SolEvent;
 
 use super::abi::ITransfers;
 use super::log_answer::{Log, Logs};
-use super::logs::LogFilter;
+use super::logs::{LogFilter, Start};
 use super::EvmBackend;
 use crate::batch::Gate;
 use crate::error::Error;
@@ -113,12 +113,24 @@ impl EvmBackend {
         let gate = Gate::new(scan.concurrency);
         let (mut received, mut received_multi) = (Received::default(), Received::default());
         let (a, b) = futures::join!(
-            self.scan_logs(&transfers, from, pin.number, &gate, &progress, None, |logs| {
-                received.take_all(logs)
-            }),
-            self.scan_logs(&multi, from, pin.number, &gate, &progress, None, |logs| {
-                received_multi.take_all(logs)
-            })
+            self.scan_logs(
+                &transfers,
+                Start::At(from),
+                pin.number,
+                &gate,
+                &progress,
+                None,
+                |logs| { received.take_all(logs) }
+            ),
+            self.scan_logs(
+                &multi,
+                Start::At(from),
+                pin.number,
+                &gate,
+                &progress,
+                None,
+                |logs| { received_multi.take_all(logs) }
+            )
         );
         a?;
         b?;

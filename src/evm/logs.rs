@@ -17,10 +17,11 @@ use alloy_primitives::{Address, B256};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
+use super::backend::{block_tag, BlockRef};
 use super::log_answer::Logs;
 use super::rpc::{evm_error, map_rpc_error, RpcError};
-use super::backend::{block_tag, BlockRef};
 use super::EvmBackend;
 use crate::batch::Gate;
 use crate::error::{Error, ErrorKind};
@@ -270,6 +271,9 @@ struct Planner {
     /// provider named, read whole.
     pending: VecDeque<(u64, u64, bool)>,
     exhausted: bool,
+    /// The first block of the scan so far (it moves down while the first block is searched
+    /// for).
+    floor: u64,
 }
 
 impl Planner {
@@ -281,7 +285,27 @@ impl Planner {
             ceiling: u64::MAX,
             pending: VecDeque::new(),
             exhausted: from > to,
+            floor: from,
         }
+    }
+
+    /// Whether every range has been handed out.
+    fn idle(&self) -> bool {
+        self.pending.is_empty() && self.exhausted
+    }
+
+    /// The blocks from `from` up to the scan's first block so far are to be read too: one
+    /// range, carved as it is read.
+    fn extend_down(&mut self, from: u64) {
+        if from >= self.floor {
+            return;
+        }
+        match self.pending.back_mut() {
+            // The last extension not yet handed out grows.
+            Some((lo, _, false)) if *lo == self.floor => *lo = from,
+            _ => self.pending.push_back((from, self.floor - 1, false)),
+        }
+        self.floor = from;
     }
 
     /// The next range to read: a handed-back one first (no longer than what the provider
@@ -406,8 +430,19 @@ pub(crate) struct Early<'a> {
     pub whole: bool,
 }
 
+/// Where a scan starts.
+pub(crate) enum Start {
+    /// At this block.
+    At(u64),
+    /// At a block still being searched for, from the other end of a watch: the lowest block
+    /// known to be read so far (past the last block while none is), and whether the search
+    /// is over. The blocks known are read as the search goes on, in as few ranges as the
+    /// scan's pace allows.
+    Searched(watch::Receiver<(u64, bool)>),
+}
+
 impl EvmBackend {
-    /// Every log matching `filter` in blocks `from..=to`, handed to `sink` range by range as
+    /// Every log matching `filter` in blocks `start..=to`, handed to `sink` range by range as
     /// they come (in no particular order), at most [`MAX_LOG_REQUESTS`] requests at once, each
     /// let through by `gate`. Logs marked `removed` are left out. A refusal asked for `early`
     /// that comes before the first range's answer is used in its place. Fails only when a
@@ -417,18 +452,20 @@ impl EvmBackend {
     pub(crate) async fn scan_logs(
         &self,
         filter: &LogFilter,
-        from: u64,
+        start: Start,
         to: u64,
         gate: &Gate,
         progress: &Progress,
         early: Option<Early<'_>>,
         mut sink: impl FnMut(&Logs),
     ) -> Result<(), Error> {
-        progress
-            .blocks_total
-            .store(to.saturating_sub(from).saturating_add(1), Ordering::Relaxed);
+        let (from, mut search) = match start {
+            Start::At(from) => (from, None),
+            Start::Searched(reached) => (to.saturating_add(1), Some(reached)),
+        };
         let planner = Mutex::new(Planner::new(from, to));
         let take = || planner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let idle = || planner.lock().unwrap_or_else(|e| e.into_inner()).idle();
         let buffers = &Buffers::default();
         // The first range, while the early refusal may still take its place; set once it
         // has (its request is then not sent, or its answer not used).
@@ -440,6 +477,23 @@ impl EvmBackend {
             None => (None, false),
         };
         loop {
+            if let Some(reached) = &mut search {
+                // What the search has reached since is read once the ranges handed out so
+                // far are (so that its steps make one range, not one each), or at its end.
+                let (known, settled) = *reached.borrow_and_update();
+                let mut plan = planner.lock().unwrap_or_else(|e| e.into_inner());
+                if settled || plan.idle() {
+                    plan.extend_down(known);
+                }
+                if settled {
+                    search = None;
+                }
+            }
+            let floor = planner.lock().unwrap_or_else(|e| e.into_inner()).floor;
+            progress.blocks_total.store(
+                to.saturating_add(1).saturating_sub(floor),
+                Ordering::Relaxed,
+            );
             let dropped = usize::from(first_dropped.load(Ordering::Relaxed) && first.is_some());
             while running.len() < MAX_LOG_REQUESTS + dropped {
                 let Some(range) = take() else { break };
@@ -456,6 +510,7 @@ impl EvmBackend {
                     (range, is_first, Some(answer))
                 });
             }
+            let waiting_for_search = search.is_some() && idle();
             let next = tokio::select! {
                 // The early refusal first: come with the pin, it spares the first request.
                 biased;
@@ -471,7 +526,15 @@ impl EvmBackend {
                     }
                     continue;
                 }
-                next = running.next() => next,
+                moved = async { search.as_mut()?.changed().await.ok() }, if waiting_for_search => {
+                    if moved.is_none() {
+                        // The search gave up: its error is the read's.
+                        search = None;
+                    }
+                    continue;
+                }
+                next = running.next(), if !running.is_empty() => next,
+                else => break,
             };
             let Some((range, is_first, answer)) = next else {
                 break;
@@ -571,7 +634,9 @@ fn refusal_of(
         },
         // A query the client gave up waiting for, or whose answer is larger than it reads,
         // is one too large, as a provider's timeout is.
-        Err(e) if e.kind() == ErrorKind::Timeout || e.code() == Some(super::rpc::ANSWER_TOO_LARGE) => {
+        Err(e)
+            if e.kind() == ErrorKind::Timeout || e.code() == Some(super::rpc::ANSWER_TOO_LARGE) =>
+        {
             Refusal::Shrink {
                 suggested: None,
                 by_range: false,
@@ -746,7 +811,11 @@ mod tests {
         assert!(p.learned_early(first, shrink(Some((100, 199)), false, None), true));
         let ranges = drain(&mut p);
         assert_eq!(ranges[0], (100, 199));
-        assert_eq!(ranges[1], (200, 200 + 88 - 1), "an eighth shorter than named");
+        assert_eq!(
+            ranges[1],
+            (200, 200 + 88 - 1),
+            "an eighth shorter than named"
+        );
         assert_eq!(ranges.last().map(|r| r.1), Some(1_099));
         // A bare refusal of the same blocks halves them.
         let mut p = Planner::new(0, 999);
@@ -774,6 +843,45 @@ mod tests {
             let first = p.take().unwrap();
             assert!(!p.learned_early(first, shrink(Some((0, 1_500)), false, None), whole));
             assert_eq!(drain(&mut p), []);
+        }
+    }
+
+    #[test]
+    fn a_first_block_searched_for_is_read_down_to_in_few_ranges() {
+        // Nothing is known at first (the search has found no code yet).
+        let mut p = Planner::new(1_000, 999);
+        assert!(p.idle());
+        assert_eq!(p.take(), None);
+        // The search finds code at 500: the blocks from it to the pin are read.
+        p.extend_down(500);
+        assert_eq!(p.take(), Some((500, 999)));
+        assert!(p.idle());
+        // Steps made while that range is out are read together, once it is handed out.
+        for reached in [250, 125, 62] {
+            p.extend_down(reached);
+        }
+        p.extend_down(300); // Above the first block so far: nothing more to read.
+        assert_eq!(p.take(), Some((62, 499)));
+        assert_eq!(p.take(), None);
+        // With a span learned, a range handed down is carved, every block once.
+        let mut p = Planner::new(1_000, 1_999);
+        let first = p.take().unwrap();
+        p.refused(
+            first,
+            Refusal::Shrink {
+                suggested: None,
+                by_range: true,
+                max_span: Some(300),
+            },
+        );
+        p.extend_down(0);
+        let mut read = std::iter::from_fn(|| p.take()).collect::<Vec<_>>();
+        read.sort_unstable();
+        assert!(read.iter().all(|r| r.1 - r.0 < 300), "{read:?}");
+        assert_eq!(read.first().map(|r| r.0), Some(0));
+        assert_eq!(read.last().map(|r| r.1), Some(1_999));
+        for pair in read.windows(2) {
+            assert_eq!(pair[1].0, pair[0].1 + 1, "{pair:?}");
         }
     }
 
