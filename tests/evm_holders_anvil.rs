@@ -855,6 +855,41 @@ async fn a_refusal_asked_beside_a_slow_pin_spares_the_first_request() {
     }
 }
 
+/// Without a first block, the logs of the blocks the creation search has reached are read
+/// while it goes on (here a slow one): the same holders, the same `eth_getCode` requests.
+#[tokio::test]
+async fn logs_are_read_while_the_creation_block_is_searched_for() {
+    let Some(node) = Anvil::start().await else {
+        return;
+    };
+    node.deploy_multicall3().await;
+    let t = busy_history(&node).await;
+    let unlimited = holders(
+        &client(node.url()),
+        &erc20(t.token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    let limits = Limits::new()
+        .max_blocks(MAX_BLOCKS)
+        .max_logs(MAX_LOGS)
+        .slow("eth_getCode", 40);
+    let what = format!("{limits:?}");
+    let (proxy, out) = through_proxy(&node, &t, limits, &unlimited).await;
+    assert_eq!(out.summary.from_block, t.created, "{what}");
+    let arrivals = proxy.arrivals();
+    let first_logs = arrivals.iter().position(|m| m == "eth_getLogs");
+    let last_search = arrivals.iter().rposition(|m| m == "eth_getCode");
+    let (Some(first_logs), Some(last_search)) = (first_logs, last_search) else {
+        panic!("{what}: no search or no logs: {arrivals:?}");
+    };
+    assert!(
+        first_logs < last_search,
+        "{what}: no log was asked for before the search ended: {arrivals:?}"
+    );
+}
+
 #[tokio::test]
 async fn rate_limits_are_waited_out_never_split() {
     let Some(node) = Anvil::start().await else {

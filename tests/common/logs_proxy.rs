@@ -247,6 +247,8 @@ struct Counters {
     batches: u64,
     throttled: u64,
     methods: BTreeMap<String, u64>,
+    /// Every method, in the order its request arrived.
+    arrivals: Vec<String>,
     logs: Vec<LogsRequest>,
 }
 
@@ -349,6 +351,11 @@ impl LogsProxy {
         lock(&self.inner.counters).methods.clone()
     }
 
+    /// Every method asked for, in the order the requests arrived.
+    pub fn arrivals(&self) -> Vec<String> {
+        lock(&self.inner.counters).arrivals.clone()
+    }
+
     /// Every single `eth_getLogs` request, in the order received.
     pub fn log_requests(&self) -> Vec<LogsRequest> {
         lock(&self.inner.counters).logs.clone()
@@ -391,6 +398,7 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         };
         for m in &methods {
             *counters.methods.entry(m.clone()).or_default() += 1;
+            counters.arrivals.push(m.clone());
         }
         let single = match &request {
             Some(Value::Object(_)) => methods.into_iter().next(),
