@@ -2,7 +2,7 @@
 //! [`Client::holders`] and [`Client::holders_stream`].
 //!
 //! The flow is the same whatever the source: pin the network, let the source *discover* the
-//! candidate owners (on EVM chains: every address a `Transfer`, `TransferSingle` or
+//! candidate owners (it may start beside the pin, on what does not need it) (on EVM chains: every address a `Transfer`, `TransferSingle` or
 //! `TransferBatch` log of the contract ever named, from its creation block to the pin), read
 //! every candidate's balance through the batch engine at that same block, keep those with a
 //! balance, and *prove* the list: the sum of the balances against the token's own supply

@@ -1,6 +1,7 @@
 //! Finding a token's holders on an EVM chain: every address its transfer events ever named,
-//! from its creation block (found by bisection on `eth_getCode`) to the pinned block, and
-//! the supply figures the list is proven against.
+//! from its creation block (found by bisection on `eth_getCode`, the logs of the blocks it
+//! has reached read while it goes on) to the pinned block, and the supply figures the list
+//! is proven against.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
