@@ -343,13 +343,16 @@ impl EvmBackend {
                 })?;
             Ok::<bool, Error>(v.as_str().is_some_and(|s| s.len() > 2))
         };
-        if !code(None).await? {
+        // Both ends at once: a round trip less (and one request more only when there is no
+        // contract at all).
+        let (at_pin, at_genesis) = futures::join!(code(None), code(Some(0)));
+        if !at_pin? {
             return Err(evm_error(
                 ErrorKind::NotFound,
                 format!("no contract at {contract} at block {}", pin.number),
             ));
         }
-        if code(Some(0)).await? {
+        if at_genesis? {
             reached.send_replace((0, true));
             return Ok((0, asked.load(Ordering::Relaxed)));
         }
