@@ -48,8 +48,8 @@ impl std::hash::Hash for Key {
     }
 }
 
-/// One holders read at a known pin: what the discovery works from.
-struct Read<'a> {
+/// What the discovery works from, once the pin is known.
+struct Pinned<'a> {
     asset: &'a Asset,
     contract: Address,
     filter: &'a LogFilter,
@@ -201,7 +201,7 @@ impl EvmBackend {
                 }
             }
         };
-        let read = Read {
+        let pinned = Pinned {
             asset,
             contract,
             filter: &filter,
@@ -210,7 +210,7 @@ impl EvmBackend {
             gate,
             progress,
         };
-        match self.discover_at(read, early, found).await {
+        match self.discover_at(pinned, early, found).await {
             Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
                 self.check_still_canonical(&pin).await?;
                 Err(e)
@@ -221,11 +221,11 @@ impl EvmBackend {
 
     async fn discover_at(
         &self,
-        read: Read<'_>,
+        pinned: Pinned<'_>,
         early: Option<Early<'_>>,
         mut found: Found<'_>,
     ) -> Result<Discovery, Error> {
-        let Read {
+        let Pinned {
             asset,
             contract,
             filter,
@@ -233,7 +233,7 @@ impl EvmBackend {
             from_block,
             gate,
             progress,
-        } = read;
+        } = pinned;
         if let Some(from) = from_block.filter(|&from| from > pin.number) {
             return Err(Error::invalid_input(
                 "from_block",

@@ -8,6 +8,11 @@
 //! answer is too large, or that the query timed out, the range is halved. Ranges grow again
 //! while answers are small. One block is never split (providers answer it whole). A rate
 //! limit is another matter: the request is retried after a back-off, with the same range.
+//!
+//! Two things save round trips at the start. A request sent beside the pin (to the block the
+//! pin names, before its number is known) learns the provider's caps early: its refusal
+//! stands for the first range's. And a scan whose first block is still being searched for
+//! (the contract's creation) reads the blocks the search has reached as it goes on.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
