@@ -466,6 +466,20 @@ async fn busy_history(node: &Anvil) -> Erc20<'_> {
     t
 }
 
+/// The busy history, on a node with Multicall3, and its holders read without limits.
+async fn busy_and_unlimited(node: &Anvil) -> (Erc20<'_>, HoldersOutput) {
+    node.deploy_multicall3().await;
+    let t = busy_history(node).await;
+    let unlimited = holders(
+        &client(node.url()),
+        &erc20(t.token),
+        At::Latest,
+        HoldersOptions::default(),
+    )
+    .await;
+    (t, unlimited)
+}
+
 // ---------------------------------------------------------------------------------------
 // ERC-20
 
@@ -775,15 +789,7 @@ async fn every_refusal_shape_gives_the_same_holders() {
     let Some(node) = Anvil::start().await else {
         return;
     };
-    node.deploy_multicall3().await;
-    let t = busy_history(&node).await;
-    let unlimited = holders(
-        &client(node.url()),
-        &erc20(t.token),
-        At::Latest,
-        HoldersOptions::default(),
-    )
-    .await;
+    let (t, unlimited) = busy_and_unlimited(&node).await;
     assert_eq!(listed(&unlimited), t.model.now.holders(U256::ZERO));
     for shape in Shape::REQUIRED {
         for limits in [
@@ -803,15 +809,7 @@ async fn a_refusal_asked_beside_a_slow_pin_spares_the_first_request() {
     let Some(node) = Anvil::start().await else {
         return;
     };
-    node.deploy_multicall3().await;
-    let t = busy_history(&node).await;
-    let unlimited = holders(
-        &client(node.url()),
-        &erc20(t.token),
-        At::Latest,
-        HoldersOptions::default(),
-    )
-    .await;
+    let (t, unlimited) = busy_and_unlimited(&node).await;
     let (tip, _, _) = node.tip().await;
     for shape in Shape::REQUIRED {
         let limits = Limits::new()
@@ -862,15 +860,7 @@ async fn logs_are_read_while_the_creation_block_is_searched_for() {
     let Some(node) = Anvil::start().await else {
         return;
     };
-    node.deploy_multicall3().await;
-    let t = busy_history(&node).await;
-    let unlimited = holders(
-        &client(node.url()),
-        &erc20(t.token),
-        At::Latest,
-        HoldersOptions::default(),
-    )
-    .await;
+    let (t, unlimited) = busy_and_unlimited(&node).await;
     let limits = Limits::new()
         .max_blocks(MAX_BLOCKS)
         .max_logs(MAX_LOGS)
@@ -895,15 +885,7 @@ async fn rate_limits_are_waited_out_never_split() {
     let Some(node) = Anvil::start().await else {
         return;
     };
-    node.deploy_multicall3().await;
-    let t = busy_history(&node).await;
-    let unlimited = holders(
-        &client(node.url()),
-        &erc20(t.token),
-        At::Latest,
-        HoldersOptions::default(),
-    )
-    .await;
+    let (t, unlimited) = busy_and_unlimited(&node).await;
     let capped = Limits::new().max_blocks(MAX_BLOCKS).max_logs(MAX_LOGS);
     for (throttle, shape) in [
         (Throttle::First(2), ThrottleShape::Http429),
@@ -946,15 +928,7 @@ async fn quirk(shape: Shape) {
     let Some(node) = Anvil::start().await else {
         return;
     };
-    node.deploy_multicall3().await;
-    let t = busy_history(&node).await;
-    let unlimited = holders(
-        &client(node.url()),
-        &erc20(t.token),
-        At::Latest,
-        HoldersOptions::default(),
-    )
-    .await;
+    let (t, unlimited) = busy_and_unlimited(&node).await;
     let limits = Limits::new()
         .max_blocks(MAX_BLOCKS)
         .max_logs(MAX_LOGS)
