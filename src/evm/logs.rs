@@ -468,6 +468,10 @@ impl EvmBackend {
             Start::At(from) => (from, None),
             Start::Searched(reached) => (to.saturating_add(1), Some(reached)),
         };
+        let blocks_from = |first: u64| to.saturating_add(1).saturating_sub(first);
+        progress
+            .blocks_total
+            .store(blocks_from(from), Ordering::Relaxed);
         let planner = Mutex::new(Planner::new(from, to));
         let take = || planner.lock().unwrap_or_else(|e| e.into_inner()).take();
         let idle = || planner.lock().unwrap_or_else(|e| e.into_inner()).idle();
@@ -489,16 +493,14 @@ impl EvmBackend {
                 let mut plan = planner.lock().unwrap_or_else(|e| e.into_inner());
                 if settled || plan.idle() {
                     plan.extend_down(known);
+                    progress
+                        .blocks_total
+                        .store(blocks_from(plan.floor), Ordering::Relaxed);
                 }
                 if settled {
                     search = None;
                 }
             }
-            let floor = planner.lock().unwrap_or_else(|e| e.into_inner()).floor;
-            progress.blocks_total.store(
-                to.saturating_add(1).saturating_sub(floor),
-                Ordering::Relaxed,
-            );
             let dropped = usize::from(first_dropped.load(Ordering::Relaxed) && first.is_some());
             while running.len() < MAX_LOG_REQUESTS + dropped {
                 let Some(range) = take() else { break };
