@@ -939,7 +939,16 @@ impl Bench {
         // The chain has HOLDERS_BLOCKS + 1 blocks and the history takes the last
         // HOLDERS_BLOCKS: the contract is deployed at block 1.
         let first_block = 1;
-        let client = evm_client(&url);
+        // For A/B runs only: TOKBAL_BENCH_HOLDERS_K changes the client's calls per request
+        // (and so the balance requests the floor counts).
+        let calls_per_request = std::env::var("TOKBAL_BENCH_HOLDERS_K")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok());
+        let make_client = |url: &str| match calls_per_request {
+            Some(k) => evm_client_k(url, k),
+            None => evm_client(url),
+        };
+        let client = make_client(&url);
         let options = tokbal::HoldersOptions::default().from_block(first_block);
         let devnet_before = dev.cpu_time();
         let (out, wall, cpu) = measured(&self.rt, client.holders(&asset, At::Latest, options));
@@ -950,7 +959,7 @@ impl Bench {
         let started = Instant::now();
         let plain = self
             .rt
-            .block_on(evm_client(&url).holders(&asset, At::Latest, Default::default()))
+            .block_on(make_client(&url).holders(&asset, At::Latest, Default::default()))
             .expect("holders read");
         let wall_default = started.elapsed();
         // The same read with no latency: how long the bytes alone take (the devnet writes
@@ -960,7 +969,7 @@ impl Bench {
         let started = Instant::now();
         let at_zero = self
             .rt
-            .block_on(evm_client(&url).holders(&asset, At::Latest, options))
+            .block_on(make_client(&url).holders(&asset, At::Latest, options))
             .expect("holders read");
         let wall_latency0 = started.elapsed();
         drop(dev);
