@@ -673,10 +673,7 @@ impl Bench {
         let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
         let latency_ms = env("TOKBAL_BENCH_EVM_LATENCY_MS").unwrap_or(LATENCY_MS);
         let calls_per_request = env("TOKBAL_BENCH_EVM_K").map(|k| k as usize);
-        let make_client = |url: &str| match calls_per_request {
-            Some(k) => evm_client_k(url, k),
-            None => evm_client(url),
-        };
+        let make_client = |url: &str| evm_client_maybe_k(url, calls_per_request);
         self.prepare(latency_ms);
         let queries = parse_all((0..n).map(|k| evm_mixed(k).0));
         let k = make_client(&url)
@@ -944,10 +941,7 @@ impl Bench {
         let calls_per_request = std::env::var("TOKBAL_BENCH_HOLDERS_K")
             .ok()
             .and_then(|v| v.parse::<usize>().ok());
-        let make_client = |url: &str| match calls_per_request {
-            Some(k) => evm_client_k(url, k),
-            None => evm_client(url),
-        };
+        let make_client = |url: &str| evm_client_maybe_k(url, calls_per_request);
         let client = make_client(&url);
         let options = tokbal::HoldersOptions::default().from_block(first_block);
         let devnet_before = dev.cpu_time();
@@ -984,13 +978,18 @@ impl Bench {
         let requests = s.log_requests + s.balance_requests;
         let fl = floor(requests, CONCURRENCY, LATENCY_MS);
         let ratio = wall.as_secs_f64() / fl.as_secs_f64();
-        // The requests' serial chain, as `evm-multicall` counts it: the pin (the first log
-        // request beside it), one log answer before any candidate is known, then the
-        // balance requests through the permits the scan leaves them (a sixteenth of the
-        // concurrency is the scan's while it runs).
-        let balance_permits = (CONCURRENCY - CONCURRENCY / 16) as u64;
-        let chain_floor =
-            Duration::from_millis((2 + s.balance_requests.div_ceil(balance_permits)) * LATENCY_MS);
+        // The requests' serial chains, as `evm-multicall` counts its floor; the longer one
+        // bounds the read. The scan has a sixteenth of the concurrency while it runs (4
+        // requests out at once). Balances: the pin (the first log request beside it), one
+        // log answer before any candidate is known, then the balance requests through the
+        // permits the scan leaves. Logs: the pin, the other log requests 4 at a time, then
+        // the last answer's balances.
+        let scan_permits = (CONCURRENCY / 16) as u64;
+        let balance_chain = 2 + s
+            .balance_requests
+            .div_ceil(CONCURRENCY as u64 - scan_permits);
+        let log_chain = 1 + s.log_requests.saturating_sub(1).div_ceil(scan_permits) + 1;
+        let chain_floor = Duration::from_millis(balance_chain.max(log_chain) * LATENCY_MS);
         let sorted = out.holders.windows(2).all(|w| w[0].balance >= w[1].balance);
         let pass = s.log_requests as f64 <= 1.5 * log_floor as f64 + 20.0
             && s.balance_requests <= balance_floor + 1
@@ -1506,6 +1505,14 @@ fn evm_client_k(evm_url: &str, k: usize) -> Client {
         .evm_calls_per_request(k)
         .build()
         .expect("client")
+}
+
+/// [`evm_client_k`] when an A/B knob sets `k`, else [`evm_client`].
+fn evm_client_maybe_k(evm_url: &str, k: Option<usize>) -> Client {
+    match k {
+        Some(k) => evm_client_k(evm_url, k),
+        None => evm_client(evm_url),
+    }
 }
 
 fn evm_builder(evm_url: &str) -> tokbal::ClientBuilder {
